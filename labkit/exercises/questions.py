@@ -1,0 +1,363 @@
+"""Question types: multiple choice, short answer and numeric.
+
+Each question is a frozen dataclass whose :meth:`Question.grade` is a pure
+function of the answer and the help used. Wrong answers get feedback that says
+why they are wrong; the explanation is added once the answer is right, so every
+attempt teaches something.
+
+    >>> q = Numeric(id="nb02.errno-linux", title="errno", prompt="ECONNREFUSED on Linux?",
+    ...             answer=111, wrong=((61, "That is macOS/BSD's number."),))
+    >>> q.grade("errno=111").passed
+    True
+    >>> q.grade("61").feedback
+    "Not quite. That is macOS/BSD's number."
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from labkit.errors import UsageError
+from labkit.exercises.grade import (
+    HINT_PENALTY,
+    Grade,
+    assisted_score,
+    check_exercise_id,
+    notebook_of,
+)
+from labkit.exercises.normalize import keyword_of, normalize_answer
+
+__all__ = [
+    "Choice",
+    "Matcher",
+    "MultipleChoice",
+    "Numeric",
+    "Question",
+    "ShortAnswer",
+    "parse_number",
+]
+
+#: An accepted (or known wrong) answer: plain text compared after normalisation,
+#: or a compiled pattern searched in the normalised answer.
+Matcher = str | re.Pattern[str]
+
+_SOLUTION_NOTE = "The solution was shown, so this attempt earns no points."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """What every question has: an id, a prompt, hints, a solution and points."""
+
+    kind: ClassVar[str] = "question"
+
+    id: str
+    title: str
+    prompt: str
+    hints: tuple[str, ...] = ()
+    solution: str = ""
+    explanation: str = ""
+    points: float = 1.0
+    hint_penalty: float = HINT_PENALTY
+
+    def __post_init__(self) -> None:
+        check_exercise_id(self.id)
+        if self.points <= 0:
+            raise UsageError(f"{self.id}: points must be positive, not {self.points}.")
+        self._validate()
+
+    @property
+    def notebook(self) -> str:
+        return notebook_of(self.id)
+
+    @property
+    def max_score(self) -> float:
+        return self.points
+
+    @property
+    def solution_text(self) -> str:
+        """The solution as shown to the learner (the author's, or one derived from the key)."""
+        return self.solution or self._default_solution()
+
+    def grade(self, answer: object, hints_used: int = 0, solution_shown: bool = False) -> Grade:
+        """Grade ``answer``; a wrong or empty answer is a zero score with feedback."""
+        fraction, correct, feedback = self._judge(answer)
+        if correct and self.explanation:
+            feedback = f"{feedback} {self.explanation}"
+        if solution_shown:
+            feedback = f"{feedback} {_SOLUTION_NOTE}"
+        return Grade(
+            score=assisted_score(
+                fraction * self.points,
+                self.points,
+                hints_used=hints_used,
+                solution_shown=solution_shown,
+                hint_penalty=self.hint_penalty,
+            ),
+            max_score=self.points,
+            feedback=feedback,
+            hints_used=hints_used,
+            solution_shown=solution_shown,
+            correct=correct,
+            exercise_id=self.id,
+        )
+
+    def _validate(self) -> None:
+        """Reject a malformed definition when the bank is imported, not when graded."""
+
+    def _judge(self, answer: object) -> tuple[float, bool, str]:
+        """Return (fraction of the points, fully correct?, feedback)."""
+        raise NotImplementedError
+
+    def _default_solution(self) -> str:
+        return ""
+
+
+# --- multiple choice -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option; ``feedback`` says why choosing it is right or wrong."""
+
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+_SPLIT_KEYS = re.compile(r"[\s,;/]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultipleChoice(Question):
+    """Pick one option (``multi=False``) or every right option (``multi=True``).
+
+    Options are keyed ``a``, ``b``, ``c``... in order. A multi-select answer earns
+    ``(right picks - wrong picks) / right options`` of the points, never below zero.
+    """
+
+    kind: ClassVar[str] = "multiple_choice"
+
+    choices: tuple[Choice, ...]
+    multi: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(string.ascii_lowercase[: len(self.choices)])
+
+    @property
+    def correct_keys(self) -> frozenset[str]:
+        return frozenset(k for k, c in zip(self.keys, self.choices, strict=True) if c.correct)
+
+    def choice(self, key: str) -> Choice:
+        return self.choices[self.keys.index(key)]
+
+    def _validate(self) -> None:
+        if not 2 <= len(self.choices) <= 26:
+            raise UsageError(f"{self.id}: a multiple-choice question needs 2 to 26 choices.")
+        right = len(self.correct_keys)
+        if right == 0 or (not self.multi and right != 1):
+            raise UsageError(
+                f"{self.id}: {right} correct choices; single-choice needs exactly one, "
+                "multi-select at least one."
+            )
+
+    def _resolve(self, answer: object) -> tuple[set[str], list[str]]:
+        """Map an answer (keys, or choice texts) to known keys, and list what was not."""
+        if answer is None:
+            items: list[str] = []
+        elif isinstance(answer, str):
+            items = [answer] if answer.strip() in self._texts() else _SPLIT_KEYS.split(answer)
+        elif isinstance(answer, Iterable):
+            items = [str(a) for a in answer]
+        else:
+            items = [str(answer)]
+        keys: set[str] = set()
+        unknown: list[str] = []
+        texts = self._texts()
+        for item in items:
+            key = item.strip().strip("()[].").casefold()
+            if not key:
+                continue
+            if key in self.keys:
+                keys.add(key)
+            elif item.strip() in texts:
+                keys.add(texts[item.strip()])
+            else:
+                unknown.append(item.strip())
+        return keys, unknown
+
+    def _texts(self) -> dict[str, str]:
+        return {c.text: k for k, c in zip(self.keys, self.choices, strict=True)}
+
+    def _label(self, key: str) -> str:
+        return f"({key}) {self.choice(key).text.rstrip('.')}"
+
+    def _judge(self, answer: object) -> tuple[float, bool, str]:
+        keys, unknown = self._resolve(answer)
+        if unknown:
+            listed = ", ".join(map(repr, unknown))
+            valid = f"{self.keys[0]}-{self.keys[-1]}"
+            return 0.0, False, f"{listed} is not one of the options ({valid})."
+        if not keys:
+            return 0.0, False, "Pick an option first." if not self.multi else "Pick options first."
+        if not self.multi:
+            if len(keys) > 1:
+                return 0.0, False, "Pick exactly one option."
+            (key,) = keys
+            chosen = self.choice(key)
+            if chosen.correct:
+                return 1.0, True, _join("Correct.", chosen.feedback)
+            return 0.0, False, _join("Not quite.", chosen.feedback)
+        return self._judge_multi(keys)
+
+    def _judge_multi(self, keys: set[str]) -> tuple[float, bool, str]:
+        right = self.correct_keys
+        hits, wrong, missed = keys & right, sorted(keys - right), right - keys
+        fraction = max(0, len(hits) - len(wrong)) / len(right)
+        if not wrong and not missed:
+            why = " ".join(self.choice(k).feedback for k in sorted(hits) if self.choice(k).feedback)
+            return 1.0, True, _join("Correct: exactly the right options.", why)
+        parts = ["Not quite."]
+        for key in wrong:
+            parts.append(_join(f"{self._label(key)}:", self.choice(key).feedback or "not right."))
+        if missed:
+            n = len(missed)
+            parts.append(f"{n} right option{'s' if n > 1 else ''} not selected yet.")
+        return fraction, False, " ".join(parts)
+
+    def _default_solution(self) -> str:
+        return "; ".join(self._label(k) for k in sorted(self.correct_keys))
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+# --- short answer ----------------------------------------------------------------------
+
+
+def _matches(matcher: Matcher, text: str) -> bool:
+    if isinstance(matcher, re.Pattern):
+        return matcher.search(text) is not None
+    return text == matcher
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortAnswer(Question):
+    """A typed answer compared after :func:`normalize_answer`.
+
+    ``accept`` lists aliases (compared after normalisation) and compiled patterns
+    (searched in the normalised text). ``wrong`` maps known wrong answers to targeted
+    feedback. With ``keyword=True`` only the first word counts, so ``250-AUTH PLAIN
+    LOGIN``, ``AUTH`` and ``auth plain login`` are the same answer.
+    """
+
+    kind: ClassVar[str] = "short_answer"
+
+    accept: tuple[Matcher, ...]
+    wrong: tuple[tuple[Matcher, str], ...] = ()
+    keyword: bool = False
+    smtp_notation: bool = True
+    _accept: tuple[Matcher, ...] = field(init=False, repr=False, compare=False)
+    _wrong: tuple[tuple[Matcher, str], ...] = field(init=False, repr=False, compare=False)
+
+    def _validate(self) -> None:
+        if not self.accept:
+            raise UsageError(f"{self.id}: a short-answer question needs at least one answer.")
+        object.__setattr__(self, "_accept", tuple(self._prepare(m) for m in self.accept))
+        object.__setattr__(self, "_wrong", tuple((self._prepare(m), fb) for m, fb in self.wrong))
+
+    def _prepare(self, matcher: Matcher) -> Matcher:
+        """Normalise author-written aliases the same way as learners' answers."""
+        return matcher if isinstance(matcher, re.Pattern) else self._normalize(matcher)
+
+    def _normalize(self, text: str) -> str:
+        if self.keyword:
+            return keyword_of(text)
+        return normalize_answer(text, smtp_notation=self.smtp_notation)
+
+    def _judge(self, answer: object) -> tuple[float, bool, str]:
+        text = self._normalize("" if answer is None else str(answer))
+        if not text:
+            return 0.0, False, "Type an answer first."
+        if any(_matches(m, text) for m in self._accept):
+            return 1.0, True, "Correct."
+        for matcher, feedback in self._wrong:
+            if _matches(matcher, text):
+                return 0.0, False, _join("Not quite.", feedback)
+        return 0.0, False, "Not the answer we are looking for. A hint may help."
+
+    def _default_solution(self) -> str:
+        first = next((m for m in self.accept if isinstance(m, str)), None)
+        return first if first is not None else ""
+
+
+# --- numeric ---------------------------------------------------------------------------
+
+# A whole number token: not part of a word, a version ("5.7.1") or a dotted address.
+_NUMBER = re.compile(r"(?<!\w)(?<!\d\.)[-+]?\d+(?:\.\d+)?(?!\w)(?!\.\d)")
+
+
+def parse_number(answer: object) -> float | None | str:
+    """A number from ``111``, ``"errno=111"`` or ``"port 587/tcp"``; a message if not one."""
+    if isinstance(answer, bool):
+        return "Give a number, not true/false."
+    if isinstance(answer, (int, float)):
+        return float(answer) if math.isfinite(answer) else "Give a finite number."
+    text = "" if answer is None else str(answer).replace("=", " ").replace("/", " ")
+    found = {float(n) for n in _NUMBER.findall(text)}
+    if not found:
+        return "Give a single number." if re.search(r"\d", text) else None
+    if len(found) > 1:
+        return "Give a single number."
+    return found.pop()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Numeric(Question):
+    """A number (an errno, a port, a reply code) within ``tolerance``.
+
+    ``wrong`` maps known wrong numbers to feedback, e.g. 61 when asked about Linux.
+    """
+
+    kind: ClassVar[str] = "numeric"
+
+    answer: float
+    tolerance: float = 0.0
+    unit: str = ""
+    wrong: tuple[tuple[float, str], ...] = ()
+
+    def _validate(self) -> None:
+        if self.tolerance < 0:
+            raise UsageError(f"{self.id}: tolerance must be 0 or more.")
+        for value, _ in self.wrong:
+            if self._close(value):
+                raise UsageError(f"{self.id}: known wrong answer {value} is within tolerance.")
+
+    def _close(self, value: float) -> bool:
+        return abs(value - self.answer) <= self.tolerance + 1e-9
+
+    def _judge(self, answer: object) -> tuple[float, bool, str]:
+        value = parse_number(answer)
+        if value is None:
+            return 0.0, False, "Type a number first."
+        if isinstance(value, str):
+            return 0.0, False, value
+        if self._close(value):
+            return 1.0, True, "Correct."
+        for known, feedback in self.wrong:
+            if abs(value - known) < 1e-9:
+                return 0.0, False, _join("Not quite.", feedback)
+        return 0.0, False, f"{_fmt(value)} is not it. A hint may help."
+
+    def _default_solution(self) -> str:
+        return _join(_fmt(self.answer), self.unit)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
