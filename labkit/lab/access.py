@@ -1,0 +1,124 @@
+"""How labkit reaches the lab's servers from where it runs.
+
+From the host it uses ``docker exec`` into the containers; from the learner's
+workstation it logs in to ``mx`` with SSH and writes zone files straight into the
+zones folder that the DNS server watches (the lab's "DNS control panel"). Scenario
+application, ``labkit reset`` and the server probe go through :class:`LabAccess`
+and never care which vantage they have.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from labkit.errors import LabStateError
+from labkit.lab.config import DOMAIN, LabConfig
+from labkit.lab.transport import DockerTransport, SSHTransport, Transport
+
+__all__ = ["DockerZones", "LabAccess", "LocalZones", "ZoneStore", "workstation_access"]
+
+
+class ZoneStore(Protocol):
+    description: str
+
+    def write(self, files: dict[str, str]) -> None: ...
+
+    def read(self, name: str) -> str | None: ...
+
+    def served_serial(self, zone: str) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class LabAccess:
+    config: LabConfig
+    mx: Transport
+    zones: ZoneStore
+    vantage: str  # "host" or "workstation"
+
+    def wait_serial(self, serial: int, timeout: float = 5.0) -> float:
+        """Wait until the DNS server serves ``serial`` for the lab zone; return seconds."""
+        started = time.monotonic()
+        while True:
+            if self.zones.served_serial(DOMAIN) == serial:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise LabStateError(
+                    f"The DNS server did not load the new zone within {timeout:g} s.",
+                    advice="Look at `labkit logs dns` for a rejected zone file.",
+                )
+            time.sleep(0.05)
+
+
+class DockerZones:
+    """Zone files inside the dns container, reloaded with nsd-control."""
+
+    def __init__(self, dns: DockerTransport) -> None:
+        self.dns = dns
+        self.description = dns.description
+
+    def write(self, files: dict[str, str]) -> None:
+        from labkit.lab.tarball import tar_files
+
+        data = tar_files({f"lab/zones/{name}": text for name, text in files.items()}, mode=0o666)
+        result = self.dns.run(["sh", "-c", "tar -x -m -o -C / -f - && nsd-control reload"],
+                              input=data)
+        if not result.ok:
+            raise LabStateError("Could not load the zone files into the DNS server.",
+                                advice=(result.stdout + result.stderr).strip()[-400:])
+
+    def read(self, name: str) -> str | None:
+        result = self.dns.run(["cat", f"/lab/zones/{name}"])
+        return result.stdout if result.ok else None
+
+    def served_serial(self, zone: str) -> int | None:
+        result = self.dns.run(["drill", "-Q", "@127.0.0.1", zone, "SOA"])
+        fields = result.stdout.split()
+        return int(fields[2]) if result.ok and len(fields) > 2 and fields[2].isdigit() else None
+
+
+class LocalZones:
+    """The zones folder mounted in the workstation; the DNS server reloads on change."""
+
+    def __init__(self, folder: Path, nameserver: str) -> None:
+        self.folder = folder
+        self.nameserver = nameserver
+        self.description = f"zone files in {folder}"
+
+    def write(self, files: dict[str, str]) -> None:
+        for name, text in files.items():
+            tmp = self.folder / f".{name}.tmp"
+            tmp.write_text(text)
+            tmp.chmod(0o666)
+            os.replace(tmp, self.folder / name)
+
+    def read(self, name: str) -> str | None:
+        try:
+            return (self.folder / name).read_text()
+        except OSError:
+            return None
+
+    def served_serial(self, zone: str) -> int | None:
+        import dns.exception
+        import dns.message
+        import dns.query
+        import dns.rdatatype
+
+        query = dns.message.make_query(zone, dns.rdatatype.SOA)
+        try:
+            response = dns.query.udp(query, self.nameserver, timeout=1.0)
+        except (dns.exception.DNSException, OSError):
+            return None
+        for rrset in response.answer:
+            for rdata in rrset:
+                return int(rdata.serial)  # type: ignore[attr-defined]
+        return None
+
+
+def workstation_access(config: LabConfig | None = None) -> LabAccess:
+    config = config or LabConfig.from_env()
+    zones = Path(os.environ.get("LABKIT_ZONES_DIR", "/lab/zones"))
+    return LabAccess(config, SSHTransport("mx"), LocalZones(zones, config.dns_ip), "workstation")

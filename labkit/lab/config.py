@@ -1,0 +1,133 @@
+"""Where the lab lives and how it is addressed.
+
+Everything is derived from a handful of settings, each overridable by an environment
+variable so that tests and a workshop machine can run a second lab beside the first:
+
+=====================  ========================  ==========================================
+setting                variable                  default
+=====================  ========================  ==========================================
+Compose project        ``LABKIT_PROJECT``        ``labkit``
+lab network /24        ``LABKIT_NET_PREFIX``     ``172.29.25`` (so mx is ``172.29.25.25``)
+JupyterLab port        ``LABKIT_JUPYTER_PORT``   ``8888`` (published on 127.0.0.1 only)
+project folder         ``LABKIT_HOME``           the checkout holding ``lab/docker-compose.yml``
+=====================  ========================  ==========================================
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.errors import SetupError, UsageError
+
+__all__ = ["DOMAIN", "LabConfig", "find_home", "in_workstation"]
+
+DOMAIN = "zimmerman.test"
+MAIL_HOST = f"mail.{DOMAIN}"
+#: The lab's test mailbox (documented in README.md and notebook 0).
+TEST_USER = f"jez@{DOMAIN}"
+TEST_PASSWORD = "metagross2014"
+#: A domain outside the lab, used for relay tests. Nothing is ever delivered there.
+OUTSIDE_DOMAIN = "example.net"
+#: Where the workstation keeps the lab CA (installed by its init script).
+WORKSTATION_CAFILE = "/etc/ssl/certs/labkit-ca.pem"
+
+
+def in_workstation() -> bool:
+    """True inside the learner's workstation container (set by its image)."""
+    return os.environ.get("LABKIT_VANTAGE") == "workstation"
+
+
+def find_home(start: Path | None = None) -> Path:
+    """Find the project folder that holds ``lab/docker-compose.yml``."""
+    env = os.environ.get("LABKIT_HOME")
+    candidates: list[Path] = []
+    if env:
+        candidates.append(Path(env))
+    here = (start or Path.cwd()).resolve()
+    candidates += [here, *here.parents]
+    candidates.append(Path(__file__).resolve().parents[2])
+    for c in candidates:
+        if (c / "lab" / "docker-compose.yml").is_file():
+            return c
+    raise SetupError(
+        "Cannot find the lab definition (lab/docker-compose.yml).",
+        advice="Run labkit from your labkit checkout (the folder with README.md and lab/), "
+        "or set LABKIT_HOME to it.",
+    )
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    project: str = "labkit"
+    net_prefix: str = "172.29.25"
+    jupyter_port: int = 8888
+    image_tag: str = "dev"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> LabConfig:
+        values: dict[str, object] = {
+            "project": os.environ.get("LABKIT_PROJECT", cls.project),
+            "net_prefix": os.environ.get("LABKIT_NET_PREFIX", cls.net_prefix),
+            "jupyter_port": os.environ.get("LABKIT_JUPYTER_PORT", cls.jupyter_port),
+            "image_tag": os.environ.get("LABKIT_IMAGE_TAG", cls.image_tag),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            port = int(str(values["jupyter_port"]))
+        except ValueError:
+            raise UsageError(
+                f"JupyterLab port {values['jupyter_port']!r} is not a number.",
+                advice="Use e.g. --port 8899 or LABKIT_JUPYTER_PORT=8899.",
+            ) from None
+        config = cls(str(values["project"]), str(values["net_prefix"]), port,
+                     str(values["image_tag"]))
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        try:
+            net = ipaddress.ip_network(f"{self.net_prefix}.0/24")
+        except ValueError:
+            raise UsageError(
+                f"LABKIT_NET_PREFIX={self.net_prefix!r} is not the first three octets of "
+                "an IPv4 /24.",
+                advice="Use a private prefix such as 172.29.25 or 10.125.25.",
+            ) from None
+        if not net.is_private:
+            raise UsageError(f"The lab network {net} is not a private range.",
+                             advice="Pick a prefix inside 10/8, 172.16/12 or 192.168/16.")
+        if not 1 <= self.jupyter_port <= 65535:
+            raise UsageError(f"Port {self.jupyter_port} is out of range.",
+                             advice="Use a port between 1024 and 65535.")
+        if not self.project.replace("-", "").replace("_", "").isalnum():
+            raise UsageError(f"Project name {self.project!r} is not valid for Compose.",
+                             advice="Use lower-case letters, digits, '-' and '_'.")
+
+    # Fixed addresses inside the lab network (docker-compose.yml uses the same ones).
+    @property
+    def dns_ip(self) -> str:
+        return f"{self.net_prefix}.53"
+
+    @property
+    def mx_ip(self) -> str:
+        return f"{self.net_prefix}.25"
+
+    @property
+    def workstation_ip(self) -> str:
+        return f"{self.net_prefix}.100"
+
+    @property
+    def reverse_zone(self) -> str:
+        a, b, c = self.net_prefix.split(".")
+        return f"{c}.{b}.{a}.in-addr.arpa"
+
+    def compose_env(self) -> dict[str, str]:
+        return {
+            "LABKIT_PROJECT": self.project,
+            "LABKIT_NET_PREFIX": self.net_prefix,
+            "LABKIT_JUPYTER_PORT": str(self.jupyter_port),
+            "LABKIT_IMAGE_TAG": self.image_tag,
+        }

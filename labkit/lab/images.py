@@ -1,0 +1,140 @@
+"""Getting the lab's images built, on a normal machine and on an offline one.
+
+The Dockerfiles start ``FROM ${BASE_IMAGE}`` (default ``debian:bookworm-slim``). Where
+no registry is reachable, labkit makes an equivalent base image locally with
+``debootstrap`` and trims it (apt caches and lists, docs, man pages, locales) to about
+the size of ``bookworm-slim``, so the lab still builds from Debian's own packages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import BuildError
+
+__all__ = ["LOCAL_BASE", "UPSTREAM_BASE", "host_ca_bundle", "resolve_base_image"]
+
+UPSTREAM_BASE = "debian:bookworm-slim"
+LOCAL_BASE = "labkit/debian-base:bookworm"
+SERVICES = ("dns", "mx", "workstation")
+
+_SLIM_DPKG_CFG = """\
+# Like the official slim images: no docs, man pages or translations in later installs.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+"""
+
+
+def _has_image(client: Any, name: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def resolve_base_image(client: Any, say: Callable[[str], None] = lambda _: None) -> str:
+    """Return a usable Debian bookworm base image, making one if it has to."""
+    import docker.errors
+
+    forced = os.environ.get("LABKIT_BASE_IMAGE")
+    if forced:
+        return forced
+    for name in (UPSTREAM_BASE, LOCAL_BASE):
+        if _has_image(client, name):
+            return name
+    say(f"pulling {UPSTREAM_BASE}")
+    try:
+        client.images.pull(UPSTREAM_BASE)
+        return UPSTREAM_BASE
+    except docker.errors.APIError as exc:
+        say(f"cannot pull {UPSTREAM_BASE} ({str(exc).splitlines()[0][:120]}); "
+            "making a local Debian base with debootstrap")
+        pull_error = exc
+    build_local_base(say)
+    if not _has_image(client, LOCAL_BASE):  # pragma: no cover - import reported success
+        raise BuildError(f"{LOCAL_BASE} was not created.") from pull_error
+    return LOCAL_BASE
+
+
+def build_local_base(say: Callable[[str], None]) -> None:
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        raise BuildError(
+            f"Cannot pull {UPSTREAM_BASE} and cannot build a base image locally.",
+            advice="Connect to a registry and run `docker pull debian:bookworm-slim`, or, "
+            "on Debian/Ubuntu as root, `apt-get install debootstrap` and run labkit again "
+            "(it then builds the base with debootstrap). Or set LABKIT_BASE_IMAGE to a "
+            "Debian bookworm image you have.",
+        )
+    with tempfile.TemporaryDirectory(prefix="labkit-base-") as tmp:
+        root = Path(tmp) / "root"
+        say("debootstrap --variant=minbase bookworm (about 30 s)")
+        proc = subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(root)],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            tail = "\n  ".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+            raise BuildError("debootstrap failed.", advice=f"Its last lines were:\n  {tail}")
+        _trim(root)
+        say(f"importing the trimmed tree as {LOCAL_BASE}")
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        imp = subprocess.run(
+            ["docker", "import", "-c", 'CMD ["bash"]', "-", LOCAL_BASE],
+            stdin=tar.stdout, capture_output=True, text=True,
+        )
+        tar.wait()
+        if imp.returncode != 0:
+            raise BuildError("docker import of the base image failed.",
+                             advice=imp.stderr.strip()[-500:])
+
+
+def _trim(root: Path) -> None:
+    """Remove what bookworm-slim does not ship (about 120 MB of a fresh debootstrap)."""
+    for pattern in ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin",
+                    "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*",
+                    "usr/share/info/*"):
+        for p in root.glob(pattern):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.name != "lock":
+                p.unlink(missing_ok=True)
+    locale = root / "usr/share/locale"
+    for p in locale.iterdir() if locale.is_dir() else ():
+        if p.name != "locale.alias":
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+    cfg = root / "etc/dpkg/dpkg.cfg.d"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "01-labkit-slim").write_text(_SLIM_DPKG_CFG)
+
+
+def host_ca_bundle(state_dir: Path) -> str:
+    """The CA bundle handed to image builds as the ``hostca`` secret.
+
+    On a network that intercepts TLS, the host's bundle carries the interception CA that
+    pip inside the build needs. Where the host has no such file (macOS, Windows), an
+    empty file is handed in and pip uses its own trust store.
+    """
+    explicit = os.environ.get("LABKIT_HOST_CA")
+    if explicit:
+        return explicit
+    for candidate in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"):
+        if Path(candidate).is_file():
+            return candidate
+    empty = state_dir / "empty-ca.pem"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    empty.touch()
+    return str(empty)

@@ -1,0 +1,408 @@
+"""The lab's lifecycle: build, up, down, status, scenarios, reset, logs.
+
+:class:`Lab` is the Python API behind ``labkit up|down|status|scenario|reset|logs``.
+Long steps report progress through a ``say`` callback (the CLI shows it with rich);
+nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import (
+    BuildError,
+    LabkitError,
+    LabNotRunningError,
+    LabStateError,
+    PortInUseError,
+    UsageError,
+)
+from labkit.lab import images
+from labkit.lab.access import DockerZones, LabAccess, workstation_access
+from labkit.lab.config import LabConfig, find_home, in_workstation
+from labkit.lab.engine import Compose, docker_client, require_compose
+from labkit.lab.scenarios import (
+    INET_SERVICES,
+    SCENARIO_RECORD,
+    RenderedScenario,
+    Scenario,
+    content_hash,
+    list_scenarios,
+    load_scenario,
+    render,
+    scenario_names,
+)
+from labkit.lab.tarball import tar_files
+from labkit.lab.transport import DockerTransport
+
+__all__ = ["ApplyResult", "Lab", "LabStatus", "ScenarioState", "ServiceStatus"]
+
+DEFAULT_SCENARIO = "blog"
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    container: str | None
+    state: str  # running, exited, missing, ...
+    health: str  # healthy, unhealthy, starting, none
+    image: str | None
+
+
+@dataclass(frozen=True)
+class ScenarioState:
+    """Which scenario the lab was last put in, and which of its files were edited since."""
+
+    name: str | None
+    applied_at: str | None
+    modified: tuple[str, ...] = ()
+
+    @property
+    def pristine(self) -> bool:
+        return self.name is not None and not self.modified
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    project: str
+    services: tuple[ServiceStatus, ...]
+    scenario: ScenarioState | None
+    url: str | None
+
+    @property
+    def running(self) -> bool:
+        return bool(self.services) and all(s.state == "running" for s in self.services)
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and all(s.health == "healthy" for s in self.services)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    scenario: str
+    elapsed: float
+    steps: dict[str, float] = field(default_factory=dict)
+    ports: tuple[int, ...] = ()
+    messages: tuple[str, ...] = ()
+
+
+class Lab:
+    """One lab (one Compose project) as seen from this machine."""
+
+    def __init__(self, config: LabConfig | None = None, home: Path | None = None) -> None:
+        self.config = config or LabConfig.from_env()
+        self.home = home or find_home()
+        self._client: Any = None
+
+    # ---------------------------------------------------------------- plumbing
+    @property
+    def state_dir(self) -> Path:
+        base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+        return base / "labkit" / self.config.project
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._require_host("drive Docker")
+            self._client = docker_client()
+        return self._client
+
+    def _require_host(self, what: str) -> None:
+        if in_workstation():
+            raise LabStateError(
+                f"You are inside the lab's workstation, which cannot {what}.",
+                advice="Run this on your own machine (the host), where you ran `labkit up`. "
+                "Inside the workstation you can use `labkit scenario`, `labkit reset`, "
+                "`labkit probe` and `labkit doctor`.",
+            )
+
+    def compose(self, token: str | None = None) -> Compose:
+        env = {"LABKIT_HOST_CA": images.host_ca_bundle(self.state_dir)}
+        env["LABKIT_JUPYTER_TOKEN"] = token or self.token()
+        base = os.environ.get("LABKIT_BASE_IMAGE")
+        if base:
+            env["LABKIT_BASE_IMAGE"] = base
+        return Compose(self.config, self.home, env)
+
+    def containers(self) -> dict[str, Any]:
+        found = self.client.containers.list(
+            all=True, filters={"label": f"com.docker.compose.project={self.config.project}"}
+        )
+        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+
+    def _container(self, service: str) -> Any:
+        c = self.containers().get(service)
+        if c is None or c.status != "running":
+            raise LabNotRunningError(
+                f"The lab's {service} container is not running"
+                + (f" (project {self.config.project})." if c is None else f" ({c.status})."),
+                advice="Start the lab with `labkit up`; `labkit status` shows what is running.",
+            )
+        return c
+
+    def access(self) -> LabAccess:
+        if in_workstation():
+            return workstation_access(self.config)
+        mx = DockerTransport(self._container("mx"), service="mx")
+        dns = DockerTransport(self._container("dns"), service="dns")
+        return LabAccess(self.config, mx, DockerZones(dns), "host")
+
+    def token(self) -> str:
+        path = self.state_dir / "jupyter-token"
+        if path.is_file() and path.read_text().strip():
+            return path.read_text().strip()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(16)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        return value
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.config.jupyter_port}/lab?token={self.token()}"
+
+    # ---------------------------------------------------------------- build
+    def missing_images(self) -> list[str]:
+        import docker.errors
+
+        missing = []
+        for svc in images.SERVICES:
+            name = f"labkit/{svc}:{self.config.image_tag}"
+            try:
+                self.client.images.get(name)
+            except docker.errors.ImageNotFound:
+                missing.append(svc)
+        return missing
+
+    def build(self, *, services: list[str] | None = None, say: Say = _quiet,
+              on_line: Say = _quiet, no_cache: bool = False) -> float:
+        """Build the lab's images (all, or the given services); return seconds taken."""
+        require_compose()
+        started = time.monotonic()
+        base = images.resolve_base_image(self.client, say)
+        say(f"building images on {base}")
+        compose = self.compose()
+        compose.extra_env["LABKIT_BASE_IMAGE"] = base
+        args = ["build", *(["--no-cache"] if no_cache else []), *(services or [])]
+        try:
+            compose.run(args, on_line=on_line, error=BuildError, what="The image build")
+        except BuildError as exc:
+            from labkit.lab.engine import compose_output_failing_step
+
+            step = compose_output_failing_step(exc.advice or "")
+            if step:
+                exc.message = f"The image build failed at: {step}"
+            raise
+        return time.monotonic() - started
+
+    # ---------------------------------------------------------------- up / down
+    def _check_port(self) -> None:
+        ws = self.containers().get("workstation")
+        if ws is not None and ws.status == "running":
+            return  # our own JupyterLab holds the port
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", self.config.jupyter_port))
+            except OSError:
+                raise PortInUseError(
+                    f"Port {self.config.jupyter_port} on 127.0.0.1 is already in use, so "
+                    "JupyterLab cannot be published there.",
+                    advice=f"Stop what uses it (`ss -ltnp | grep :{self.config.jupyter_port}`)"
+                    " or pick another port: `labkit up --port 8899` "
+                    "(or LABKIT_JUPYTER_PORT=8899).",
+                ) from None
+
+    def up(self, scenario: str | None = None, *, say: Say = _quiet,
+           on_line: Say = _quiet, build: bool = True, timeout: float = 180) -> ApplyResult:
+        """Build what is missing, start the lab, wait for health, apply the scenario."""
+        self._require_host("start the lab")
+        require_compose()
+        if scenario is not None:
+            load_scenario(self.home, scenario)  # unknown names fail before any work
+        self._check_port()
+        missing = self.missing_images()
+        if missing and build:
+            say(f"building missing images: {', '.join(missing)}")
+            self.build(services=missing, say=say, on_line=on_line)
+        elif missing:
+            raise LabStateError(f"Images missing: {', '.join(missing)}.",
+                                advice="Run `labkit build` first.")
+        say("starting containers")
+        self.compose().run(
+            ["up", "-d", "--no-build", "--wait", "--wait-timeout", str(int(timeout))],
+            on_line=on_line, what="Starting the lab",
+        )
+        name = scenario or self.current().name or DEFAULT_SCENARIO
+        say(f"applying scenario {name}")
+        return self.apply(name)
+
+    def down(self, *, volumes: bool = False, say: Say = _quiet) -> None:
+        self._require_host("stop the lab")
+        require_compose()
+        say("stopping containers" + (" and removing volumes" if volumes else ""))
+        self.compose().run(["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
+                           what="Stopping the lab")
+
+    def status(self) -> LabStatus:
+        self._require_host("see Docker")
+        found = self.containers()
+        services = []
+        for svc in images.SERVICES:
+            c = found.get(svc)
+            if c is None:
+                services.append(ServiceStatus(svc, None, "missing", "none", None))
+                continue
+            health = c.attrs.get("State", {}).get("Health", {}).get("Status", "none")
+            tags = c.image.tags if c.image else []
+            services.append(ServiceStatus(svc, c.name, c.status, health,
+                                          tags[0] if tags else None))
+        scenario = None
+        if any(s.service == "mx" and s.state == "running" for s in services):
+            try:
+                scenario = self.current()
+            except LabkitError:
+                scenario = None
+        running = any(s.state == "running" for s in services)
+        return LabStatus(self.config.project, tuple(services), scenario,
+                         self.url() if running else None)
+
+    def logs(self, service: str | None = None, *, tail: int = 100, follow: bool = False) -> int:
+        self._require_host("read container logs")
+        if service is not None and service not in images.SERVICES:
+            raise UsageError(f"Unknown service {service!r}.",
+                             advice="Services: " + ", ".join(images.SERVICES))
+        args = ["logs", "--tail", str(tail), *(["-f"] if follow else []),
+                *([service] if service else [])]
+        compose = self.compose()
+        return subprocess.call(compose.argv(args), env=compose.env())
+
+    # ---------------------------------------------------------------- scenarios
+    def scenarios(self) -> list[Scenario]:
+        return list_scenarios(self.home)
+
+    def render(self, name: str) -> RenderedScenario:
+        return render(self.home, load_scenario(self.home, name), self.config)
+
+    def apply(self, name: str, *, access: LabAccess | None = None) -> ApplyResult:
+        """Put the lab into scenario ``name``: full Postfix and DNS state, then verify."""
+        rendered = self.render(name)
+        access = access or self.access()
+        return apply_rendered(access, rendered)
+
+    def reset(self) -> ApplyResult:
+        """Back to the current scenario's pristine state, undoing a learner's edits."""
+        current = self.current()
+        if current.name is None:
+            raise LabStateError("The lab has no scenario applied yet.",
+                                advice="Apply one: `labkit scenario apply blog`.")
+        return self.apply(current.name)
+
+    def current(self) -> ScenarioState:
+        return read_scenario_state(self.access())
+
+
+def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult:
+    started = time.monotonic()
+    steps: dict[str, float] = {}
+    scenario = rendered.scenario
+    record = {
+        "scenario": scenario.name,
+        "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "serial": rendered.serial,
+        "hashes": dict(rendered.hashes),
+    }
+    files = dict(rendered.postfix_files)
+    files[SCENARIO_RECORD] = json.dumps(record, indent=2) + "\n"
+    result = access.mx.run(
+        ["sh", "-c", "tar -x -o -C / -f - && /usr/local/sbin/lab-apply"],
+        # Backdated: Postfix waits ~2 s before reading a config file modified within the
+        # last second or two, which would make every scenario switch that slow.
+        input=tar_files(files, backdate=10), timeout=30,
+    )
+    if not result.ok:
+        raise LabStateError(
+            f"Postfix rejected scenario {scenario.name} (exit {result.exit_code}).",
+            advice=(result.stdout + result.stderr).strip()[-600:]
+            or "See /var/log/mail.log on mx.",
+        )
+    steps["postfix"] = time.monotonic() - started
+
+    t = time.monotonic()
+    access.zones.write(dict(rendered.zone_files))
+    access.wait_serial(rendered.serial)
+    steps["dns"] = time.monotonic() - t
+
+    t = time.monotonic()
+    ports = wait_listeners(access, scenario.expect_ports)
+    steps["listeners"] = time.monotonic() - t
+    messages = tuple(ln for ln in result.stdout.splitlines() if ln.strip())
+    return ApplyResult(scenario.name, time.monotonic() - started, steps, ports, messages)
+
+
+def listening_ports(access: LabAccess) -> set[int]:
+    result = access.mx.run(["ss", "-ltnH"])
+    ports: set[int] = set()
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and ":" in fields[3]:
+            port = fields[3].rsplit(":", 1)[1]
+            if port.isdigit():
+                ports.add(int(port))
+    return ports
+
+
+def wait_listeners(access: LabAccess, expect: tuple[int, ...], timeout: float = 10.0
+                   ) -> tuple[int, ...]:
+    """Wait until exactly the expected SMTP ports listen (master reloads asynchronously)."""
+    smtp_ports = set(INET_SERVICES.values())
+    started = time.monotonic()
+    while True:
+        now = listening_ports(access) & smtp_ports
+        if now == set(expect):
+            return tuple(sorted(now))
+        if time.monotonic() - started > timeout:
+            raise LabStateError(
+                f"After applying the scenario, Postfix listens on {sorted(now)} instead of "
+                f"{sorted(expect)}.",
+                advice="Look at `labkit logs mx` and /var/log/mail.log on mx.",
+            )
+        time.sleep(0.05)
+
+
+def read_scenario_state(access: LabAccess) -> ScenarioState:
+    record_raw = access.mx.run(["cat", SCENARIO_RECORD])
+    if not record_raw.ok:
+        return ScenarioState(None, None)
+    try:
+        record = json.loads(record_raw.stdout)
+    except ValueError:
+        return ScenarioState(None, None, ("labkit-scenario.json",))
+    modified = []
+    for path, expected in record.get("hashes", {}).items():
+        if path.startswith("zones/"):
+            text = access.zones.read(path.split("/", 1)[1])
+        else:
+            got = access.mx.run(["cat", path])
+            text = got.stdout if got.ok else None
+        if text is None or content_hash(path, text) != expected:
+            modified.append(path)
+    return ScenarioState(record.get("scenario"), record.get("applied_at"), tuple(modified))
+
+
+__all__ += ["scenario_names"]
