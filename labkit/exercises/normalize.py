@@ -31,13 +31,14 @@ def _normalize_line(line: str) -> str:
     return line.strip()
 
 
-def normalize_answer(text: str, *, smtp_notation: bool = True) -> str:
+def normalize_answer(text: str, *, smtp_notation: bool = True, case_sensitive: bool = False) -> str:
     """Lower-case, unquoted, single-spaced text without transcript decoration.
 
     With ``smtp_notation`` (the default) each line also loses a leading ``$ ``/``> ``
     marker and an SMTP reply code, so a pasted EHLO line compares as its keyword line.
+    ``case_sensitive`` keeps the case, for shell commands where ``-M`` is not ``-m``.
     """
-    text = _QUOTES.sub("", text.casefold())
+    text = _QUOTES.sub("", text if case_sensitive else text.casefold())
     lines = text.splitlines() or [""]
     if smtp_notation:
         lines = [_normalize_line(line) for line in lines]

@@ -254,7 +254,8 @@ class ShortAnswer(Question):
     ``accept`` lists aliases (compared after normalisation) and compiled patterns
     (searched in the normalised text). ``wrong`` maps known wrong answers to targeted
     feedback. With ``keyword=True`` only the first word counts, so ``250-AUTH PLAIN
-    LOGIN``, ``AUTH`` and ``auth plain login`` are the same answer.
+    LOGIN``, ``AUTH`` and ``auth plain login`` are the same answer. ``case_sensitive``
+    suits shell commands, where ``postconf -M`` is not ``postconf -m``.
     """
 
     kind: ClassVar[str] = "short_answer"
@@ -263,6 +264,7 @@ class ShortAnswer(Question):
     wrong: tuple[tuple[Matcher, str], ...] = ()
     keyword: bool = False
     smtp_notation: bool = True
+    case_sensitive: bool = False
     _accept: tuple[Matcher, ...] = field(init=False, repr=False, compare=False)
     _wrong: tuple[tuple[Matcher, str], ...] = field(init=False, repr=False, compare=False)
 
@@ -279,7 +281,9 @@ class ShortAnswer(Question):
     def _normalize(self, text: str) -> str:
         if self.keyword:
             return keyword_of(text)
-        return normalize_answer(text, smtp_notation=self.smtp_notation)
+        return normalize_answer(
+            text, smtp_notation=self.smtp_notation, case_sensitive=self.case_sensitive
+        )
 
     def _judge(self, answer: object) -> tuple[float, bool, str]:
         text = self._normalize("" if answer is None else str(answer))

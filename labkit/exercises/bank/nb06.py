@@ -108,6 +108,7 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Which command prints only the `main.cf` settings that differ from Postfix's "
         "defaults, the first thing to paste when asking for help?",
         accept=("postconf -n",),
+        case_sensitive=True,
         wrong=(
             ("postconf", "Without an option it prints every parameter, hundreds of lines."),
             ("postconf -d", "`-d` prints the *defaults*, the opposite of what is wanted."),
