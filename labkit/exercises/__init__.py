@@ -6,7 +6,14 @@ return a :class:`Grade`; widgets and the CLI are views over them.
 
 from __future__ import annotations
 
-from labkit.exercises.bank import NOTEBOOK_TITLES, all_exercises, exercises_for, get, questions
+from labkit.exercises.bank import (
+    NOTEBOOK_TITLES,
+    all_exercises,
+    exercises_for,
+    get,
+    question,
+    questions,
+)
 from labkit.exercises.grade import Criterion, Exercise, Grade
 from labkit.exercises.normalize import keyword_of, normalize_answer
 from labkit.exercises.progress import ExerciseRecord, ProgressStore, ProgressWarning
@@ -32,5 +39,6 @@ __all__ = [
     "get",
     "keyword_of",
     "normalize_answer",
+    "question",
     "questions",
 ]

@@ -16,6 +16,7 @@ from labkit.exercises import (
     all_exercises,
     exercises_for,
     get,
+    question,
     questions,
 )
 
@@ -131,3 +132,9 @@ def test_exercises_for_accepts_short_names_and_rejects_unknown() -> None:
         exercises_for("nb42")
     with pytest.raises(UsageError):
         exercises_for("intro")
+
+
+def test_question_returns_questions_only() -> None:
+    assert question("nb02.errno-linux").id == "nb02.errno-linux"
+    with pytest.raises(UsageError):
+        question("nb99.nothing")

@@ -19,6 +19,7 @@ __all__ = [
     "exercises_for",
     "get",
     "ids",
+    "question",
     "questions",
 ]
 
@@ -85,3 +86,14 @@ def get(exercise_id: str) -> Exercise:
         close = difflib.get_close_matches(exercise_id, list(catalogue), n=3)
         advice = ("Did you mean " + ", ".join(close) + "?") if close else None
         raise UsageError(f"No exercise {exercise_id!r}.", advice=advice) from None
+
+
+def question(exercise_id: str) -> Question:
+    """The question with this id (a live task's id is a :class:`UsageError`)."""
+    found = get(exercise_id)
+    if not isinstance(found, Question):
+        raise UsageError(
+            f"{exercise_id!r} is a live task, not a question.",
+            advice="Check it with LiveTaskWidget or ExerciseSession.check_live().",
+        )
+    return found
