@@ -1,0 +1,280 @@
+"""Can we open a TCP connection to HOST:PORT, and if not, why not?
+
+This is the first question of every mail-server debugging session, and the blog's
+whole mystery started with its answer: port 25 connected, 465 and 587 were
+"refused". A refusal, a timeout and a reset mean very different things, so
+:func:`probe_port` keeps them apart instead of saying "cannot connect":
+
+``REFUSED`` (``ECONNREFUSED``)
+    The host answered the SYN with a RST: it is up and reachable, but nothing
+    listens on that port (e.g. Postfix's ``submission`` service is commented out in
+    ``master.cf``), or a firewall rule says ``REJECT --reject-with tcp-reset``.
+``TIMEOUT``
+    Nothing came back at all: a firewall ``DROP`` rule, a host that is down, or a
+    wrong address. A refusal is fast; a timeout costs the whole ``timeout``.
+``RESET`` (``ECONNRESET``)
+    The connection was torn down while being set up, usually by a middlebox.
+``UNREACHABLE`` (``ENETUNREACH``, ``EHOSTUNREACH``, ...)
+    The local stack or a router said there is no route (an ICMP error, or a
+    ``REJECT --reject-with icmp-host-unreachable`` rule).
+``NAME_ERROR``
+    The host name did not resolve, so no packet was sent at all.
+
+Errno numbers are not portable, which confused the blog's author: the same
+``ECONNREFUSED`` is **111 on Linux** but **61 on macOS and the BSDs** (``openssl
+s_client`` printed ``connect:errno=61`` on the laptop and ``errno=111`` on the
+server). Results therefore carry the symbolic name *and* the number seen here.
+
+:mod:`labkit.probes.smtp` and :mod:`labkit.probes.tls` open their connections with
+:func:`connect`, so a refused port looks the same in every probe. This module is
+the boundary that turns ``socket`` errors into data.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import ipaddress
+import re
+import socket
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from labkit.errors import UsageError
+
+__all__ = [
+    "PortResult",
+    "PortState",
+    "connect",
+    "probe_port",
+    "scan_ports",
+    "validate_target",
+]
+
+
+class PortState(str, enum.Enum):
+    """How a TCP connection attempt ended."""
+
+    OPEN = "open"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    UNREACHABLE = "unreachable"
+    NAME_ERROR = "name-error"
+
+
+_EXPLANATIONS: dict[PortState, str] = {
+    PortState.OPEN: "The TCP handshake completed: something is listening on this port.",
+    PortState.REFUSED: (
+        "The host answered with a TCP reset: it is reachable, but no program listens on "
+        "this port (or a firewall REJECTs it). For Postfix, check that the service is "
+        "enabled in master.cf and that `postfix reload` ran. ECONNREFUSED is errno 111 "
+        "on Linux and 61 on macOS/BSD: the same error."
+    ),
+    PortState.TIMEOUT: (
+        "No answer at all within the timeout: typically a firewall that DROPs the "
+        "packets, a host that is down, or a wrong address. A closed port on a live "
+        "host would have refused at once."
+    ),
+    PortState.RESET: (
+        "The connection was reset while it was being set up, usually by a middlebox "
+        "or a proxy in front of the server."
+    ),
+    PortState.UNREACHABLE: (
+        "There is no route to the host (ICMP unreachable, a REJECT rule with an ICMP "
+        "reply, or the local network is down)."
+    ),
+    PortState.NAME_ERROR: (
+        "The host name did not resolve, so no packet was sent. Check the name and the "
+        "DNS records (`labkit probe dns NAME`)."
+    ),
+}
+
+_UNREACHABLE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENETUNREACH", "EHOSTUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL")
+    if hasattr(errno, name)
+)
+
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
+
+
+@dataclass(frozen=True)
+class PortResult:
+    """The outcome of one TCP connection attempt.
+
+    ``errno_name``/``errno_number`` are those of *this* machine (see the module
+    docstring on portability); ``address`` is the IP actually tried, or ``None``
+    when the name did not resolve.
+    """
+
+    host: str
+    port: int
+    state: PortState
+    address: str | None
+    elapsed: float
+    errno_name: str | None = None
+    errno_number: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state is PortState.OPEN
+
+    @property
+    def explanation(self) -> str:
+        return _EXPLANATIONS[self.state]
+
+    def summary(self) -> str:
+        """One line a person can read, e.g. ``587/tcp refused (ECONNREFUSED, errno 111)``."""
+        text = f"{self.host}:{self.port} {self.state.value}"
+        if self.address and self.address != self.host:
+            text += f" [{self.address}]"
+        if self.errno_name:
+            number = f", errno {self.errno_number}" if self.errno_number is not None else ""
+            text += f" ({self.errno_name}{number})"
+        return text
+
+
+def validate_target(host: object, port: object) -> tuple[str, int]:
+    """Check a host/port pair before any packet is sent; raise :class:`UsageError` if bad.
+
+    Catching ``"mail.zimmerman.test:25"`` passed as a host, or a port of ``70000``,
+    here gives a message that says what to type, instead of a confusing
+    ``gaierror`` from deep inside ``socket``.
+    """
+    if isinstance(port, bool) or not isinstance(port, int):
+        try:
+            port = int(str(port), 10)
+        except ValueError:
+            raise UsageError(
+                f"Port {port!r} is not a number.",
+                advice="Give a TCP port between 1 and 65535, e.g. 25, 465 or 587.",
+            ) from None
+    if not 1 <= port <= 65535:
+        raise UsageError(
+            f"Port {port} is out of range.",
+            advice="TCP ports go from 1 to 65535; mail uses 25 (smtp), 465 (smtps), "
+            "587 (submission).",
+        )
+    if not isinstance(host, str) or not host.strip():
+        raise UsageError("No host given.", advice="Give a host name or an IP address.")
+    host = host.strip()
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(literal)
+    except ValueError:
+        pass
+    else:
+        return literal, port
+    if "://" in host or "/" in host:
+        raise UsageError(
+            f"{host!r} looks like a URL, not a host.",
+            advice="Give only the host name, e.g. mail.zimmerman.test.",
+        )
+    if ":" in host:
+        raise UsageError(
+            f"{host!r} contains a colon.",
+            advice="Give the host and the port separately, e.g. `mail.zimmerman.test 587`.",
+        )
+    if not _HOSTNAME_RE.match(host) or ".." in host:
+        raise UsageError(
+            f"{host!r} is not a valid host name.",
+            advice="Host names use letters, digits, '-' and '.', e.g. mail.zimmerman.test.",
+        )
+    return host, port
+
+
+def _errno_name(number: int | None) -> str | None:
+    if number is None:
+        return None
+    return errno.errorcode.get(number)
+
+
+def _gai_name(exc: socket.gaierror) -> str:
+    for name in dir(socket):
+        if name.startswith("EAI_") and getattr(socket, name) == exc.errno:
+            return name
+    return "EAI_FAIL"
+
+
+def _classify(exc: OSError) -> PortState:
+    """Map a connect() failure to a state. Order matters: timeouts first, then the
+    specific refused/reset, and only then the generic ``OSError`` (as sslyze does)."""
+    if isinstance(exc, TimeoutError) or exc.errno == errno.ETIMEDOUT:
+        return PortState.TIMEOUT
+    if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
+        return PortState.REFUSED
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError)):
+        return PortState.RESET
+    return PortState.UNREACHABLE
+
+
+def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket | None, PortResult]:
+    """Open a TCP connection; return the socket (or ``None``) and the classified result.
+
+    Every address the name resolves to is tried in turn (as ``telnet`` does), within
+    one overall ``timeout``. The caller owns the returned socket; its timeout is
+    left at the remaining budget.
+    """
+    host, port = validate_target(host, port)
+    started = time.monotonic()
+    deadline = started + timeout
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        number = exc.errno if isinstance(exc, socket.gaierror) else None
+        name = _gai_name(exc) if isinstance(exc, socket.gaierror) else "EAI_NONAME"
+        return None, PortResult(
+            host, port, PortState.NAME_ERROR, None, time.monotonic() - started,
+            errno_name=name, errno_number=number, error=str(exc),
+        )
+    result: PortResult | None = None
+    for family, kind, proto, _, sockaddr in infos:
+        address = str(sockaddr[0])
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(remaining)
+        try:
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            state = _classify(exc)
+            number = exc.errno if exc.errno else (errno.ETIMEDOUT if state is PortState.TIMEOUT
+                                                   else None)
+            result = PortResult(
+                host, port, state, address, time.monotonic() - started,
+                errno_name=_errno_name(number), errno_number=number,
+                error=str(exc) or state.value,
+            )
+            continue
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        return sock, PortResult(host, port, PortState.OPEN, address, time.monotonic() - started)
+    if result is None:  # the budget ran out before any address was tried
+        result = PortResult(
+            host, port, PortState.TIMEOUT, None, time.monotonic() - started,
+            errno_name="ETIMEDOUT", errno_number=errno.ETIMEDOUT, error="timed out",
+        )
+    return None, result
+
+
+def probe_port(host: str, port: int, timeout: float = 3.0) -> PortResult:
+    """Try one TCP connection to ``host:port`` and say how it went (no data is sent)."""
+    sock, result = connect(host, port, timeout)
+    if sock is not None:
+        sock.close()
+    return result
+
+
+def scan_ports(host: str, ports: Iterable[int], timeout: float = 3.0) -> tuple[PortResult, ...]:
+    """Probe several ports at once, in threads, so a DROPped port costs one timeout in
+    total rather than one per port. Results come back in the order of ``ports``."""
+    checked = [validate_target(host, port) for port in ports]
+    if not checked:
+        return ()
+    with ThreadPoolExecutor(max_workers=min(32, len(checked))) as pool:
+        return tuple(pool.map(lambda hp: probe_port(hp[0], hp[1], timeout), checked))
