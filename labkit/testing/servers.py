@@ -26,6 +26,7 @@ import contextlib
 import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -180,6 +181,7 @@ class _Script:
     delay: float
     close_on: str | None
     close_after: bytes
+    reset: bool
 
 
 def _send(conn: socket.socket, data: bytes, script: _Script) -> None:
@@ -205,6 +207,8 @@ def _smtp_handler(script: _Script) -> Handler:
             verb = line.split(b" ", 1)[0].decode("ascii", "replace").upper()
             if verb == script.close_on:
                 conn.sendall(script.close_after)
+                if script.reset:  # abortive close: the peer gets a RST, not a FIN
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
             _send(conn, script.replies.get(verb, script.default), script)
             if verb == "QUIT":
@@ -222,13 +226,14 @@ def scripted_smtp_server(
     delay: float = 0.0,
     close_on: str | None = None,
     close_after: bytes = b"",
+    reset: bool = False,
     name: str = "scripted-smtp",
 ) -> ScriptServer:
     """An SMTP-speaking script: a banner, then a canned reply per command verb.
 
     ``bytewise`` sends every byte in its own packet (``delay`` seconds apart);
     ``close_on="EHLO"`` sends ``close_after`` and closes when that verb arrives
-    (``"CONNECT"`` closes before the banner).
+    (``"CONNECT"`` closes before the banner); ``reset`` makes that close a RST.
     """
     table = {
         "EHLO": (b"250-mail.zimmerman.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
@@ -242,7 +247,7 @@ def scripted_smtp_server(
         "QUIT": b"221 2.0.0 Bye\r\n",
     }
     table.update(replies or {})
-    script = _Script(banner, table, default, bytewise, delay, close_on, close_after)
+    script = _Script(banner, table, default, bytewise, delay, close_on, close_after, reset)
     return ScriptServer(_smtp_handler(script), name=name)
 
 
@@ -260,13 +265,15 @@ def split_reply_server(delay: float = 0.0005) -> ScriptServer:
     return scripted_smtp_server(bytewise=True, delay=delay, name="split-reply")
 
 
-def closing_server(when: str = "CONNECT") -> ScriptServer:
+def closing_server(when: str = "CONNECT", *, reset: bool = False) -> ScriptServer:
     """``when="CONNECT"``: accept then close (docker-proxy without a backend).
-    ``when="EHLO"``: close in the middle of the multi-line EHLO reply."""
+    ``when="EHLO"``: close in the middle of the multi-line EHLO reply.
+    ``reset``: abort with a TCP RST instead of a clean FIN."""
     return scripted_smtp_server(
         close_on=when.upper(),
-        close_after=b"250-mail.zimmerman.test\r\n250-PIPELINING\r\n250-SIZ",
-        name=f"closing-at-{when.lower()}",
+        close_after=b"" if reset else b"250-mail.zimmerman.test\r\n250-PIPELINING\r\n250-SIZ",
+        reset=reset,
+        name=f"{'resetting' if reset else 'closing'}-at-{when.lower()}",
     )
 
 
