@@ -7,10 +7,11 @@ so hints revealed before a kernel restart stay revealed (and keep counting).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from labkit.exercises.grade import Exercise, Grade
-from labkit.exercises.progress import ProgressStore
+from labkit.exercises.progress import ExerciseRecord, ProgressStore
 from labkit.exercises.questions import Question
 
 if TYPE_CHECKING:
@@ -22,16 +23,19 @@ __all__ = ["ExerciseSession"]
 class ExerciseSession:
     """Reveal hints, show the solution and check answers, recording each step.
 
-    ``store=None`` keeps everything in memory (nothing is written).
+    ``store=None`` keeps everything in memory (nothing is written). ``record`` is what
+    the store holds for this exercise, refreshed after every write.
     """
 
     def __init__(self, exercise: Exercise, store: ProgressStore | None = None) -> None:
         self.exercise = exercise
         self.store = store
-        record = store.get(exercise.id) if store is not None else None
-        self.hints_used = min(record.hints_used, len(exercise.hints)) if record else 0
-        self.solution_shown = record.solution_shown if record else False
+        self.record: ExerciseRecord | None = store.get(exercise.id) if store is not None else None
+        self.hints_used = min(self.record.hints_used, len(exercise.hints)) if self.record else 0
+        self.solution_shown = self.record.solution_shown if self.record else False
         self.last_grade: Grade | None = None
+        #: The probe results behind the last live check, for showing transcripts.
+        self.last_evidence: Mapping[str, Any] | None = None
 
     @property
     def revealed_hints(self) -> tuple[str, ...]:
@@ -47,13 +51,13 @@ class ExerciseSession:
             return None
         self.hints_used += 1
         if self.store is not None:
-            self.store.record_hint(self.exercise.id, self.hints_used)
+            self.record = self.store.record_hint(self.exercise.id, self.hints_used)
         return self.exercise.hints[self.hints_used - 1]
 
     def show_solution(self) -> str:
         """Record that the solution was seen, then return it."""
         if not self.solution_shown and self.store is not None:
-            self.store.record_solution(self.exercise.id)
+            self.record = self.store.record_solution(self.exercise.id)
         self.solution_shown = True
         return self.exercise.solution_text
 
@@ -73,11 +77,12 @@ class ExerciseSession:
         task = self.exercise
         if not isinstance(task, LiveTask):
             raise TypeError(f"{self.exercise.id} is a question; use check().")
-        grade = task.run(context, hints_used=self.hints_used, solution_shown=self.solution_shown)
+        self.last_evidence = evidence = task.probe(context)
+        grade = task.grade(evidence, hints_used=self.hints_used, solution_shown=self.solution_shown)
         return self._record(grade)
 
     def _record(self, grade: Grade) -> Grade:
         self.last_grade = grade
         if self.store is not None:
-            self.store.record_grade(grade)
+            self.record = self.store.record_grade(grade)
         return grade

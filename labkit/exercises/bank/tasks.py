@@ -1,7 +1,136 @@
-"""Live tasks: fixes checked against the running lab (filled in with the probes)."""
+"""Live tasks: fixes made in the lab and checked by probing it.
+
+Each task's ``gather`` runs the probes from where labkit runs (the workstation, in
+the lab); the ``check`` functions in :mod:`labkit.exercises.checks` judge the results.
+"""
 
 from __future__ import annotations
 
-from labkit.exercises.grade import Exercise
+from typing import Any
 
-LIVE_TASKS: tuple[Exercise, ...] = ()
+from labkit.exercises.checks import (
+    check_auth_after_tls,
+    check_not_open_relay,
+    check_starttls,
+    check_submission,
+)
+from labkit.exercises.live import LabContext, LiveTask
+from labkit.probes.smtp import SmtpResult, smtp_session
+from labkit.probes.tcp import scan_ports
+from labkit.probes.tls import probe_tls
+
+
+def gather_submission(ctx: LabContext) -> dict[str, Any]:
+    submission, smtps = scan_ports(
+        ctx.host, (ctx.submission_port, ctx.smtps_port), timeout=ctx.timeout
+    )
+    evidence: dict[str, Any] = {"submission": submission, "smtps": smtps}
+    if submission.ok:
+        evidence["submission_smtp"] = smtp_session(
+            ctx.host, ctx.submission_port, timeout=ctx.timeout
+        )
+    if smtps.ok:
+        evidence["smtps_smtp"] = smtp_session(
+            ctx.host, ctx.smtps_port, implicit_tls=True, timeout=ctx.timeout
+        )
+    return evidence
+
+
+def gather_starttls(ctx: LabContext) -> dict[str, Any]:
+    return {
+        "smtp": smtp_session(ctx.host, ctx.smtp_port, starttls=True, timeout=ctx.timeout),
+        "tls": probe_tls(
+            ctx.host,
+            ctx.smtp_port,
+            starttls="smtp",
+            servername=ctx.servername,
+            cafile=ctx.cafile,
+            timeout=ctx.timeout,
+        ),
+    }
+
+
+def gather_auth(ctx: LabContext) -> dict[str, Any]:
+    smtp = smtp_session(
+        ctx.host, ctx.smtp_port, starttls=True, auth=ctx.credentials, timeout=ctx.timeout
+    )
+    return {"smtp": smtp}
+
+
+def _relay_attempt(ctx: LabContext, recipient: str) -> SmtpResult:
+    commands = (f"MAIL FROM:<labkit-probe@{ctx.outside_domain}>", f"RCPT TO:<{recipient}>")
+    return smtp_session(ctx.host, ctx.smtp_port, commands=commands, timeout=ctx.timeout)
+
+
+def gather_relay(ctx: LabContext) -> dict[str, Any]:
+    return {
+        "outside": _relay_attempt(ctx, f"someone@{ctx.outside_domain}"),
+        "local": _relay_attempt(ctx, f"postmaster@{ctx.domain}"),
+    }
+
+
+LIVE_TASKS: tuple[LiveTask, ...] = (
+    LiveTask(
+        id="nb02.fix-submission",
+        title="Open 587 and 465 for mail clients",
+        prompt="In the blog's state, 465 and 587 refuse connections. Make Postfix listen on "
+        "587 (`submission`, STARTTLS) and 465 (`smtps`, implicit TLS), then check.",
+        check=check_submission,
+        gather=gather_submission,
+        hints=(
+            "Refused from everywhere, logs silent: the services are not defined. Look at "
+            "`postconf -M` on mx.",
+            "Uncomment the `submission` and `smtps` blocks in /etc/postfix/master.cf.",
+            "Then `postfix reload` and `ss -ltn` should list :587 and :465.",
+        ),
+        solution="In master.cf enable `submission inet n - y - - smtpd` and `smtps inet n - y "
+        "- - smtpd` with `-o smtpd_tls_wrappermode=yes` for smtps, then `postfix reload`.",
+    ),
+    LiveTask(
+        id="nb03.fix-starttls",
+        title="Make STARTTLS work with a trusted certificate",
+        prompt="Port 25 should offer STARTTLS and present a certificate for "
+        "`mail.zimmerman.test` that verifies against the lab CA.",
+        check=check_starttls,
+        gather=gather_starttls,
+        hints=(
+            "`openssl s_client -connect mail.zimmerman.test:25 -starttls smtp -CAfile "
+            "/etc/ssl/certs/labkit-ca.pem` shows the verify return code.",
+            "Code 18 is a self-signed certificate: use the lab-issued one under /etc/ssl/lab/.",
+            "Set `smtpd_tls_cert_file` and `smtpd_tls_key_file` to it, then `postfix reload`.",
+        ),
+        solution="postconf -e smtpd_tls_cert_file=/etc/ssl/lab/mail.zimmerman.test.crt "
+        "smtpd_tls_key_file=/etc/ssl/lab/mail.zimmerman.test.key "
+        "smtpd_tls_security_level=may; postfix reload",
+    ),
+    LiveTask(
+        id="nb04.auth-after-tls",
+        title="AUTH only after TLS",
+        prompt="On port 25, EHLO must not offer AUTH in plain text, must offer it after "
+        "STARTTLS, and the test user must be able to log in there.",
+        check=check_auth_after_tls,
+        gather=gather_auth,
+        hints=(
+            "Compare the EHLO lists before and after STARTTLS in the transcript.",
+            "`postconf smtpd_tls_auth_only smtpd_sasl_auth_enable` on mx.",
+        ),
+        solution="postconf -e smtpd_tls_auth_only=yes smtpd_sasl_auth_enable=yes "
+        "smtpd_sasl_type=dovecot smtpd_sasl_path=private/auth; postfix reload",
+    ),
+    LiveTask(
+        id="nb04.no-open-relay",
+        title="Not an open relay",
+        prompt="From the workstation (outside `mynetworks`), without AUTH, a recipient at a "
+        "foreign domain must be refused (454 or 554) while mail for zimmerman.test is accepted.",
+        check=check_not_open_relay,
+        gather=gather_relay,
+        hints=(
+            "Which networks does `postconf mynetworks` trust?",
+            "`smtpd_relay_restrictions` should end in `defer_unauth_destination` (or "
+            "`reject_unauth_destination`).",
+        ),
+        solution="postconf -e 'mynetworks=127.0.0.0/8 [::1]/128' "
+        "'smtpd_relay_restrictions=permit_mynetworks, permit_sasl_authenticated, "
+        "defer_unauth_destination'; postfix reload",
+    ),
+)

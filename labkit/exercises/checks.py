@@ -1,0 +1,294 @@
+"""Live-task checks: pure functions from probe results to a :class:`Grade`.
+
+Each check looks at what the probes saw (never at sockets), splits the task into
+:class:`Criterion` items, and says what to fix for the first one that fails. The
+score is the share of criteria met, so partial progress shows. :mod:`labkit.
+exercises.live` runs the probes and hands their results to these functions, which
+is why every check can be tested with results built by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from labkit.exercises.grade import Criterion, Grade
+from labkit.probes.smtp import AnomalyKind, SmtpResult
+from labkit.probes.tcp import PortResult, PortState
+from labkit.probes.tls import TlsResult
+
+__all__ = [
+    "RELAY_DENIED_CODES",
+    "check_auth_after_tls",
+    "check_not_open_relay",
+    "check_starttls",
+    "check_submission",
+    "grade_criteria",
+]
+
+#: Reply codes that refuse to relay: Postfix's ``defer_unauth_destination`` (454)
+#: and ``reject_unauth_destination`` (554).
+RELAY_DENIED_CODES = frozenset({454, 554})
+
+_VERIFY_FIXES: dict[int, str] = {
+    10: "The certificate has expired: issue a new one from the lab CA.",
+    18: "The certificate is self-signed (like the blog's): install one issued by the lab "
+    "CA as `smtpd_tls_cert_file`/`smtpd_tls_key_file`.",
+    19: "The chain ends in a CA this client does not trust: use the lab CA, and check the "
+    "client's CA file.",
+    20: "The issuer is unknown: the certificate is not from the lab CA, or the chain is "
+    "incomplete.",
+    21: "The leaf cannot be verified: send the full chain (leaf first, then the CA).",
+    62: "The certificate does not name the host you connected to: it must list "
+    "`mail.zimmerman.test` in its subjectAltName.",
+}
+
+
+def grade_criteria(criteria: Sequence[Criterion], *, success: str) -> Grade:
+    """Score = share of criteria met; feedback names the first one to fix."""
+    met = sum(c.met for c in criteria)
+    total = len(criteria)
+    if total and met == total:
+        feedback = f"All {total} checks pass. {success}"
+    else:
+        first = next(c for c in criteria if not c.met)
+        feedback = f"{met} of {total} checks pass. Fix this first: {first.detail}"
+    return Grade(
+        score=met / total if total else 0.0,
+        max_score=1.0,
+        feedback=feedback,
+        correct=bool(total) and met == total,
+        criteria=tuple(criteria),
+    )
+
+
+def _port_detail(result: PortResult, service: str) -> str:
+    """What a failed connect means for a mail port, and what to change."""
+    errno = f" ({result.errno_name}, errno {result.errno_number})" if result.errno_name else ""
+    if result.state is PortState.REFUSED:
+        return (
+            f"Port {result.port} refused the connection{errno}: nothing listens there. "
+            f"Enable the `{service}` service in master.cf, then `postfix reload`."
+        )
+    if result.state is PortState.TIMEOUT:
+        return (
+            f"Port {result.port} timed out: packets are dropped on the way (a firewall DROP "
+            "rule?) rather than refused."
+        )
+    if result.state is PortState.NAME_ERROR:
+        return f"{result.host} does not resolve, so nothing was tried. Check the DNS records."
+    return f"Port {result.port}: {result.summary()}. {result.explanation}"
+
+
+def _service_criteria(
+    service: str, result: PortResult, smtp: SmtpResult | None, how: str
+) -> list[Criterion]:
+    """Open, then greeting with 220: what one submission service must do."""
+    label = f"{service} ({result.port})"
+    if not result.ok:
+        return [Criterion(f"{label} open", False, _port_detail(result, service))]
+    opened = Criterion(f"{label} open", True, f"{result.summary()}.")
+    name = f"{label} greets with SMTP"
+    if smtp is None:
+        return [opened, Criterion(name, False, f"Port {result.port} was not probed with SMTP.")]
+    if smtp.banner is not None and smtp.banner.code == 220:
+        return [opened, Criterion(name, True, f"`{smtp.banner.wire_lines()[0]}` ({how}).")]
+    detail = f"Port {result.port} did not greet with 220 ({how}): {smtp.reason}"
+    return [opened, Criterion(name, False, detail)]
+
+
+def check_submission(
+    submission: PortResult,
+    smtps: PortResult,
+    submission_smtp: SmtpResult | None = None,
+    smtps_smtp: SmtpResult | None = None,
+) -> Grade:
+    """Make 587 (``submission``, STARTTLS) and 465 (``smtps``, implicit TLS) accept clients.
+
+    ``submission``/``smtps`` are the connect results; ``*_smtp`` the SMTP dialogs on
+    those ports (587 in plain text, 465 over implicit TLS) when they were open.
+    """
+    criteria = _service_criteria("submission", submission, submission_smtp, "plain text")
+    criteria += _service_criteria("smtps", smtps, smtps_smtp, "implicit TLS")
+    return grade_criteria(
+        criteria,
+        success="Mail clients can now submit on 587 (STARTTLS) and 465 (implicit TLS).",
+    )
+
+
+def check_starttls(smtp: SmtpResult, tls: TlsResult | None = None) -> Grade:
+    """Make STARTTLS work on port 25, with a certificate that verifies against the lab CA.
+
+    ``smtp`` is a dialog with ``starttls=True``; ``tls`` the verdict of
+    ``probe_tls(..., starttls="smtp", cafile=lab CA)``.
+    """
+    criteria: list[Criterion] = []
+    if not smtp.connection.ok:
+        criteria.append(Criterion("connects", False, _port_detail(smtp.connection, "smtp")))
+        return grade_criteria(criteria, success="")
+    offered = smtp.offers("STARTTLS", after_tls=False)
+    masked = [a.evidence for a in smtp.anomalies if a.kind is AnomalyKind.MASKED_EXTENSION]
+    if offered:
+        criteria.append(Criterion("STARTTLS offered", True, "EHLO lists `250-STARTTLS`."))
+    elif masked:
+        criteria.append(
+            Criterion(
+                "STARTTLS offered",
+                False,
+                f"EHLO shows `{masked[0]}` where STARTTLS should be: a middlebox on the path "
+                "rewrites it. Test from another vantage point.",
+            )
+        )
+    else:
+        criteria.append(
+            Criterion(
+                "STARTTLS offered",
+                False,
+                "EHLO does not list STARTTLS. Check `smtpd_tls_security_level = may` and that "
+                "`smtpd_tls_cert_file`/`smtpd_tls_key_file` exist (mail.log says 'disabling "
+                "TLS support' when they don't).",
+            )
+        )
+    criteria.append(_handshake_criterion(smtp))
+    criteria.append(_verify_criterion(tls))
+    return grade_criteria(criteria, success="Port 25 upgrades to TLS with a trusted certificate.")
+
+
+def _handshake_criterion(smtp: SmtpResult) -> Criterion:
+    name = "TLS handshake"
+    if smtp.tls is not None:
+        return Criterion(name, True, f"{smtp.tls.summary()}.")
+    starttls = smtp.reply_to("STARTTLS")
+    if starttls is not None and starttls.code == 454:
+        return Criterion(
+            name,
+            False,
+            f"STARTTLS answered `{starttls}`: Postfix could not load its certificate (mail.log: "
+            "'cannot get RSA certificate from file ...: disabling TLS support'). Point "
+            "`smtpd_tls_cert_file`/`smtpd_tls_key_file` at files that exist.",
+        )
+    return Criterion(name, False, f"No TLS session: {smtp.reason}")
+
+
+def _verify_criterion(tls: TlsResult | None) -> Criterion:
+    name = "certificate verifies"
+    if tls is None:
+        return Criterion(name, False, "The certificate was not checked.")
+    verification = tls.verification
+    if verification is None:
+        return Criterion(name, False, f"No certificate to verify: {tls.reason}")
+    if verification.ok:
+        leaf = tls.session.leaf if tls.session else None
+        who = f" for {', '.join(leaf.names())}" if leaf else ""
+        return Criterion(name, True, f"Verify return code: 0 (ok){who}.")
+    fix = _VERIFY_FIXES.get(verification.code, "Use a certificate issued by the lab CA.")
+    return Criterion(name, False, f"Verify return code: {verification}. {fix}")
+
+
+def check_auth_after_tls(smtp: SmtpResult) -> Grade:
+    """AUTH hidden on the plain connection, offered after STARTTLS (and working, if tried).
+
+    ``smtp`` is one dialog with ``starttls=True``, optionally with credentials.
+    """
+    criteria: list[Criterion] = []
+    if not smtp.connection.ok:
+        detail = _port_detail(smtp.connection, "submission")
+        return grade_criteria([Criterion("connects", False, detail)], success="")
+    before = smtp.auth_mechanisms(after_tls=False)
+    if smtp.offers("AUTH", after_tls=False):
+        criteria.append(
+            Criterion(
+                "no AUTH before TLS",
+                False,
+                f"EHLO offers `AUTH {' '.join(before)}` on the plain connection: passwords "
+                "could cross the network in clear text. Set `smtpd_tls_auth_only = yes`.",
+            )
+        )
+    else:
+        criteria.append(Criterion("no AUTH before TLS", True, "The plain EHLO hides AUTH."))
+    if smtp.capabilities_after_tls is None:
+        criteria.append(
+            Criterion("AUTH after TLS", False, f"STARTTLS did not complete: {smtp.reason}")
+        )
+    elif smtp.offers("AUTH", after_tls=True):
+        after = " ".join(smtp.auth_mechanisms(after_tls=True))
+        criteria.append(Criterion("AUTH after TLS", True, f"After STARTTLS: `250-AUTH {after}`."))
+    else:
+        criteria.append(
+            Criterion(
+                "AUTH after TLS",
+                False,
+                "Even after STARTTLS, EHLO lists no AUTH: enable SASL "
+                "(`smtpd_sasl_auth_enable = yes`, `smtpd_sasl_type = dovecot`).",
+            )
+        )
+    if smtp.authenticated is not None:
+        criteria.append(
+            Criterion(
+                "login works",
+                smtp.authenticated,
+                "The test user logged in (235)."
+                if smtp.authenticated
+                else f"The test user could not log in: {smtp.reason}",
+            )
+        )
+    return grade_criteria(criteria, success="Passwords only ever travel inside TLS.")
+
+
+def check_not_open_relay(outside: SmtpResult, local: SmtpResult | None = None) -> Grade:
+    """Strangers may not relay to other domains, yet mail for the lab's domain is accepted.
+
+    ``outside``: a dialog from outside ``mynetworks``, without AUTH, with ``MAIL FROM``
+    and ``RCPT TO`` a foreign domain. ``local`` (optional): the same to a lab address.
+    """
+    if not outside.connection.ok:
+        detail = _port_detail(outside.connection, "smtp")
+        return grade_criteria([Criterion("connects", False, detail)], success="")
+    criteria: list[Criterion] = []
+    mail = outside.reply_to("MAIL")
+    rcpt = outside.reply_to("RCPT")
+    if mail is None or not mail.positive:
+        got = f"`{mail}`" if mail is not None else outside.reason
+        criteria.append(
+            Criterion(
+                "relay test ran",
+                False,
+                f"MAIL FROM was not accepted ({got}), so the relay test could not run.",
+            )
+        )
+    elif rcpt is None:
+        criteria.append(Criterion("relay test ran", False, f"No RCPT reply: {outside.reason}"))
+    elif rcpt.positive:
+        criteria.append(
+            Criterion(
+                "foreign recipient refused",
+                False,
+                f"`{rcpt}`: an OPEN RELAY. Anyone can send mail through this server. Check "
+                "`mynetworks` (only 127.0.0.0/8) and `smtpd_relay_restrictions` "
+                "(`... defer_unauth_destination`).",
+            )
+        )
+    elif rcpt.code in RELAY_DENIED_CODES or (
+        rcpt.enhanced is not None and rcpt.enhanced.subject == 7
+    ):
+        criteria.append(Criterion("foreign recipient refused", True, f"`{rcpt}`."))
+    else:
+        criteria.append(
+            Criterion(
+                "foreign recipient refused",
+                False,
+                f"Refused, but with `{rcpt}`, which is not a relay denial (454 or 554 "
+                "'Relay access denied'). Is the recipient domain really foreign?",
+            )
+        )
+    if local is not None:
+        accepted = local.reply_to("RCPT")
+        ok = accepted is not None and accepted.positive
+        detail = (
+            f"Mail for the lab's own domain is accepted: `{accepted}`."
+            if ok
+            else "Mail for the lab's own domain is refused "
+            f"({f'`{accepted}`' if accepted is not None else local.reason}): an MX must "
+            "accept it. Check `mydestination`."
+        )
+        criteria.append(Criterion("own domain accepted", ok, detail))
+    return grade_criteria(criteria, success="Strangers cannot relay, and the MX still takes mail.")
