@@ -1,0 +1,84 @@
+"""The lab as a system: reset, status, isolation, and control from the workstation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def test_reset_undoes_a_hand_edit_of_master_cf(lab):
+    lab.scenario("fixed")
+    r = lab.ws("ssh mx \"sed -i 's/^submission/#submission/' /etc/postfix/master.cf "
+               "&& postfix reload\"")
+    assert r.exit_code == 0, r.stderr
+    state = lab.lab.current()
+    assert state.name == "fixed" and "/etc/postfix/master.cf" in state.modified
+    out = lab.cli("reset")
+    assert out.returncode == 0, out.stderr
+    assert lab.lab.current().pristine
+    r = lab.ws("nc -z -w 3 mail.zimmerman.test 587")
+    assert r.exit_code == 0
+
+
+def test_status_json_is_valid_and_complete(lab):
+    out = lab.cli("status", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["project"] == lab.config.project
+    assert data["healthy"] is True
+    assert {s["service"] for s in data["services"]} == {"dns", "mx", "workstation"}
+    assert data["scenario"]["name"] in {"fixed", "no-submission", "no-tls-cert",
+                                        "self-signed", "bad-dns", "blog"}
+    assert data["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/lab?token=")
+
+
+def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
+    published = {}
+    for service, c in lab.lab.containers().items():
+        c.reload()
+        for port, bindings in (c.attrs["NetworkSettings"]["Ports"] or {}).items():
+            if bindings:
+                published[(service, port)] = {(b["HostIp"], b["HostPort"]) for b in bindings}
+    assert published == {("workstation", "8888/tcp"):
+                         {("127.0.0.1", str(lab.config.jupyter_port))}}
+
+
+def test_mx_has_no_route_out(lab):
+    r = lab.mx("ip route get 192.0.2.1 2>&1")  # asks the kernel; sends nothing
+    assert r.exit_code != 0 and "unreachable" in r.stdout.lower(), r.stdout
+    network = lab.lab.client.networks.get(f"{lab.config.project}_lab")
+    assert network.attrs["Internal"] is True
+    r = lab.ws("ip route get 192.0.2.1 2>&1")
+    assert r.exit_code != 0, "the workstation should have no default route either"
+
+
+def test_scenarios_apply_from_the_workstation_over_ssh(lab):
+    lab.scenario("fixed")
+    r = lab.ws("labkit scenario apply no-submission --json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    assert result["scenario"] == "no-submission" and result["ports"] == [25]
+    assert lab.ws("nc -z -w 3 mail.zimmerman.test 587").exit_code != 0
+    r = lab.ws("labkit scenario current --json")
+    assert json.loads(r.stdout)["name"] == "no-submission"
+
+
+def test_a_learners_zone_edit_is_served_at_once(lab):
+    lab.scenario("bad-dns")
+    zone = "/lab/zones/zimmerman.test.zone"
+    r = lab.ws(f"sed -i 's/^mail .*CNAME.*/mail IN A {lab.config.mx_ip}/' {zone} && "
+               "for i in $(seq 50); do [ \"$(dig +short A mail.zimmerman.test)\" = "
+               f"\"{lab.config.mx_ip}\" ] && [ -z \"$(dig +short CNAME mail.zimmerman.test)\" ]"
+               " && exit 0; sleep 0.1; done; exit 1")
+    assert r.exit_code == 0, lab.ws(f"cat {zone}").stdout
+    assert "zones/zimmerman.test.zone" in lab.lab.current().modified
+
+
+def test_unknown_scenario_lists_the_valid_ones(lab):
+    out = lab.cli("scenario", "apply", "no-such-thing")
+    assert out.returncode == 2
+    assert "Unknown scenario 'no-such-thing'" in out.stderr
+    assert "no-submission" in out.stderr and "blog" in out.stderr
