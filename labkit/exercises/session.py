@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from labkit.errors import UsageError
 from labkit.exercises.grade import Exercise, Grade
 from labkit.exercises.progress import ExerciseRecord, ProgressStore
 from labkit.exercises.questions import Question
@@ -64,7 +65,7 @@ class ExerciseSession:
     def check(self, answer: object) -> Grade:
         """Grade an answer to a question and record the attempt."""
         if not isinstance(self.exercise, Question):
-            raise TypeError(f"{self.exercise.id} is a live task; use check_live().")
+            raise UsageError(f"{self.exercise.id} is a live task; use check_live().")
         grade = self.exercise.grade(
             answer, hints_used=self.hints_used, solution_shown=self.solution_shown
         )
@@ -76,7 +77,7 @@ class ExerciseSession:
 
         task = self.exercise
         if not isinstance(task, LiveTask):
-            raise TypeError(f"{self.exercise.id} is a question; use check().")
+            raise UsageError(f"{self.exercise.id} is a question; use check().")
         self.last_evidence = evidence = task.probe(context)
         grade = task.grade(evidence, hints_used=self.hints_used, solution_shown=self.solution_shown)
         return self._record(grade)
