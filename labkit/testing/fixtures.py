@@ -13,9 +13,19 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from labkit.testing.certs import CertFactory
+from labkit.testing.dns import TinyDnsServer, blog_dns_server, fixed_dns_server
 from labkit.testing.servers import blackhole_port, closed_port
 
-__all__ = ["LAB_PASSWORD", "LAB_USER", "blackhole", "certs", "closed", "serve"]
+__all__ = [
+    "LAB_PASSWORD",
+    "LAB_USER",
+    "blackhole",
+    "blog_dns",
+    "certs",
+    "closed",
+    "fixed_dns",
+    "serve",
+]
 
 LAB_USER = "jez@zimmerman.test"
 LAB_PASSWORD = "correct horse battery staple"
@@ -62,3 +72,17 @@ def blackhole() -> Iterator[tuple[str, int]]:
     """(host, port) where connections time out (SYNs dropped)."""
     with blackhole_port() as address:
         yield address
+
+
+@pytest.fixture
+def blog_dns() -> Iterator[TinyDnsServer]:
+    """The blog's zone (MX -> CNAME, no SPF, PTR metagross) on 127.0.0.1:<port>."""
+    with blog_dns_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fixed_dns() -> Iterator[TinyDnsServer]:
+    """The corrected zone on 127.0.0.1:<port>."""
+    with fixed_dns_server() as server:
+        yield server

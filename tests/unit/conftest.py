@@ -6,7 +6,9 @@ against labkit gets the same servers; they are imported here to register them.
 
 from labkit.testing.fixtures import (  # noqa: F401  (fixtures register by name)
     blackhole,
+    blog_dns,
     certs,
     closed,
+    fixed_dns,
     serve,
 )
