@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from labkit.errors import LabkitError
 
@@ -48,9 +49,10 @@ def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
 
 
 def fail(err: LabkitError) -> None:
-    err_console.print(f"[bold red]error:[/] {err.message}")
+    # Messages quote foreign text (build logs, server replies): never read it as markup.
+    err_console.print(f"[bold red]error:[/] {escape(err.message)}")
     if err.advice:
-        err_console.print(f"[yellow]what to do:[/] {err.advice}")
+        err_console.print(f"[yellow]what to do:[/] {escape(err.advice)}")
 
 
 def run_cli(app: typer.Typer) -> None:
