@@ -9,17 +9,23 @@ is why every check can be tested with results built by hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from labkit.exercises.grade import Criterion, Grade
+from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns
 from labkit.probes.smtp import AnomalyKind, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsResult
 
 __all__ = [
+    "CAPSTONE_CHECKS",
     "RELAY_DENIED_CODES",
     "check_auth_after_tls",
+    "check_capstone",
+    "check_mx",
     "check_not_open_relay",
+    "check_ptr",
     "check_starttls",
     "check_submission",
     "grade_criteria",
@@ -292,3 +298,164 @@ def check_not_open_relay(outside: SmtpResult, local: SmtpResult | None = None) -
         )
         criteria.append(Criterion("own domain accepted", ok, detail))
     return grade_criteria(criteria, success="Strangers cannot relay, and the MX still takes mail.")
+
+
+_DNS_FAILURES = {
+    DnsOutcome.NXDOMAIN: "{name} does not exist (NXDOMAIN): is the zone loaded, the name right?",
+    DnsOutcome.NOANSWER: "{name} exists but has no {rdtype} record.",
+    DnsOutcome.TIMEOUT: "The DNS server did not answer ({error}).",
+    DnsOutcome.SERVFAIL: "The DNS server failed (SERVFAIL): look at its logs for a broken zone.",
+    DnsOutcome.REFUSED: "The DNS server refused to answer for {name}: not its zone?",
+}
+
+
+def _dns_problem(answer: DnsAnswer) -> str:
+    template = _DNS_FAILURES.get(answer.outcome, "The lookup failed: {error}.")
+    return template.format(name=answer.name, rdtype=answer.rdtype, error=answer.error or "")
+
+
+def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None = None) -> Grade:
+    """The MX names a host (not an alias) whose address is the mail server's.
+
+    ``mx`` is the domain's MX answer, ``mx_hosts`` each target with its A/AAAA answers
+    (as :func:`labkit.probes.dns.mail_dns_report` gathers them); ``mail_address`` the
+    address the mail server really has, when known.
+    """
+    if not mx.ok or not mx_hosts:
+        detail = _dns_problem(mx)
+        if mx.outcome is DnsOutcome.NOANSWER:
+            detail += f" Add `{mx.name}. IN MX 10 mail.{mx.name}.`"
+        return grade_criteria([Criterion("MX published", False, detail)], success="")
+    criteria = [Criterion("MX published", True, mx.evidence().replace("\n", "; "))]
+    aliases = [h for h in mx_hosts if h.is_alias]
+    if aliases:
+        host = aliases[0]
+        target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
+        criteria.append(
+            Criterion(
+                "MX target is not an alias",
+                False,
+                f"`{host.exchange}` is a CNAME for `{target}`; an MX must name a host with "
+                "its own A record (RFC 2181 §10.3). Replace the CNAME with an A record, or "
+                f"point the MX at `{target}`.",
+            )
+        )
+    else:
+        targets = ", ".join(h.exchange for h in mx_hosts)
+        criteria.append(Criterion("MX target is not an alias", True, f"{targets}: no CNAME."))
+    unresolved = [h for h in mx_hosts if not h.addresses]
+    if unresolved:
+        host = unresolved[0]
+        criteria.append(
+            Criterion(
+                "MX target has an address",
+                False,
+                f"`{host.exchange}` has no A/AAAA record ({_dns_problem(host.ipv4)})"
+                if host.exchange and not _looks_like_address(host.exchange)
+                else f"The MX names `{host.exchange}`, an address: an MX must name a host.",
+            )
+        )
+    else:
+        criteria.append(Criterion("MX target has an address", True, "Every target resolves."))
+    if mail_address is not None:
+        primary = [h for h in mx_hosts if h.preference == min(x.preference for x in mx_hosts)]
+        found = sorted({a for h in primary for a in h.addresses})
+        reaches = mail_address in found
+        criteria.append(
+            Criterion(
+                "MX leads to the mail server",
+                reaches,
+                f"The MX resolves to {mail_address}, the mail server."
+                if reaches
+                else f"The MX resolves to {', '.join(found) or 'nothing'}, but the mail "
+                f"server is {mail_address}.",
+            )
+        )
+    return grade_criteria(criteria, success="Mail for the domain goes straight to the server.")
+
+
+def _looks_like_address(text: str) -> bool:
+    return text.replace(".", "").isdigit() or ":" in text
+
+
+def check_ptr(
+    reverse: ReverseDns | None, expected_name: str, ehlo_name: str | None = None
+) -> Grade:
+    """The mail server's address has a PTR naming it, confirmed forward, matching EHLO.
+
+    ``reverse`` is :func:`labkit.probes.dns.reverse_lookup` of the server's address
+    (None when the address was unknown); ``ehlo_name`` the name the server gives in
+    its EHLO reply (Postfix's ``myhostname``), when probed.
+    """
+    expected = expected_name.lower().rstrip(".")
+    if reverse is None:
+        detail = f"{expected_name} has no address, so there is nothing to look up a PTR for."
+        return grade_criteria([Criterion("PTR exists", False, detail)], success="")
+    if not reverse.ptr.ok:
+        detail = (
+            f"{reverse.address} has no PTR record ({reverse.ptr.outcome.value}). In the lab, "
+            f"add `IN PTR {expected}.` for it to the reverse zone; on a VPS, set it in the "
+            "provider's control panel."
+        )
+        return grade_criteria([Criterion("PTR exists", False, detail)], success="")
+    names = [n.lower().rstrip(".") for n in reverse.names]
+    criteria = [Criterion("PTR exists", True, f"{reverse.address} -> {', '.join(names)}.")]
+    named = expected in names
+    criteria.append(
+        Criterion(
+            "PTR names the mail host",
+            named,
+            f"The PTR names {expected}."
+            if named
+            else f"The PTR names {', '.join(names)}, not {expected}.",
+        )
+    )
+    criteria.append(
+        Criterion(
+            "forward-confirmed",
+            reverse.confirmed,
+            f"{', '.join(reverse.confirmed_names)} resolves back to {reverse.address}."
+            if reverse.confirmed
+            else f"No PTR name resolves back to {reverse.address}: give the name an A record "
+            "with that address.",
+        )
+    )
+    if ehlo_name is not None:
+        greets = ehlo_name.lower().rstrip(".")
+        match = greets in names
+        criteria.append(
+            Criterion(
+                "EHLO name matches the PTR",
+                match,
+                f"The server calls itself {greets}, as the PTR does."
+                if match
+                else f"The server calls itself `{greets}` (Postfix `myhostname`) but the PTR "
+                f"says {', '.join(names)}: receivers compare them. Set `myhostname = "
+                f"{expected}`.",
+            )
+        )
+    return grade_criteria(criteria, success="Reverse DNS vouches for the mail server's name.")
+
+
+#: The capstone's parts: a label and the check that judges that part's evidence.
+CAPSTONE_CHECKS: dict[str, Callable[..., Grade]] = {
+    "submission": check_submission,
+    "starttls": check_starttls,
+    "auth": check_auth_after_tls,
+    "relay": check_not_open_relay,
+    "mx": check_mx,
+    "ptr": check_ptr,
+}
+
+
+def check_capstone(**parts: Mapping[str, Any]) -> Grade:
+    """Every fix at once: each part's evidence goes to its check; criteria are merged.
+
+    Keyword names are the labels of :data:`CAPSTONE_CHECKS`; parts not given are skipped.
+    """
+    criteria: list[Criterion] = []
+    for label, check in CAPSTONE_CHECKS.items():
+        if label in parts:
+            part = check(**parts[label])
+            criteria += [Criterion(f"{label}: {c.name}", c.met, c.detail) for c in part.criteria]
+    return grade_criteria(criteria, success="The blog's server is fixed, end to end.")

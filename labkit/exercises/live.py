@@ -44,6 +44,7 @@ class LabContext:
     cafile: str | None = DEFAULT_CAFILE
     #: The lab DNS server (None: the system resolver, which in the workstation is it).
     nameserver: str | None = None
+    dns_port: int = 53
     #: The address the mail host should have (its A record, and its PTR's subject).
     mail_address: str | None = None
     user: str = f"jez@{DEFAULT_DOMAIN}"
@@ -99,6 +100,11 @@ class LabContext:
                     values[field.name] = value
                     break
         return cls(**values)
+
+    @property
+    def mail_name(self) -> str:
+        """The mail server's name (what certificates, PTR and EHLO should say)."""
+        return self.servername or self.host
 
     @property
     def credentials(self) -> tuple[str, str]:

@@ -12,7 +12,10 @@ from labkit.errors import UsageError
 from labkit.exercises import Grade, ProgressStore, get
 from labkit.exercises.checks import (
     check_auth_after_tls,
+    check_capstone,
+    check_mx,
     check_not_open_relay,
+    check_ptr,
     check_starttls,
     check_submission,
     grade_criteria,
@@ -21,6 +24,7 @@ from labkit.exercises.grade import Criterion
 from labkit.exercises.live import LabContext, LiveTask
 from labkit.exercises.session import ExerciseSession
 from labkit.probes._transcript import Transcript
+from labkit.probes.dns import DnsAnswer, DnsOutcome, DnsRecord, MxHost, ReverseDns
 from labkit.probes.smtp import (
     Anomaly,
     AnomalyKind,
@@ -33,6 +37,7 @@ from labkit.probes.smtp import (
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsPhase, TlsResult, TlsSession, Verification
 from labkit.testing.certs import CertFactory
+from labkit.testing.dns import TinyDnsServer, blog_dns_server, fixed_dns_server
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
 from labkit.testing.smtpd import FakeMailServer
 
@@ -467,3 +472,155 @@ def get_task(exercise_id: str) -> LiveTask:
     task = get(exercise_id)
     assert isinstance(task, LiveTask)
     return task
+
+
+# --- DNS: MX and PTR -------------------------------------------------------------------
+
+MAIL_IP = "198.51.100.25"
+
+
+def answer(name: str, rdtype: str, *values: str, chain: tuple[str, ...] = ()) -> DnsAnswer:
+    records = tuple(DnsRecord(chain[-1] if chain else name, rdtype, 300, v) for v in values)
+    outcome = DnsOutcome.NOERROR if values else DnsOutcome.NOANSWER
+    return DnsAnswer(
+        name=name,
+        rdtype=rdtype,
+        outcome=outcome,
+        rcode="NOERROR",
+        records=records,
+        cname_chain=chain or (name,),
+        aliases=(),
+        nameserver="127.0.0.1",
+        port=53,
+        elapsed=0.001,
+    )
+
+
+def mx_host(exchange: str, *addresses: str, alias_of: str | None = None) -> MxHost:
+    chain = (exchange, alias_of) if alias_of else ()
+    return MxHost(
+        10, exchange, answer(exchange, "A", *addresses, chain=chain), answer(exchange, "AAAA")
+    )
+
+
+MX = answer("zimmerman.test", "MX", "10 mail.zimmerman.test")
+
+
+def test_mx_clean() -> None:
+    grade = check_mx(MX, [mx_host("mail.zimmerman.test", MAIL_IP)], mail_address=MAIL_IP)
+    assert grade.correct, grade.feedback
+    assert len(grade.criteria) == 4
+
+
+def test_mx_pointing_at_a_cname_like_the_blog() -> None:
+    host = mx_host("mail.zimmerman.test", MAIL_IP, alias_of="metagross.zimmerman.test")
+    grade = check_mx(MX, [host], mail_address=MAIL_IP)
+    assert names(grade)["MX target is not an alias"] is False
+    assert "RFC 2181 §10.3" in grade.feedback and "metagross.zimmerman.test" in grade.feedback
+    assert grade.score == pytest.approx(3 / 4)
+
+
+def test_mx_leading_elsewhere() -> None:
+    grade = check_mx(MX, [mx_host("mail.zimmerman.test", "192.0.2.80")], mail_address=MAIL_IP)
+    assert "resolves to 192.0.2.80, but the mail server is 198.51.100.25" in grade.feedback
+
+
+def test_mx_missing() -> None:
+    grade = check_mx(answer("zimmerman.test", "MX"), [])
+    assert grade.score == 0 and "IN MX 10 mail.zimmerman.test." in grade.feedback
+
+
+def test_mx_target_without_address() -> None:
+    grade = check_mx(MX, [mx_host("mail.zimmerman.test")])
+    assert names(grade)["MX target has an address"] is False
+    assert "no A/AAAA record" in grade.feedback
+
+
+def reverse(*ptr_names: str, confirmed: bool = True) -> ReverseDns:
+    ptr = answer("25.100.51.198.in-addr.arpa", "PTR", *ptr_names)
+    forward = tuple(answer(n, "A", MAIL_IP if confirmed else "192.0.2.1") for n in ptr_names)
+    return ReverseDns(MAIL_IP, ptr, forward)
+
+
+def test_ptr_matching() -> None:
+    grade = check_ptr(reverse(HOST), HOST, ehlo_name=HOST)
+    assert grade.correct and len(grade.criteria) == 4
+
+
+def test_ptr_missing_like_the_blog() -> None:
+    grade = check_ptr(reverse(), HOST)
+    assert grade.score == 0 and "has no PTR record (NOANSWER)" in grade.feedback
+
+
+def test_ptr_names_another_host_and_ehlo_disagrees() -> None:
+    grade = check_ptr(reverse("metagross.zimmerman.test"), HOST, ehlo_name="metagross")
+    assert names(grade) == {
+        "PTR exists": True,
+        "PTR names the mail host": False,
+        "forward-confirmed": True,
+        "EHLO name matches the PTR": False,
+    }
+    assert "myhostname = mail.zimmerman.test" in grade.criteria[3].detail
+
+
+def test_ptr_not_forward_confirmed() -> None:
+    grade = check_ptr(reverse(HOST, confirmed=False), HOST)
+    assert "resolves back" in grade.feedback and not grade.correct
+
+
+def test_ptr_without_an_address() -> None:
+    assert "no address" in check_ptr(None, HOST).feedback
+
+
+def dns_context(server: TinyDnsServer, **kw: Any) -> LabContext:
+    return LabContext(
+        nameserver=server.host, dns_port=server.port, mail_address=MAIL_IP, timeout=2.0, **kw
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone_server", "passes"), [(fixed_dns_server, True), (blog_dns_server, False)]
+)
+def test_run_fix_mx_against_a_real_dns_server(
+    zone_server: Callable[[], TinyDnsServer], passes: bool
+) -> None:
+    with zone_server() as server:
+        grade = get_task("nb05.fix-mx").run(dns_context(server))
+    assert grade.correct is passes, grade.feedback
+    if not passes:
+        assert names(grade)["MX target is not an alias"] is False
+
+
+@pytest.mark.parametrize(
+    ("zone_server", "ehlo", "passes"),
+    [(fixed_dns_server, HOST, True), (blog_dns_server, "metagross", False)],
+)
+def test_run_ptr_against_real_servers(
+    serve: Serve, zone_server: Callable[[], TinyDnsServer], ehlo: str, passes: bool
+) -> None:
+    mail = serve(FakeMailServer(hostname=ehlo))
+    with zone_server() as server:
+        ctx = dns_context(server, host=mail.host, smtp_port=mail.port, servername=HOST)
+        grade = get_task("nb05.ptr-matches").run(ctx)
+    assert grade.correct is passes, grade.feedback
+    assert names(grade).get("EHLO name matches the PTR") is passes
+
+
+# --- capstone --------------------------------------------------------------------------
+
+
+def test_capstone_merges_every_part() -> None:
+    grade = check_capstone(
+        submission={
+            "submission": port(587),
+            "smtps": port(465, PortState.REFUSED),
+            "submission_smtp": smtp(587),
+        },
+        relay={"outside": relay_dialog("454 4.7.1 <x@example.net>: Relay access denied")},
+        ptr={"reverse": reverse(HOST), "expected_name": HOST},
+    )
+    labels = [c.name for c in grade.criteria]
+    assert labels[0] == "submission: submission (587) open"
+    assert "relay: foreign recipient refused" in labels and "ptr: forward-confirmed" in labels
+    assert not grade.correct
+    assert "`smtps` service in master.cf" in grade.feedback

@@ -10,11 +10,15 @@ from typing import Any
 
 from labkit.exercises.checks import (
     check_auth_after_tls,
+    check_capstone,
+    check_mx,
     check_not_open_relay,
+    check_ptr,
     check_starttls,
     check_submission,
 )
 from labkit.exercises.live import LabContext, LiveTask
+from labkit.probes.dns import lookup, mail_dns_report, reverse_lookup
 from labkit.probes.smtp import SmtpResult, smtp_session
 from labkit.probes.tcp import scan_ports
 from labkit.probes.tls import probe_tls
@@ -67,6 +71,47 @@ def gather_relay(ctx: LabContext) -> dict[str, Any]:
         "outside": _relay_attempt(ctx, f"someone@{ctx.outside_domain}"),
         "local": _relay_attempt(ctx, f"postmaster@{ctx.domain}"),
     }
+
+
+def gather_mx(ctx: LabContext) -> dict[str, Any]:
+    report = mail_dns_report(
+        ctx.domain,
+        ctx.nameserver,
+        port=ctx.dns_port,
+        expect_host=ctx.mail_name,
+        timeout=ctx.timeout,
+    )
+    return {"mx": report.mx, "mx_hosts": report.mx_hosts, "mail_address": ctx.mail_address}
+
+
+def gather_ptr(ctx: LabContext) -> dict[str, Any]:
+    address = ctx.mail_address
+    if address is None:
+        found = lookup(
+            ctx.mail_name, "A", nameserver=ctx.nameserver, port=ctx.dns_port, timeout=ctx.timeout
+        )
+        address = found.values[0] if found.values else None
+    reverse = None
+    if address is not None:
+        reverse = reverse_lookup(
+            address, nameserver=ctx.nameserver, port=ctx.dns_port, timeout=ctx.timeout
+        )
+    greeting = smtp_session(ctx.host, ctx.smtp_port, timeout=ctx.timeout)
+    return {"reverse": reverse, "expected_name": ctx.mail_name, "ehlo_name": greeting.ehlo_name}
+
+
+_CAPSTONE_GATHERS = {
+    "submission": gather_submission,
+    "starttls": gather_starttls,
+    "auth": gather_auth,
+    "relay": gather_relay,
+    "mx": gather_mx,
+    "ptr": gather_ptr,
+}
+
+
+def gather_capstone(ctx: LabContext) -> dict[str, Any]:
+    return {label: gather(ctx) for label, gather in _CAPSTONE_GATHERS.items()}
 
 
 LIVE_TASKS: tuple[LiveTask, ...] = (
@@ -132,5 +177,52 @@ LIVE_TASKS: tuple[LiveTask, ...] = (
         solution="postconf -e 'mynetworks=127.0.0.0/8 [::1]/128' "
         "'smtpd_relay_restrictions=permit_mynetworks, permit_sasl_authenticated, "
         "defer_unauth_destination'; postfix reload",
+    ),
+    LiveTask(
+        id="nb05.fix-mx",
+        title="Fix the MX",
+        prompt="The MX of zimmerman.test points at `mail`, which is a CNAME. Make the MX "
+        "target a name with its own A record that leads to the mail server.",
+        check=check_mx,
+        gather=gather_mx,
+        hints=(
+            "`dig zimmerman.test MX`, then `dig mail.zimmerman.test`: do you see a CNAME?",
+            "RFC 2181 §10.3: the MX target must not be an alias.",
+            "Replace `mail CNAME metagross` with `mail A <the mail server's address>` in the "
+            "zone (and bump the SOA serial).",
+        ),
+        solution="In the zimmerman.test zone: `mail IN A <mx address>` instead of the CNAME "
+        "(or `@ IN MX 10 metagross.zimmerman.test.`), then raise the serial.",
+    ),
+    LiveTask(
+        id="nb05.ptr-matches",
+        title="Reverse DNS that matches",
+        prompt="Give the mail server's address a PTR record naming `mail.zimmerman.test`, "
+        "which must resolve back to the same address and match the name Postfix gives in "
+        "EHLO.",
+        check=check_ptr,
+        gather=gather_ptr,
+        hints=(
+            "`dig -x <address>` shows the PTR; in the lab you own the reverse zone.",
+            "The name in the PTR needs an A record with the same address (FCrDNS).",
+            "Postfix announces `myhostname`; `postconf myhostname` on mx.",
+        ),
+        solution="In the reverse zone: `<last octet> IN PTR mail.zimmerman.test.`; keep "
+        "`mail IN A <address>`; `postconf -e myhostname=mail.zimmerman.test; postfix reload`.",
+    ),
+    LiveTask(
+        id="nb06.server-fixed",
+        title="The blog's server, fixed end to end",
+        prompt="Everything at once: 587 and 465 open, STARTTLS with a trusted certificate, "
+        "AUTH only after TLS, no open relay, a clean MX and a matching PTR.",
+        check=check_capstone,
+        gather=gather_capstone,
+        hints=(
+            "Work through the failing criteria from the top: each names its fix.",
+            "The live tasks of notebooks 02 to 05 check the same things one by one.",
+        ),
+        solution="Apply the solutions of nb02.fix-submission, nb03.fix-starttls, "
+        "nb04.auth-after-tls, nb04.no-open-relay, nb05.fix-mx and nb05.ptr-matches.",
+        points=3.0,
     ),
 )
