@@ -21,6 +21,7 @@ from labkit.probes.tls import TlsResult
 __all__ = [
     "CAPSTONE_CHECKS",
     "RELAY_DENIED_CODES",
+    "VERIFY_ADVICE",
     "check_auth_after_tls",
     "check_capstone",
     "check_mx",
@@ -35,7 +36,8 @@ __all__ = [
 #: and ``reject_unauth_destination`` (554).
 RELAY_DENIED_CODES = frozenset({454, 554})
 
-_VERIFY_FIXES: dict[int, str] = {
+#: What to do about each OpenSSL verify code a mail server commonly produces.
+VERIFY_ADVICE: dict[int, str] = {
     10: "The certificate has expired: issue a new one from the lab CA.",
     18: "The certificate is self-signed (like the blog's): install one issued by the lab "
     "CA as `smtpd_tls_cert_file`/`smtpd_tls_key_file`.",
@@ -186,7 +188,7 @@ def _verify_criterion(tls: TlsResult | None) -> Criterion:
         leaf = tls.session.leaf if tls.session else None
         who = f" for {', '.join(leaf.names())}" if leaf else ""
         return Criterion(name, True, f"Verify return code: 0 (ok){who}.")
-    fix = _VERIFY_FIXES.get(verification.code, "Use a certificate issued by the lab CA.")
+    fix = VERIFY_ADVICE.get(verification.code, "Use a certificate issued by the lab CA.")
     return Criterion(name, False, f"Verify return code: {verification}. {fix}")
 
 
