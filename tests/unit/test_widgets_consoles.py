@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_port_scanner_colours_open_and_refused(serve: Serve, closed: tuple[str, 
     assert scanner.result is not None
     assert [r.state.value for r in scanner.result] == ["open", "refused"]
     html = scanner.output.value
-    assert "ECONNREFUSED (111)" in html
+    assert f"ECONNREFUSED ({errno.ECONNREFUSED})" in html
     assert "#e8f5e9" in html and "#ffebee" in html  # green row, red row
     assert "master.cf" in html  # the refused explanation says what to check
 
@@ -52,9 +53,7 @@ def test_port_scanner_rejects_bad_ports_with_advice(serve: Serve) -> None:
     scanner = PortScanner(context(serve(FakeMailServer())), ports="25, smtp")
     scanner.run_button.click()
     assert scanner.result is None and "Could not do that." in scanner.output.value
-    assert "&#x27;smtp&#x27; is not a port" in scanner.output.value or "'smtp'" in (
-        scanner.output.value
-    )
+    assert "'smtp' is not a port" in scanner.output.value
 
 
 @pytest.mark.parametrize(
