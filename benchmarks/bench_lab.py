@@ -50,8 +50,9 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(stderr=True)
 
-    config = LabConfig.from_env(project="labkit-bench", net_prefix="172.29.98",
-                                jupyter_port=free_port())
+    config = LabConfig.from_env(
+        project="labkit-bench", net_prefix="172.29.98", jupyter_port=free_port()
+    )
     lab = Lab(config)
     figures: dict[str, object] = {}
 
@@ -123,8 +124,9 @@ def main() -> None:
         table.add_row(f"image {svc}", f"{mb} MB", "≤ 150 MB" if svc == "mx" else "")
     for svc, mib in memory.items():
         table.add_row(f"idle memory {svc}", f"{mib} MiB", "")
-    table.add_row("lab without JupyterLab (dns + mx)", f"{figures['lab_without_jupyter_mib']} MiB",
-                  "≤ 80 MiB")
+    table.add_row(
+        "lab without JupyterLab (dns + mx)", f"{figures['lab_without_jupyter_mib']} MiB", "≤ 80 MiB"
+    )
     Console().print(table)
 
 

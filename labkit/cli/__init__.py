@@ -31,4 +31,11 @@ for _optional in ("lab", "probe", "doctor", "progress"):
 
 
 def main() -> None:
+    import sys
+
+    from labkit.cli._delegate import maybe_delegate
+
+    code = maybe_delegate(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
     run_cli(app)

@@ -56,25 +56,15 @@ def fail(err: LabkitError) -> None:
 
 
 def run_cli(app: typer.Typer) -> None:
-    """Run the typer app; a LabkitError becomes a clear message and exit code, not a traceback."""
+    """Run the typer app; a LabkitError becomes a clear message and exit code, not a traceback.
+
+    Usage errors (unknown command or option) are click's, printed by typer with exit 2.
+    """
     try:
-        app(standalone_mode=False)
+        app(prog_name="labkit")
     except LabkitError as err:
         fail(err)
         raise SystemExit(err.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise SystemExit(130) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except SystemExit:
-        raise
-    except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(2) from None
-        if isinstance(exc, click.exceptions.Abort):
-            raise SystemExit(1) from None
-        raise

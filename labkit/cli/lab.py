@@ -17,13 +17,18 @@ from labkit.cli._output import console, emit, err_console
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import ApplyResult, Lab, LabStatus, ScenarioState
 
-scenario_app = typer.Typer(help="List, apply and inspect scenarios (broken states of the server).",
-                           no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="List, apply and inspect scenarios (broken states of the server).", no_args_is_help=True
+)
 app.add_typer(scenario_app, name="scenario")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", envvar="LABKIT_PROJECT",
-                                                help="Compose project name of the lab.")]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--project", "-p", envvar="LABKIT_PROJECT", help="Compose project name of the lab."
+    ),
+]
 
 
 def _lab(project: str | None = None, port: int | None = None) -> Lab:
@@ -55,19 +60,31 @@ def _progress(quiet: bool) -> Iterator[tuple]:
 
 def _print_apply(result: ApplyResult) -> None:
     steps = ", ".join(f"{k} {v:.2f}s" for k, v in result.steps.items())
-    console.print(f"[green]✓[/] scenario [bold]{result.scenario}[/] applied in "
-                  f"{result.elapsed:.2f}s ({steps}); SMTP ports listening: "
-                  f"{', '.join(map(str, result.ports)) or 'none'}")
+    console.print(
+        f"[green]✓[/] scenario [bold]{result.scenario}[/] applied in "
+        f"{result.elapsed:.2f}s ({steps}); SMTP ports listening: "
+        f"{', '.join(map(str, result.ports)) or 'none'}"
+    )
     for m in result.messages:
         console.print(f"  [yellow]{escape(m)}[/]")
 
 
 @app.command()
 def up(
-    scenario: Annotated[str | None, typer.Option("--scenario", "-s",
-                        help="Scenario to apply (default: keep the current one, or 'blog').")] = None,
-    port: Annotated[int | None, typer.Option("--port", envvar="LABKIT_JUPYTER_PORT",
-                    help="Port for JupyterLab on 127.0.0.1 (default 8888).")] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", "-s", help="Scenario to apply (default: keep the current one, or 'blog')."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            envvar="LABKIT_JUPYTER_PORT",
+            help="Port for JupyterLab on 127.0.0.1 (default 8888).",
+        ),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -79,7 +96,9 @@ def up(
 
     def render() -> None:
         _print_apply(result)
-        console.print(f"\n[bold]The lab is up.[/] Open the course in your browser:\n  [link={url}]{url}[/]")
+        console.print(
+            f"\n[bold]The lab is up.[/] Open the course in your browser:\n  [link={url}]{url}[/]"
+        )
         console.print("[dim]Stop it with `labkit down`; see it with `labkit status`.[/]")
 
     emit({"scenario": result, "url": url}, as_json, render)
@@ -87,29 +106,42 @@ def up(
 
 @app.command()
 def down(
-    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the lab's volumes: "
-                       "its CA, keys and the learner's notebooks and progress.")] = False,
+    volumes: Annotated[
+        bool,
+        typer.Option(
+            "--volumes",
+            help="Also delete the lab's volumes: "
+            "its CA, keys and the learner's notebooks and progress.",
+        ),
+    ] = False,
     project: ProjectOpt = None,
 ) -> None:
     """Stop the lab (learner progress is kept unless --volumes)."""
     lab = _lab(project)
     with _progress(False) as (say, _):
         lab.down(volumes=volumes, say=say)
-    console.print("[green]✓[/] lab stopped" + (" and its volumes removed" if volumes else
-                  "; notebooks and progress are kept for the next `labkit up`"))
+    console.print(
+        "[green]✓[/] lab stopped"
+        + (
+            " and its volumes removed"
+            if volumes
+            else "; notebooks and progress are kept for the next `labkit up`"
+        )
+    )
 
 
 @app.command()
 def build(
-    service: Annotated[list[str] | None, typer.Argument(help="dns, mx, workstation (default all)")] = None,
+    service: Annotated[
+        list[str] | None, typer.Argument(help="dns, mx, workstation (default all)")
+    ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     project: ProjectOpt = None,
 ) -> None:
     """Build (or rebuild) the lab's images; works offline by making a Debian base locally."""
     lab = _lab(project)
     with _progress(False) as (say, on_line):
-        seconds = lab.build(services=service or None, say=say, on_line=on_line,
-                            no_cache=no_cache)
+        seconds = lab.build(services=service or None, say=say, on_line=on_line, no_cache=no_cache)
     console.print(f"[green]✓[/] images built in {seconds:.1f}s")
 
 
@@ -120,16 +152,20 @@ def _status_table(st: LabStatus) -> Table:
     colours = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
     for s in st.services:
         colour = colours.get(s.health, "dim")
-        table.add_row(s.service, s.state, f"[{colour}]{s.health}[/]", s.container or "-",
-                      s.image or "-")
+        table.add_row(
+            s.service, s.state, f"[{colour}]{s.health}[/]", s.container or "-", s.image or "-"
+        )
     return table
 
 
 def _scenario_line(state: ScenarioState | None) -> str:
     if state is None or state.name is None:
         return "scenario: [dim]none applied[/]"
-    edits = (f" [yellow](edited since: {', '.join(state.modified)}; `labkit reset` undoes)[/]"
-             if state.modified else " [green](pristine)[/]")
+    edits = (
+        f" [yellow](edited since: {', '.join(state.modified)}; `labkit reset` undoes)[/]"
+        if state.modified
+        else " [green](pristine)[/]"
+    )
     return f"scenario: [bold]{state.name}[/]{edits}"
 
 
@@ -171,13 +207,29 @@ def scenario_list(as_json: JsonOpt = False) -> None:
         table.add_column("what the learner meets")
         table.add_column("SMTP ports open")
         for s in items:
-            table.add_row(s.name, f"[bold]{escape(s.title)}[/]\n{escape(s.summary)}",
-                          ", ".join(map(str, s.expect_ports)))
+            table.add_row(
+                s.name,
+                f"[bold]{escape(s.title)}[/]\n{escape(s.summary)}",
+                ", ".join(map(str, s.expect_ports)),
+            )
         console.print(table)
 
-    emit([{"name": s.name, "title": s.title, "summary": s.summary, "tls": s.tls,
-           "services": s.services, "zone": s.zone, "expect_ports": s.expect_ports}
-          for s in items], as_json, render)
+    emit(
+        [
+            {
+                "name": s.name,
+                "title": s.title,
+                "summary": s.summary,
+                "tls": s.tls,
+                "services": s.services,
+                "zone": s.zone,
+                "expect_ports": s.expect_ports,
+            }
+            for s in items
+        ],
+        as_json,
+        render,
+    )
 
 
 @scenario_app.command("apply")
@@ -201,11 +253,16 @@ def scenario_show(name: str) -> None:
     base, target = lab.render("fixed"), lab.render(name)
     console.print(f"[bold]{escape(target.scenario.title)}[/]\n{escape(target.scenario.summary)}\n")
     pairs = [(p, base.postfix_files[p], target.postfix_files[p]) for p in target.postfix_files]
-    pairs += [(f"zones/{z}", _strip_serial(base.zone_files[z]), _strip_serial(target.zone_files[z]))
-              for z in target.zone_files]
+    pairs += [
+        (f"zones/{z}", _strip_serial(base.zone_files[z]), _strip_serial(target.zone_files[z]))
+        for z in target.zone_files
+    ]
     for path, a, b in pairs:
-        diff = list(difflib.unified_diff(a.splitlines(), b.splitlines(), f"fixed:{path}",
-                                         f"{name}:{path}", lineterm="", n=1))
+        diff = list(
+            difflib.unified_diff(
+                a.splitlines(), b.splitlines(), f"fixed:{path}", f"{name}:{path}", lineterm="", n=1
+            )
+        )
         for line in diff:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(f"[{colour}]{escape(line)}[/]")

@@ -64,11 +64,14 @@ class DockerZones:
         from labkit.lab.tarball import tar_files
 
         data = tar_files({f"lab/zones/{name}": text for name, text in files.items()}, mode=0o666)
-        result = self.dns.run(["sh", "-c", "tar -x -m -o -C / -f - && nsd-control reload"],
-                              input=data)
+        result = self.dns.run(
+            ["sh", "-c", "tar -x -m -o -C / -f - && nsd-control reload"], input=data
+        )
         if not result.ok:
-            raise LabStateError("Could not load the zone files into the DNS server.",
-                                advice=(result.stdout + result.stderr).strip()[-400:])
+            raise LabStateError(
+                "Could not load the zone files into the DNS server.",
+                advice=(result.stdout + result.stderr).strip()[-400:],
+            )
 
     def read(self, name: str) -> str | None:
         result = self.dns.run(["cat", f"/lab/zones/{name}"])
@@ -114,7 +117,7 @@ class LocalZones:
             return None
         for rrset in response.answer:
             for rdata in rrset:
-                return int(rdata.serial)  # type: ignore[attr-defined]
+                return int(rdata.serial)
         return None
 
 

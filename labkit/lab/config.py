@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labkit.errors import SetupError, UsageError
 
-__all__ = ["DOMAIN", "LabConfig", "find_home", "in_workstation"]
+__all__ = ["DOMAIN", "LabConfig", "LabTarget", "find_home", "in_workstation", "lab_target"]
 
 DOMAIN = "zimmerman.test"
 MAIL_HOST = f"mail.{DOMAIN}"
@@ -82,8 +82,9 @@ class LabConfig:
                 f"JupyterLab port {values['jupyter_port']!r} is not a number.",
                 advice="Use e.g. --port 8899 or LABKIT_JUPYTER_PORT=8899.",
             ) from None
-        config = cls(str(values["project"]), str(values["net_prefix"]), port,
-                     str(values["image_tag"]))
+        config = cls(
+            str(values["project"]), str(values["net_prefix"]), port, str(values["image_tag"])
+        )
         config.validate()
         return config
 
@@ -97,14 +98,20 @@ class LabConfig:
                 advice="Use a private prefix such as 172.29.25 or 10.125.25.",
             ) from None
         if not net.is_private:
-            raise UsageError(f"The lab network {net} is not a private range.",
-                             advice="Pick a prefix inside 10/8, 172.16/12 or 192.168/16.")
+            raise UsageError(
+                f"The lab network {net} is not a private range.",
+                advice="Pick a prefix inside 10/8, 172.16/12 or 192.168/16.",
+            )
         if not 1 <= self.jupyter_port <= 65535:
-            raise UsageError(f"Port {self.jupyter_port} is out of range.",
-                             advice="Use a port between 1024 and 65535.")
+            raise UsageError(
+                f"Port {self.jupyter_port} is out of range.",
+                advice="Use a port between 1024 and 65535.",
+            )
         if not self.project.replace("-", "").replace("_", "").isalnum():
-            raise UsageError(f"Project name {self.project!r} is not valid for Compose.",
-                             advice="Use lower-case letters, digits, '-' and '_'.")
+            raise UsageError(
+                f"Project name {self.project!r} is not valid for Compose.",
+                advice="Use lower-case letters, digits, '-' and '_'.",
+            )
 
     # Fixed addresses inside the lab network (docker-compose.yml uses the same ones).
     @property
@@ -131,3 +138,41 @@ class LabConfig:
             "LABKIT_JUPYTER_PORT": str(self.jupyter_port),
             "LABKIT_IMAGE_TAG": self.image_tag,
         }
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    """What the probes, the doctor and the live tasks aim at in a running lab.
+
+    Only the workstation reaches the lab network on every platform (on macOS and
+    Windows the host cannot route to container addresses), so these values are meant
+    for code running there; the host CLI runs ``probe``/``doctor`` inside it.
+    """
+
+    domain: str
+    mail_host: str
+    mx_address: str
+    nameserver: str
+    nameserver_port: int
+    cafile: str | None
+    smtp_ports: tuple[int, ...]
+    user: str
+    password: str
+    outside_domain: str
+
+
+def lab_target(config: LabConfig | None = None) -> LabTarget:
+    config = config or LabConfig.from_env()
+    cafile = WORKSTATION_CAFILE if Path(WORKSTATION_CAFILE).is_file() else None
+    return LabTarget(
+        domain=DOMAIN,
+        mail_host=MAIL_HOST,
+        mx_address=config.mx_ip,
+        nameserver=config.dns_ip,
+        nameserver_port=53,
+        cafile=cafile,
+        smtp_ports=(25, 465, 587),
+        user=TEST_USER,
+        password=TEST_PASSWORD,
+        outside_domain=OUTSIDE_DOMAIN,
+    )

@@ -39,11 +39,13 @@ def docker_client() -> Any:
         import docker
         import docker.errors
     except ImportError as exc:  # pragma: no cover - a dependency of labkit
-        raise DockerUnavailableError("The docker Python SDK is missing.",
-                                     advice="pip install docker") from exc
+        raise DockerUnavailableError(
+            "The docker Python SDK is missing.", advice="pip install docker"
+        ) from exc
     if shutil.which("docker") is None:
-        raise DockerUnavailableError("The `docker` command is not installed.",
-                                     advice=_docker_advice())
+        raise DockerUnavailableError(
+            "The `docker` command is not installed.", advice=_docker_advice()
+        )
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -70,14 +72,17 @@ def require_compose() -> str:
         "~/.docker/cli-plugins/docker-compose`."
     )
     try:
-        proc = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True,
-                              text=True, timeout=30)
+        proc = subprocess.run(
+            ["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=30
+        )
     except FileNotFoundError as exc:
-        raise DockerUnavailableError("The `docker` command is not installed.",
-                                     advice=_docker_advice()) from exc
+        raise DockerUnavailableError(
+            "The `docker` command is not installed.", advice=_docker_advice()
+        ) from exc
     except subprocess.TimeoutExpired as exc:
-        raise ComposeMissingError("`docker compose version` did not answer.",
-                                  advice=advice) from exc
+        raise ComposeMissingError(
+            "`docker compose version` did not answer.", advice=advice
+        ) from exc
     version = proc.stdout.strip().lstrip("v")
     if proc.returncode != 0 or not version or not version[0].isdigit():
         raise ComposeMissingError("Docker Compose v2 is not available.", advice=advice)
@@ -130,11 +135,18 @@ class Compose:
         argv = self.argv(args)
         lines: list[str] = []
         try:
-            proc = subprocess.Popen(argv, env=self.env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, errors="replace")
+            proc = subprocess.Popen(
+                argv,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
         except FileNotFoundError as exc:
-            raise DockerUnavailableError("The `docker` command is not installed.",
-                                         advice=_docker_advice()) from exc
+            raise DockerUnavailableError(
+                "The `docker` command is not installed.", advice=_docker_advice()
+            ) from exc
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
@@ -145,15 +157,16 @@ class Compose:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
-            raise error(f"{what} did not finish within {timeout:.0f} s.",
-                        advice="Check `docker info` and try again.") from exc
+            raise error(
+                f"{what} did not finish within {timeout:.0f} s.",
+                advice="Check `docker info` and try again.",
+            ) from exc
         except KeyboardInterrupt:
             proc.kill()
             raise
         result = CompletedCompose(tuple(args), code, "\n".join(lines))
         if code != 0:
-            raise error(f"{what} failed (exit {code}).",
-                        advice=_tail_advice(result.output))
+            raise error(f"{what} failed (exit {code}).", advice=_tail_advice(result.output))
         return result
 
 

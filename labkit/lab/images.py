@@ -61,8 +61,10 @@ def resolve_base_image(client: Any, say: Callable[[str], None] = lambda _: None)
         client.images.pull(UPSTREAM_BASE)
         return UPSTREAM_BASE
     except docker.errors.APIError as exc:
-        say(f"cannot pull {UPSTREAM_BASE} ({str(exc).splitlines()[0][:120]}); "
-            "making a local Debian base with debootstrap")
+        say(
+            f"cannot pull {UPSTREAM_BASE} ({str(exc).splitlines()[0][:120]}); "
+            "making a local Debian base with debootstrap"
+        )
         pull_error = exc
     build_local_base(say)
     if not _has_image(client, LOCAL_BASE):  # pragma: no cover - import reported success
@@ -84,7 +86,8 @@ def build_local_base(say: Callable[[str], None]) -> None:
         say("debootstrap --variant=minbase bookworm (about 30 s)")
         proc = subprocess.run(
             ["debootstrap", "--variant=minbase", "bookworm", str(root)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             tail = "\n  ".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
@@ -94,19 +97,27 @@ def build_local_base(say: Callable[[str], None]) -> None:
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
             ["docker", "import", "-c", 'CMD ["bash"]', "-", LOCAL_BASE],
-            stdin=tar.stdout, capture_output=True, text=True,
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
         )
         tar.wait()
         if imp.returncode != 0:
-            raise BuildError("docker import of the base image failed.",
-                             advice=imp.stderr.strip()[-500:])
+            raise BuildError(
+                "docker import of the base image failed.", advice=imp.stderr.strip()[-500:]
+            )
 
 
 def _trim(root: Path) -> None:
     """Remove what bookworm-slim does not ship (about 120 MB of a fresh debootstrap)."""
-    for pattern in ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin",
-                    "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*",
-                    "usr/share/info/*"):
+    for pattern in (
+        "var/cache/apt/archives/*.deb",
+        "var/cache/apt/*.bin",
+        "var/lib/apt/lists/*",
+        "usr/share/doc/*",
+        "usr/share/man/*",
+        "usr/share/info/*",
+    ):
         for p in root.glob(pattern):
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
@@ -119,6 +130,38 @@ def _trim(root: Path) -> None:
     cfg = root / "etc/dpkg/dpkg.cfg.d"
     cfg.mkdir(parents=True, exist_ok=True)
     (cfg / "01-labkit-slim").write_text(_SLIM_DPKG_CFG)
+
+
+#: What each image is built from, relative to the project folder.
+IMAGE_SOURCES: dict[str, tuple[str, ...]] = {
+    "dns": ("lab/images/dns",),
+    "mx": ("lab/images/mx", "lab/postfix"),
+    "workstation": (
+        "lab/images/workstation",
+        "labkit",
+        "lab/postfix",
+        "lab/scenarios",
+        "lab/dns",
+        "lab/docker-compose.yml",
+        "notebooks",
+        "pyproject.toml",
+    ),
+}
+
+
+def source_digest(home: Path, service: str) -> str:
+    """A short hash of the files an image is built from, to spot outdated images."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in IMAGE_SOURCES[service]:
+        root = home / rel
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for f in files:
+            if "__pycache__" in f.parts or ".ipynb_checkpoints" in f.parts or f.suffix == ".pyc":
+                continue
+            h.update(str(f.relative_to(home)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def host_ca_bundle(state_dir: Path) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,36 +178,56 @@ class Lab:
 
     # ---------------------------------------------------------------- build
     def missing_images(self) -> list[str]:
+        """Services whose image is absent or was built from other sources than these."""
         import docker.errors
 
         missing = []
         for svc in images.SERVICES:
             name = f"labkit/{svc}:{self.config.image_tag}"
             try:
-                self.client.images.get(name)
+                image = self.client.images.get(name)
             except docker.errors.ImageNotFound:
+                missing.append(svc)
+                continue
+            labels = image.labels or {}
+            if labels.get("org.labkit.source-digest") != images.source_digest(self.home, svc):
                 missing.append(svc)
         return missing
 
-    def build(self, *, services: list[str] | None = None, say: Say = _quiet,
-              on_line: Say = _quiet, no_cache: bool = False) -> float:
+    def build(
+        self,
+        *,
+        services: list[str] | None = None,
+        say: Say = _quiet,
+        on_line: Say = _quiet,
+        no_cache: bool = False,
+    ) -> float:
         """Build the lab's images (all, or the given services); return seconds taken."""
+        unknown = [s for s in services or [] if s not in images.SERVICES]
+        if unknown:
+            raise UsageError(
+                f"Unknown service {unknown[0]!r}.", advice="Services: " + ", ".join(images.SERVICES)
+            )
         require_compose()
         started = time.monotonic()
         base = images.resolve_base_image(self.client, say)
         say(f"building images on {base}")
         compose = self.compose()
         compose.extra_env["LABKIT_BASE_IMAGE"] = base
-        args = ["build", *(["--no-cache"] if no_cache else []), *(services or [])]
-        try:
-            compose.run(args, on_line=on_line, error=BuildError, what="The image build")
-        except BuildError as exc:
-            from labkit.lab.engine import compose_output_failing_step
+        # One compose run per service: each image carries the digest of its own sources.
+        for svc in services or list(images.SERVICES):
+            compose.extra_env["LABKIT_SOURCE_DIGEST"] = images.source_digest(self.home, svc)
+            args = ["build", *(["--no-cache"] if no_cache else []), svc]
+            say(f"building {svc}")
+            try:
+                compose.run(args, on_line=on_line, error=BuildError, what="The image build")
+            except BuildError as exc:
+                from labkit.lab.engine import compose_output_failing_step
 
-            step = compose_output_failing_step(exc.advice or "")
-            if step:
-                exc.message = f"The image build failed at: {step}"
-            raise
+                step = compose_output_failing_step(exc.advice or "")
+                if step:
+                    exc.message = f"The image build failed at: {step}"
+                raise
         return time.monotonic() - started
 
     # ---------------------------------------------------------------- up / down
@@ -228,8 +248,15 @@ class Lab:
                     "(or LABKIT_JUPYTER_PORT=8899).",
                 ) from None
 
-    def up(self, scenario: str | None = None, *, say: Say = _quiet,
-           on_line: Say = _quiet, build: bool = True, timeout: float = 180) -> ApplyResult:
+    def up(
+        self,
+        scenario: str | None = None,
+        *,
+        say: Say = _quiet,
+        on_line: Say = _quiet,
+        build: bool = True,
+        timeout: float = 180,
+    ) -> ApplyResult:
         """Build what is missing, start the lab, wait for health, apply the scenario."""
         self._require_host("start the lab")
         require_compose()
@@ -238,15 +265,17 @@ class Lab:
         self._check_port()
         missing = self.missing_images()
         if missing and build:
-            say(f"building missing images: {', '.join(missing)}")
+            say(f"building missing or outdated images: {', '.join(missing)}")
             self.build(services=missing, say=say, on_line=on_line)
         elif missing:
-            raise LabStateError(f"Images missing: {', '.join(missing)}.",
-                                advice="Run `labkit build` first.")
+            raise LabStateError(
+                f"Images missing: {', '.join(missing)}.", advice="Run `labkit build` first."
+            )
         say("starting containers")
         self.compose().run(
             ["up", "-d", "--no-build", "--wait", "--wait-timeout", str(int(timeout))],
-            on_line=on_line, what="Starting the lab",
+            on_line=on_line,
+            what="Starting the lab",
         )
         name = scenario or self.current().name or DEFAULT_SCENARIO
         say(f"applying scenario {name}")
@@ -256,8 +285,10 @@ class Lab:
         self._require_host("stop the lab")
         require_compose()
         say("stopping containers" + (" and removing volumes" if volumes else ""))
-        self.compose().run(["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
-                           what="Stopping the lab")
+        self.compose().run(
+            ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
+            what="Stopping the lab",
+        )
 
     def status(self) -> LabStatus:
         self._require_host("see Docker")
@@ -270,8 +301,7 @@ class Lab:
                 continue
             health = c.attrs.get("State", {}).get("Health", {}).get("Status", "none")
             tags = c.image.tags if c.image else []
-            services.append(ServiceStatus(svc, c.name, c.status, health,
-                                          tags[0] if tags else None))
+            services.append(ServiceStatus(svc, c.name, c.status, health, tags[0] if tags else None))
         scenario = None
         if any(s.service == "mx" and s.state == "running" for s in services):
             try:
@@ -279,16 +309,23 @@ class Lab:
             except LabkitError:
                 scenario = None
         running = any(s.state == "running" for s in services)
-        return LabStatus(self.config.project, tuple(services), scenario,
-                         self.url() if running else None)
+        return LabStatus(
+            self.config.project, tuple(services), scenario, self.url() if running else None
+        )
 
     def logs(self, service: str | None = None, *, tail: int = 100, follow: bool = False) -> int:
         self._require_host("read container logs")
         if service is not None and service not in images.SERVICES:
-            raise UsageError(f"Unknown service {service!r}.",
-                             advice="Services: " + ", ".join(images.SERVICES))
-        args = ["logs", "--tail", str(tail), *(["-f"] if follow else []),
-                *([service] if service else [])]
+            raise UsageError(
+                f"Unknown service {service!r}.", advice="Services: " + ", ".join(images.SERVICES)
+            )
+        args = [
+            "logs",
+            "--tail",
+            str(tail),
+            *(["-f"] if follow else []),
+            *([service] if service else []),
+        ]
         compose = self.compose()
         return subprocess.call(compose.argv(args), env=compose.env())
 
@@ -309,8 +346,10 @@ class Lab:
         """Back to the current scenario's pristine state, undoing a learner's edits."""
         current = self.current()
         if current.name is None:
-            raise LabStateError("The lab has no scenario applied yet.",
-                                advice="Apply one: `labkit scenario apply blog`.")
+            raise LabStateError(
+                "The lab has no scenario applied yet.",
+                advice="Apply one: `labkit scenario apply blog`.",
+            )
         return self.apply(current.name)
 
     def current(self) -> ScenarioState:
@@ -323,7 +362,7 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
     scenario = rendered.scenario
     record = {
         "scenario": scenario.name,
-        "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "applied_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "serial": rendered.serial,
         "hashes": dict(rendered.hashes),
     }
@@ -333,13 +372,13 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
         ["sh", "-c", "tar -x -o -C / -f - && /usr/local/sbin/lab-apply"],
         # Backdated: Postfix waits ~2 s before reading a config file modified within the
         # last second or two, which would make every scenario switch that slow.
-        input=tar_files(files, backdate=10), timeout=30,
+        input=tar_files(files, backdate=10),
+        timeout=30,
     )
     if not result.ok:
         raise LabStateError(
             f"Postfix rejected scenario {scenario.name} (exit {result.exit_code}).",
-            advice=(result.stdout + result.stderr).strip()[-600:]
-            or "See /var/log/mail.log on mx.",
+            advice=(result.stdout + result.stderr).strip()[-600:] or "See /var/log/mail.log on mx.",
         )
     steps["postfix"] = time.monotonic() - started
 
@@ -367,8 +406,9 @@ def listening_ports(access: LabAccess) -> set[int]:
     return ports
 
 
-def wait_listeners(access: LabAccess, expect: tuple[int, ...], timeout: float = 10.0
-                   ) -> tuple[int, ...]:
+def wait_listeners(
+    access: LabAccess, expect: tuple[int, ...], timeout: float = 10.0
+) -> tuple[int, ...]:
     """Wait until exactly the expected SMTP ports listen (master reloads asynchronously)."""
     smtp_ports = set(INET_SERVICES.values())
     started = time.monotonic()

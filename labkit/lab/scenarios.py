@@ -109,15 +109,21 @@ def load_scenario(home: Path, name: str) -> Scenario:
             path=path,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise LabkitError(f"Scenario file {path} is malformed: {exc}",
-                          advice="Fix the TOML, or restore it with `git checkout`.") from exc
+        raise LabkitError(
+            f"Scenario file {path} is malformed: {exc}",
+            advice="Fix the TOML, or restore it with `git checkout`.",
+        ) from exc
     if tls not in TLS_MODES:
-        raise UsageError(f"Scenario {name}: unknown tls mode {tls!r}.",
-                         advice="Use one of: " + ", ".join(TLS_MODES))
+        raise UsageError(
+            f"Scenario {name}: unknown tls mode {tls!r}.",
+            advice="Use one of: " + ", ".join(TLS_MODES),
+        )
     unknown = [s for s in services if s not in INET_SERVICES]
     if unknown:
-        raise UsageError(f"Scenario {name}: unknown master.cf services {unknown}.",
-                         advice="Use: " + ", ".join(INET_SERVICES))
+        raise UsageError(
+            f"Scenario {name}: unknown master.cf services {unknown}.",
+            advice="Use: " + ", ".join(INET_SERVICES),
+        )
     return scenario
 
 
@@ -166,8 +172,13 @@ def filter_master_cf(text: str, keep_inet: tuple[str, ...]) -> str:
             continue
         dropping = False
         fields = line.split()
-        if (len(fields) >= 2 and not line.startswith("#") and fields[1] == "inet"
-                and fields[0] in INET_SERVICES and fields[0] not in keep_inet):
+        if (
+            len(fields) >= 2
+            and not line.startswith("#")
+            and fields[1] == "inet"
+            and fields[0] in INET_SERVICES
+            and fields[0] not in keep_inet
+        ):
             dropping = True
             out.append("#" + line)
             continue
@@ -179,8 +190,9 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def render(home: Path, scenario: Scenario, config: LabConfig,
-           serial: int | None = None) -> RenderedScenario:
+def render(
+    home: Path, scenario: Scenario, config: LabConfig, serial: int | None = None
+) -> RenderedScenario:
     postfix_dir = home / "lab" / "postfix"
     cert, key = TLS_MODES[scenario.tls]
     overrides: dict[str, str | None] = {"smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key}
@@ -204,8 +216,10 @@ def render(home: Path, scenario: Scenario, config: LabConfig,
     zone_src = dns_dir / f"{scenario.zone}.zone"
     rev_src = dns_dir / f"{scenario.zone}.rev.zone"
     if not zone_src.is_file() or not rev_src.is_file():
-        raise UsageError(f"Scenario {scenario.name}: zone {scenario.zone!r} has no files "
-                         f"{zone_src.name} and {rev_src.name} in lab/dns/.")
+        raise UsageError(
+            f"Scenario {scenario.name}: zone {scenario.zone!r} has no files "
+            f"{zone_src.name} and {rev_src.name} in lab/dns/."
+        )
     zones = {
         f"{DOMAIN}.zone": zone_src.read_text().format(**values),
         f"{config.reverse_zone}.zone": rev_src.read_text().format(**values),

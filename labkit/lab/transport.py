@@ -84,7 +84,10 @@ class _SubprocessTransport:
                 advice="Check that the lab is healthy with `labkit status`.",
             ) from exc
         return ExecResult(
-            tuple(argv), proc.returncode, _decode(proc.stdout), _decode(proc.stderr),
+            tuple(argv),
+            proc.returncode,
+            _decode(proc.stdout),
+            _decode(proc.stderr),
             time.monotonic() - started,
         )
 
@@ -114,8 +117,13 @@ class SSHTransport(_SubprocessTransport):
 
     def _wrap(self, argv: Sequence[str]) -> list[str]:
         opts = [
-            "ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.connect_timeout)}",
-            "-o", "LogLevel=ERROR",
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={int(self.connect_timeout)}",
+            "-o",
+            "LogLevel=ERROR",
         ]
         if self.identity:
             opts += ["-i", self.identity]
@@ -125,10 +133,12 @@ class SSHTransport(_SubprocessTransport):
         self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 15.0
     ) -> ExecResult:
         result = super().run(argv, input=input, timeout=timeout)
-        if result.exit_code == 255 and ("Permission denied" in result.stderr or
-                                         "Could not resolve" in result.stderr or
-                                         "Connection refused" in result.stderr or
-                                         "timed out" in result.stderr):
+        if result.exit_code == 255 and (
+            "Permission denied" in result.stderr
+            or "Could not resolve" in result.stderr
+            or "Connection refused" in result.stderr
+            or "timed out" in result.stderr
+        ):
             raise TransportError(
                 f"Cannot log in to {self.host} over SSH: {result.stderr.strip()}",
                 advice="Is the lab up (`labkit status` on the host)? The workstation's key is "
@@ -167,8 +177,13 @@ class DockerTransport:
                 f"`{shlex.join(argv)}` could not run in {self.service}: {exc.explanation or exc}",
                 advice="Check the lab with `labkit status`; `labkit up` starts it.",
             ) from exc
-        return ExecResult(tuple(argv), int(code if code is not None else -1), _decode(out),
-                          _decode(err), time.monotonic() - started)
+        return ExecResult(
+            tuple(argv),
+            int(code if code is not None else -1),
+            _decode(out),
+            _decode(err),
+            time.monotonic() - started,
+        )
 
 
 class _Wrapped(_SubprocessTransport):

@@ -40,8 +40,15 @@ class LabHandle:
 
     def _exec(self, service: str, cmd: str, user: str | None, timeout: float) -> ExecResult:
         container = self.lab.containers()[service]
-        argv = ["docker", "exec", *(["-u", user] if user else []), container.name,
-                "bash", "-lc", cmd]
+        argv = [
+            "docker",
+            "exec",
+            *(["-u", user] if user else []),
+            container.name,
+            "bash",
+            "-lc",
+            cmd,
+        ]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         return ExecResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr, 0.0)
 
@@ -59,17 +66,22 @@ class LabHandle:
             self.lab.apply(name)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, LABKIT_PROJECT=self.config.project,
-                   LABKIT_NET_PREFIX=self.config.net_prefix,
-                   LABKIT_JUPYTER_PORT=str(self.config.jupyter_port))
-        return subprocess.run(["labkit", *args], capture_output=True, text=True, env=env,
-                              timeout=timeout)
+        env = dict(
+            os.environ,
+            LABKIT_PROJECT=self.config.project,
+            LABKIT_NET_PREFIX=self.config.net_prefix,
+            LABKIT_JUPYTER_PORT=str(self.config.jupyter_port),
+        )
+        return subprocess.run(
+            ["labkit", *args], capture_output=True, text=True, env=env, timeout=timeout
+        )
 
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabHandle]:
-    config = LabConfig.from_env(project=TEST_PROJECT, net_prefix=TEST_PREFIX,
-                                jupyter_port=_free_port())
+    config = LabConfig.from_env(
+        project=TEST_PROJECT, net_prefix=TEST_PREFIX, jupyter_port=_free_port()
+    )
     try:
         handle = LabHandle(Lab(config), config)
         handle.lab.build()
@@ -78,8 +90,11 @@ def lab() -> Iterator[LabHandle]:
             ports = existing.attrs["HostConfig"]["PortBindings"] or {}
             bound = ports.get("8888/tcp") or [{}]
             if bound[0].get("HostPort"):
-                config = LabConfig.from_env(project=TEST_PROJECT, net_prefix=TEST_PREFIX,
-                                            jupyter_port=int(bound[0]["HostPort"]))
+                config = LabConfig.from_env(
+                    project=TEST_PROJECT,
+                    net_prefix=TEST_PREFIX,
+                    jupyter_port=int(bound[0]["HostPort"]),
+                )
                 handle = LabHandle(Lab(config), config)
         handle.lab.up("fixed")
     except LabkitError as exc:

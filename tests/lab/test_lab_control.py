@@ -11,8 +11,9 @@ pytestmark = pytest.mark.lab
 
 def test_reset_undoes_a_hand_edit_of_master_cf(lab):
     lab.scenario("fixed")
-    r = lab.ws("ssh mx \"sed -i 's/^submission/#submission/' /etc/postfix/master.cf "
-               "&& postfix reload\"")
+    r = lab.ws(
+        "ssh mx \"sed -i 's/^submission/#submission/' /etc/postfix/master.cf && postfix reload\""
+    )
     assert r.exit_code == 0, r.stderr
     state = lab.lab.current()
     assert state.name == "fixed" and "/etc/postfix/master.cf" in state.modified
@@ -30,8 +31,14 @@ def test_status_json_is_valid_and_complete(lab):
     assert data["project"] == lab.config.project
     assert data["healthy"] is True
     assert {s["service"] for s in data["services"]} == {"dns", "mx", "workstation"}
-    assert data["scenario"]["name"] in {"fixed", "no-submission", "no-tls-cert",
-                                        "self-signed", "bad-dns", "blog"}
+    assert data["scenario"]["name"] in {
+        "fixed",
+        "no-submission",
+        "no-tls-cert",
+        "self-signed",
+        "bad-dns",
+        "blog",
+    }
     assert data["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/lab?token=")
 
 
@@ -42,8 +49,7 @@ def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
         for port, bindings in (c.attrs["NetworkSettings"]["Ports"] or {}).items():
             if bindings:
                 published[(service, port)] = {(b["HostIp"], b["HostPort"]) for b in bindings}
-    assert published == {("workstation", "8888/tcp"):
-                         {("127.0.0.1", str(lab.config.jupyter_port))}}
+    assert published == {("workstation", "8888/tcp"): {("127.0.0.1", str(lab.config.jupyter_port))}}
 
 
 def test_mx_has_no_route_out(lab):
@@ -69,10 +75,12 @@ def test_scenarios_apply_from_the_workstation_over_ssh(lab):
 def test_a_learners_zone_edit_is_served_at_once(lab):
     lab.scenario("bad-dns")
     zone = "/lab/zones/zimmerman.test.zone"
-    r = lab.ws(f"sed -i 's/^mail .*CNAME.*/mail IN A {lab.config.mx_ip}/' {zone} && "
-               "for i in $(seq 50); do [ \"$(dig +short A mail.zimmerman.test)\" = "
-               f"\"{lab.config.mx_ip}\" ] && [ -z \"$(dig +short CNAME mail.zimmerman.test)\" ]"
-               " && exit 0; sleep 0.1; done; exit 1")
+    r = lab.ws(
+        f"sed -i 's/^mail .*CNAME.*/mail IN A {lab.config.mx_ip}/' {zone} && "
+        'for i in $(seq 50); do [ "$(dig +short A mail.zimmerman.test)" = '
+        f'"{lab.config.mx_ip}" ] && [ -z "$(dig +short CNAME mail.zimmerman.test)" ]'
+        " && exit 0; sleep 0.1; done; exit 1"
+    )
     assert r.exit_code == 0, lab.ws(f"cat {zone}").stdout
     assert "zones/zimmerman.test.zone" in lab.lab.current().modified
 

@@ -17,7 +17,9 @@ MAIL = "mail.zimmerman.test"
 
 
 def ehlo(lab, host: str = MAIL, port: int = 25) -> str:
-    r = lab.ws(f"swaks --server {host} --port {port} --quit-after EHLO --helo workstation.zimmerman.test")
+    r = lab.ws(
+        f"swaks --server {host} --port {port} --quit-after EHLO --helo workstation.zimmerman.test"
+    )
     assert r.exit_code == 0, r.stdout + r.stderr
     return r.stdout
 
@@ -25,8 +27,10 @@ def ehlo(lab, host: str = MAIL, port: int = 25) -> str:
 def s_client(lab, port: int, starttls: bool, verify_name: str = MAIL) -> str:
     extra = "-starttls smtp" if starttls else ""
     # QUIT with -ign_eof: s_client reads on until the server has answered and closed.
-    r = lab.ws(f"printf 'QUIT\\r\\n' | openssl s_client {extra} -ign_eof -connect {MAIL}:{port} "
-               f"-servername {MAIL} -verify_hostname {verify_name} 2>&1")
+    r = lab.ws(
+        f"printf 'QUIT\\r\\n' | openssl s_client {extra} -ign_eof -connect {MAIL}:{port} "
+        f"-servername {MAIL} -verify_hostname {verify_name} 2>&1"
+    )
     return r.stdout
 
 
@@ -37,8 +41,10 @@ def verify_code(output: str) -> int:
 
 
 def connect_errno(lab, port: int) -> int:
-    r = lab.ws("python3 -c \"import socket; s=socket.socket(); s.settimeout(5); "
-               f"print(s.connect_ex(('{MAIL}', {port})))\"")
+    r = lab.ws(
+        'python3 -c "import socket; s=socket.socket(); s.settimeout(5); '
+        f"print(s.connect_ex(('{MAIL}', {port})))\""
+    )
     assert r.exit_code == 0, r.stderr
     return int(r.stdout.strip())
 
@@ -49,14 +55,18 @@ def nc_refused(lab, port: int) -> bool:
 
 
 def relay_from_workstation(lab) -> str:
-    r = lab.ws(f"swaks --server {MAIL} --from jez@zimmerman.test --to someone@example.net "
-               "--quit-after RCPT 2>&1")
+    r = lab.ws(
+        f"swaks --server {MAIL} --from jez@zimmerman.test --to someone@example.net "
+        "--quit-after RCPT 2>&1"
+    )
     return r.stdout
 
 
 def relay_from_server(lab) -> str:
-    dialog = (r"EHLO localhost\r\nMAIL FROM:<jez@zimmerman.test>\r\n"
-              r"RCPT TO:<someone@example.net>\r\nQUIT\r\n")
+    dialog = (
+        r"EHLO localhost\r\nMAIL FROM:<jez@zimmerman.test>\r\n"
+        r"RCPT TO:<someone@example.net>\r\nQUIT\r\n"
+    )
     r = lab.mx(f"printf '{dialog}' | nc -q 3 -w 5 localhost 25")
     return r.stdout
 
@@ -90,13 +100,17 @@ class TestFixed:
     def test_submission_587_requires_tls_then_auth_works(self, lab):
         out = ehlo(lab, port=587)
         assert "250-STARTTLS" in out and "AUTH" not in out
-        r = lab.ws(f"swaks --server {MAIL} --port 587 --tls --auth-user jez "
-                   "--auth-password metagross2014 --quit-after AUTH 2>&1")
+        r = lab.ws(
+            f"swaks --server {MAIL} --port 587 --tls --auth-user jez "
+            "--auth-password metagross2014 --quit-after AUTH 2>&1"
+        )
         assert "235 2.7.0 Authentication successful" in r.stdout, r.stdout
 
     def test_wrong_password_is_rejected(self, lab):
-        r = lab.ws(f"swaks --server {MAIL} --port 587 --tls --auth-user jez "
-                   "--auth-password wrong --quit-after AUTH 2>&1")
+        r = lab.ws(
+            f"swaks --server {MAIL} --port 587 --tls --auth-user jez "
+            "--auth-password wrong --quit-after AUTH 2>&1"
+        )
         assert "535 5.7.8" in r.stdout, r.stdout
 
     def test_relay_from_the_workstation_is_denied(self, lab):
@@ -138,8 +152,10 @@ class TestNoTlsCert:
 
     def test_starttls_fails_with_454_and_auth_never_appears(self, lab):
         # Postfix 3.7 still advertises STARTTLS without a certificate, then refuses it.
-        r = lab.ws(r"printf 'EHLO ws\r\nSTARTTLS\r\nQUIT\r\n' | nc -q 3 -w 5 "
-                   f"{MAIL} 25")
+        r = lab.ws(
+            r"printf 'EHLO ws\r\nSTARTTLS\r\nQUIT\r\n' | nc -q 3 -w 5 "
+            f"{MAIL} 25"
+        )
         assert "454 4.7.0 TLS not available due to local problem" in r.stdout, r.stdout
         assert "AUTH" not in r.stdout
         out = s_client(lab, 25, starttls=True)
@@ -199,8 +215,10 @@ class TestBlog:
         assert "AUTH" not in out
 
     def test_auth_appears_after_starttls_and_works(self, lab):
-        r = lab.ws(f"swaks --server {MAIL} --tls --auth-user jez --auth-password metagross2014 "
-                   "--quit-after AUTH 2>&1")
+        r = lab.ws(
+            f"swaks --server {MAIL} --tls --auth-user jez --auth-password metagross2014 "
+            "--quit-after AUTH 2>&1"
+        )
         assert "250-AUTH PLAIN LOGIN" in r.stdout
         assert "235 2.7.0 Authentication successful" in r.stdout
 

@@ -1,0 +1,73 @@
+"""Run ``labkit probe`` and ``labkit doctor`` where the lab can be seen: the workstation.
+
+On macOS and Windows the host cannot reach container addresses at all, and even on
+Linux a published port would hide the "connection refused" the course is about. So
+when the lab's workstation is running, the host CLI re-runs these commands inside it
+(``docker exec``) and passes its output and exit code through. ``LABKIT_LOCAL=1`` runs
+them on this machine instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from labkit.lab.config import in_workstation
+
+DELEGATED = frozenset({"probe", "doctor"})
+
+
+def workstation_container() -> str | None:
+    """Name of this project's running workstation container, if any."""
+    project = os.environ.get("LABKIT_PROJECT", "labkit")
+    try:
+        proc = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-q",
+                "--filter",
+                f"label=com.docker.compose.project={project}",
+                "--filter",
+                "label=com.docker.compose.service=workstation",
+                "--format",
+                "{{.Names}}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    names = proc.stdout.split()
+    return names[0] if proc.returncode == 0 and names else None
+
+
+def maybe_delegate(argv: list[str]) -> int | None:
+    """Exit code of the delegated run, or None to run here."""
+    if not argv or argv[0] not in DELEGATED or in_workstation():
+        return None
+    if os.environ.get("LABKIT_LOCAL") == "1" or any(a in ("--help", "-h") for a in argv):
+        return None
+    container = workstation_container()
+    if container is None:
+        return None
+    tty = ["-t"] if sys.stdout.isatty() and sys.stdin.isatty() else []
+    sys.stderr.write(
+        f"(running in the lab's workstation, {container}; LABKIT_LOCAL=1 runs it here)\n"
+    )
+    sys.stderr.flush()
+    return subprocess.call(
+        [
+            "docker",
+            "exec",
+            "-i",
+            *tty,
+            "-u",
+            "learner",
+            container,
+            "/opt/labkit/venv/bin/labkit",
+            *argv,
+        ]
+    )
