@@ -30,6 +30,14 @@ DEFAULT_CAFILE = "/etc/ssl/certs/labkit-ca.pem"
 
 Evidence = Mapping[str, Any]
 
+#: Names a lab target may use for our fields (``LabTarget`` says ``mail_host``...).
+_TARGET_ALIASES: dict[str, tuple[str, ...]] = {
+    "host": ("host", "mail_host"),
+    "mail_address": ("mail_address", "mx_address", "mx_ip"),
+    "nameserver": ("nameserver", "dns_ip", "dns_server"),
+    "dns_port": ("dns_port", "nameserver_port"),
+}
+
 
 @dataclass(frozen=True)
 class LabContext:
@@ -85,19 +93,18 @@ class LabContext:
 
     @classmethod
     def from_target(cls, target: object) -> LabContext:
-        """Take whichever of our fields a lab-target object (or mapping) provides."""
-        get = target.get if isinstance(target, Mapping) else lambda k, d: getattr(target, k, d)
-        aliases = {
-            "host": ("host", "mail_host"),
-            "mail_address": ("mail_address", "mx_ip"),
-            "nameserver": ("nameserver", "dns_ip", "dns_server"),
-        }
+        """Take whichever of our fields a lab target (``labkit.lab.config.LabTarget``, or
+        a mapping) provides, under our name or its own; a value it gives as None (e.g.
+        no CA file on this machine) is kept as None."""
+        if isinstance(target, Mapping):
+            found = dict(target)
+        else:
+            found = {k: getattr(target, k) for k in dir(target) if not k.startswith("_")}
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
-            for name in aliases.get(field.name, (field.name,)):
-                value = get(name, None)
-                if value is not None:
-                    values[field.name] = value
+            for name in _TARGET_ALIASES.get(field.name, (field.name,)):
+                if name in found:
+                    values[field.name] = found[name]
                     break
         return cls(**values)
 

@@ -374,9 +374,19 @@ def test_lab_context_from_a_target_object_or_mapping() -> None:
 
 
 def test_lab_context_from_the_lab_settings() -> None:
+    from labkit.lab.config import LabConfig, lab_target
+
     ctx = LabContext.from_lab()
+    target = lab_target()
     assert ctx.host == "mail.zimmerman.test" and ctx.domain == "zimmerman.test"
-    assert ctx.cafile == "/etc/ssl/certs/labkit-ca.pem"
+    assert ctx.cafile == target.cafile  # None where the lab CA is not installed
+    assert ctx.mail_address == LabConfig.from_env().mx_ip
+    assert (ctx.nameserver, ctx.dns_port) == (target.nameserver, target.nameserver_port)
+    assert ctx.credentials == (target.user, target.password)
+
+
+def test_lab_context_keeps_a_target_none() -> None:
+    assert LabContext.from_target({"cafile": None}).cafile is None
 
 
 # --- end to end: run() probes real local servers ----------------------------------------
