@@ -342,6 +342,17 @@ class Lab:
         access = access or self.access()
         return apply_rendered(access, rendered)
 
+    def ensure(self, name: str) -> ApplyResult | None:
+        """Apply ``name`` unless the lab is already in it (notebooks call this).
+
+        Returns None when the lab already is in that scenario, edited or not: running a
+        notebook again must never throw away a fix the learner is working on. To start
+        over, the learner runs ``labkit reset``.
+        """
+        if self.current().name == name:
+            return None
+        return self.apply(name)
+
     def reset(self) -> ApplyResult:
         """Back to the current scenario's pristine state, undoing a learner's edits."""
         current = self.current()
