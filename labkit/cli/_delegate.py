@@ -1,10 +1,11 @@
-"""Run ``labkit probe`` and ``labkit doctor`` where the lab can be seen: the workstation.
+"""Run ``labkit probe``, ``doctor`` and ``progress`` where the lab is: the workstation.
 
 On macOS and Windows the host cannot reach container addresses at all, and even on
 Linux a published port would hide the "connection refused" the course is about. So
 when the lab's workstation is running, the host CLI re-runs these commands inside it
-(``docker exec``) and passes its output and exit code through. ``LABKIT_LOCAL=1`` runs
-them on this machine instead.
+(``docker exec``) and passes its output and exit code through. The learner's progress
+file lives on the workstation's volume, so ``labkit progress`` goes there too.
+``LABKIT_LOCAL=1`` runs them on this machine instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 
 from labkit.lab.config import in_workstation
 
-DELEGATED = frozenset({"probe", "doctor"})
+DELEGATED = frozenset({"probe", "doctor", "progress"})
 
 
 def workstation_container() -> str | None:

@@ -90,3 +90,33 @@ def test_unknown_scenario_lists_the_valid_ones(lab):
     assert out.returncode == 2
     assert "Unknown scenario 'no-such-thing'" in out.stderr
     assert "no-submission" in out.stderr and "blog" in out.stderr
+
+
+RECORD = (
+    "from labkit.exercises.progress import ProgressStore; "
+    "from labkit.exercises.grade import Grade; "
+    "ProgressStore().record_grade(Grade(1.0, 1.0, 'ok', correct=True, "
+    "exercise_id='nb02.survival-test'))"
+)
+READ = (
+    "from labkit.exercises.progress import ProgressStore; "
+    "r = ProgressStore().get('nb02.survival-test'); print(r.attempts if r else 'missing')"
+)
+
+
+def test_progress_survives_down_up_and_a_recreated_container(lab):
+    r = lab.ws(f'python -c "{RECORD}"')
+    assert r.exit_code == 0, r.stderr
+    before = lab.ws(f'python -c "{READ}"').stdout.strip()
+    assert before.isdigit() and int(before) >= 1
+
+    lab.lab.down()  # no --volumes: the learner's home stays
+    lab.lab.up()
+    assert lab.ws(f'python -c "{READ}"').stdout.strip() == before
+
+    compose = lab.lab.compose()
+    compose.run(["up", "-d", "--no-build", "--force-recreate", "--wait", "workstation"])
+    assert lab.ws(f'python -c "{READ}"').stdout.strip() == before
+    out = lab.cli("progress", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "nb02.survival-test" in out.stdout
