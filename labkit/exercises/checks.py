@@ -9,6 +9,7 @@ is why every check can be tested with results built by hand.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -353,7 +354,7 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
                 "MX target has an address",
                 False,
                 f"`{host.exchange}` has no A/AAAA record ({_dns_problem(host.ipv4)})"
-                if host.exchange and not _looks_like_address(host.exchange)
+                if host.exchange and not _is_address(host.exchange)
                 else f"The MX names `{host.exchange}`, an address: an MX must name a host.",
             )
         )
@@ -376,8 +377,12 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
     return grade_criteria(criteria, success="Mail for the domain goes straight to the server.")
 
 
-def _looks_like_address(text: str) -> bool:
-    return text.replace(".", "").isdigit() or ":" in text
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def check_ptr(

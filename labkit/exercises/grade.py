@@ -15,8 +15,8 @@ Assistance is part of the grade so progress can show it honestly:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from labkit.errors import UsageError
 
@@ -111,26 +111,60 @@ def notebook_of(exercise_id: str) -> str:
     return exercise_id.split(".", 1)[0]
 
 
-class Exercise(Protocol):
-    """What progress, sessions and widgets need from a question or a live task."""
+@dataclass(frozen=True, kw_only=True)
+class Exercise:
+    """What every question and live task has: an id, a prompt, hints, a solution, points.
+
+    :meth:`finish` turns a raw verdict into the learner's :class:`Grade`, so hints and a
+    shown solution count the same way everywhere.
+    """
+
+    kind: ClassVar[str] = "exercise"
+
+    id: str
+    title: str
+    prompt: str
+    hints: tuple[str, ...] = ()
+    solution: str = ""
+    points: float = 1.0
+    hint_penalty: float = HINT_PENALTY
+
+    def __post_init__(self) -> None:
+        check_exercise_id(self.id)
+        if self.points <= 0:
+            raise UsageError(f"{self.id}: points must be positive, not {self.points}.")
 
     @property
-    def id(self) -> str: ...
+    def notebook(self) -> str:
+        return notebook_of(self.id)
 
     @property
-    def title(self) -> str: ...
+    def max_score(self) -> float:
+        return self.points
 
     @property
-    def prompt(self) -> str: ...
+    def solution_text(self) -> str:
+        """The solution as shown to the learner."""
+        return self.solution
 
-    @property
-    def hints(self) -> tuple[str, ...]: ...
-
-    @property
-    def solution_text(self) -> str: ...
-
-    @property
-    def max_score(self) -> float: ...
-
-    @property
-    def notebook(self) -> str: ...
+    def finish(self, raw: Grade, *, hints_used: int = 0, solution_shown: bool = False) -> Grade:
+        """Scale a raw verdict (any ``max_score``) to this exercise's points, with help."""
+        fraction = raw.score / raw.max_score if raw.max_score else 0.0
+        feedback = raw.feedback
+        if solution_shown:
+            feedback += " The solution was shown, so this attempt earns no points."
+        return replace(
+            raw,
+            score=assisted_score(
+                fraction * self.points,
+                self.points,
+                hints_used=hints_used,
+                solution_shown=solution_shown,
+                hint_penalty=self.hint_penalty,
+            ),
+            max_score=self.points,
+            feedback=feedback,
+            hints_used=hints_used,
+            solution_shown=solution_shown,
+            exercise_id=self.id,
+        )

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from labkit.errors import UsageError
-from labkit.exercises.grade import (
-    HINT_PENALTY,
-    Grade,
-    assisted_score,
-    check_exercise_id,
-    notebook_of,
-)
+from labkit.exercises.grade import Exercise, Grade
 
 __all__ = ["DEFAULT_CAFILE", "DEFAULT_DOMAIN", "DEFAULT_HOST", "LabContext", "LiveTask"]
 
@@ -119,65 +113,23 @@ class LabContext:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LiveTask:
+class LiveTask(Exercise):
     """A fix in the lab, checked by probing it.
 
     ``gather(context)`` runs the probes and returns their results as keyword
-    arguments for ``check``, a pure function returning a :class:`Grade` on a 0..1
-    scale; the task scales it to ``points`` and applies hints and solution.
+    arguments for ``check``, a pure function returning a :class:`Grade` on any
+    scale; :meth:`grade` scales it to ``points`` and applies hints and solution.
     """
 
     kind: ClassVar[str] = "live"
 
-    id: str
-    title: str
-    prompt: str
     check: Callable[..., Grade]
     gather: Callable[[LabContext], Evidence]
-    hints: tuple[str, ...] = ()
-    solution: str = ""
-    points: float = 1.0
-    hint_penalty: float = HINT_PENALTY
-
-    def __post_init__(self) -> None:
-        check_exercise_id(self.id)
-        if self.points <= 0:
-            raise UsageError(f"{self.id}: points must be positive, not {self.points}.")
-
-    @property
-    def notebook(self) -> str:
-        return notebook_of(self.id)
-
-    @property
-    def max_score(self) -> float:
-        return self.points
-
-    @property
-    def solution_text(self) -> str:
-        return self.solution
 
     def grade(self, evidence: Evidence, hints_used: int = 0, solution_shown: bool = False) -> Grade:
         """Run the pure check on probe results and scale it to this task's points."""
         raw = self.check(**evidence)
-        fraction = raw.score / raw.max_score if raw.max_score else 0.0
-        feedback = raw.feedback
-        if solution_shown:
-            feedback += " The solution was shown, so this check earns no points."
-        return replace(
-            raw,
-            score=assisted_score(
-                fraction * self.points,
-                self.points,
-                hints_used=hints_used,
-                solution_shown=solution_shown,
-                hint_penalty=self.hint_penalty,
-            ),
-            max_score=self.points,
-            feedback=feedback,
-            hints_used=hints_used,
-            solution_shown=solution_shown,
-            exercise_id=self.id,
-        )
+        return self.finish(raw, hints_used=hints_used, solution_shown=solution_shown)
 
     def probe(self, context: LabContext | None = None) -> Evidence:
         """Run this task's probes against the lab."""

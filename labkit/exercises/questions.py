@@ -23,13 +23,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from labkit.errors import UsageError
-from labkit.exercises.grade import (
-    HINT_PENALTY,
-    Grade,
-    assisted_score,
-    check_exercise_id,
-    notebook_of,
-)
+from labkit.exercises.grade import Exercise, Grade
 from labkit.exercises.normalize import keyword_of, normalize_answer
 
 __all__ = [
@@ -46,41 +40,22 @@ __all__ = [
 #: or a compiled pattern searched in the normalised answer.
 Matcher = str | re.Pattern[str]
 
-_SOLUTION_NOTE = "The solution was shown, so this attempt earns no points."
-
 
 @dataclass(frozen=True, kw_only=True)
-class Question:
-    """What every question has: an id, a prompt, hints, a solution and points."""
+class Question(Exercise):
+    """An exercise answered by typing or picking; ``explanation`` is shown once right."""
 
     kind: ClassVar[str] = "question"
 
-    id: str
-    title: str
-    prompt: str
-    hints: tuple[str, ...] = ()
-    solution: str = ""
     explanation: str = ""
-    points: float = 1.0
-    hint_penalty: float = HINT_PENALTY
 
     def __post_init__(self) -> None:
-        check_exercise_id(self.id)
-        if self.points <= 0:
-            raise UsageError(f"{self.id}: points must be positive, not {self.points}.")
+        super().__post_init__()
         self._validate()
 
     @property
-    def notebook(self) -> str:
-        return notebook_of(self.id)
-
-    @property
-    def max_score(self) -> float:
-        return self.points
-
-    @property
     def solution_text(self) -> str:
-        """The solution as shown to the learner (the author's, or one derived from the key)."""
+        """The author's solution, or one derived from the answer key."""
         return self.solution or self._default_solution()
 
     def grade(self, answer: object, hints_used: int = 0, solution_shown: bool = False) -> Grade:
@@ -88,23 +63,8 @@ class Question:
         fraction, correct, feedback = self._judge(answer)
         if correct and self.explanation:
             feedback = f"{feedback} {self.explanation}"
-        if solution_shown:
-            feedback = f"{feedback} {_SOLUTION_NOTE}"
-        return Grade(
-            score=assisted_score(
-                fraction * self.points,
-                self.points,
-                hints_used=hints_used,
-                solution_shown=solution_shown,
-                hint_penalty=self.hint_penalty,
-            ),
-            max_score=self.points,
-            feedback=feedback,
-            hints_used=hints_used,
-            solution_shown=solution_shown,
-            correct=correct,
-            exercise_id=self.id,
-        )
+        raw = Grade(score=fraction, max_score=1.0, feedback=feedback, correct=correct)
+        return self.finish(raw, hints_used=hints_used, solution_shown=solution_shown)
 
     def _validate(self) -> None:
         """Reject a malformed definition when the bank is imported, not when graded."""

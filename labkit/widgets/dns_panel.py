@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 
 import ipywidgets as widgets
 
@@ -21,14 +20,6 @@ _SEVERITY_TONES = {"fail": "bad", "warn": "partial", "info": "info"}
 DnsResult = DnsAnswer | ReverseDns | MailDnsReport
 
 
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip())
-    except ValueError:
-        return False
-    return True
-
-
 def _answer_html(answer: DnsAnswer) -> str:
     tone = "ok" if answer.ok else "bad"
     head = f"{answer.name} {answer.rdtype}: {answer.outcome.value} from {answer.nameserver}"
@@ -43,7 +34,7 @@ def _answer_html(answer: DnsAnswer) -> str:
 
 
 class DnsPanel(ToolWidget[DnsResult]):
-    """Look a name up (or an address, for its PTR) on the lab's DNS server."""
+    """Look a name up on the lab's DNS server; PTR takes an address and checks FCrDNS."""
 
     title = "DNS lookup"
     run_label = "Look up"
@@ -65,7 +56,8 @@ class DnsPanel(ToolWidget[DnsResult]):
         name = self.name.value.strip()
         if self.rdtype.value == "mail report":
             return mail_dns_report(name, server, port=self.port, timeout=self.timeout)
-        if _is_address(name):
+        if self.rdtype.value == "PTR" and not name.rstrip(".").endswith(".arpa"):
+            # An address: its PTR, and whether that name leads back (FCrDNS).
             return reverse_dns(name, nameserver=server, port=self.port, timeout=self.timeout)
         return lookup(
             name, self.rdtype.value, nameserver=server, port=self.port, timeout=self.timeout

@@ -634,3 +634,8 @@ def test_capstone_merges_every_part() -> None:
     assert "relay: foreign recipient refused" in labels and "ptr: forward-confirmed" in labels
     assert not grade.correct
     assert "`smtps` service in master.cf" in grade.feedback
+
+
+def test_mx_naming_an_address() -> None:
+    grade = check_mx(answer("zimmerman.test", "MX", "10 198.51.100.25"), [mx_host("198.51.100.25")])
+    assert "an address: an MX must name a host" in grade.feedback

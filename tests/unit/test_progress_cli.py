@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def test_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "LABKIT_LOCAL": "1"},  # a running lab would take the command
     )
     assert done.returncode == 2
     assert "error:" in done.stderr and "Traceback" not in done.stderr

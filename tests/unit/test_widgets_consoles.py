@@ -202,6 +202,7 @@ def test_dns_panel_reverse_lookup_is_forward_confirmed() -> None:
     with fixed_dns_server() as server:
         panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
         panel.name.value = "198.51.100.25"
+        panel.rdtype.value = "PTR"
         panel.run_button.click()
     assert "Forward-confirmed: mail.zimmerman.test -&gt; 198.51.100.25" in panel.output.value
 
@@ -236,3 +237,12 @@ def test_progress_view_refreshes(tmp_path: Path) -> None:
     store.record_grade(question("nb02.errno-linux").grade("111"))
     view.refresh_button.click()
     assert "1/7" in view.table.value and "1/7 passed" in view.table.value
+
+
+def test_dns_panel_ptr_of_a_name_is_misuse() -> None:
+    with fixed_dns_server() as server:
+        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel.name.value = "mail.zimmerman.test"
+        panel.rdtype.value = "PTR"
+        panel.run_button.click()
+    assert "Could not do that." in panel.output.value and "not an IP address" in panel.output.value
