@@ -128,17 +128,17 @@ class MultipleChoice(Question):
 
     def _resolve(self, answer: object) -> tuple[set[str], list[str]]:
         """Map an answer (keys, or choice texts) to known keys, and list what was not."""
+        texts = {c.text: k for k, c in zip(self.keys, self.choices, strict=True)}
         if answer is None:
             items: list[str] = []
         elif isinstance(answer, str):
-            items = [answer] if answer.strip() in self._texts() else _SPLIT_KEYS.split(answer)
+            items = [answer] if answer.strip() in texts else _SPLIT_KEYS.split(answer)
         elif isinstance(answer, Iterable):
             items = [str(a) for a in answer]
         else:
             items = [str(answer)]
         keys: set[str] = set()
         unknown: list[str] = []
-        texts = self._texts()
         for item in items:
             key = item.strip().strip("()[].").casefold()
             if not key:
@@ -150,9 +150,6 @@ class MultipleChoice(Question):
             else:
                 unknown.append(item.strip())
         return keys, unknown
-
-    def _texts(self) -> dict[str, str]:
-        return {c.text: k for k, c in zip(self.keys, self.choices, strict=True)}
 
     def _label(self, key: str) -> str:
         return f"({key}) {self.choice(key).text.rstrip('.')}"
