@@ -51,6 +51,8 @@ def maybe_delegate(argv: list[str]) -> int | None:
         return None
     if os.environ.get("LABKIT_LOCAL") == "1" or any(a in ("--help", "-h") for a in argv):
         return None
+    if any(a == "--file" or a.startswith("--file=") for a in argv):
+        return None  # a path on this machine: read it here
     container = workstation_container()
     if container is None:
         return None

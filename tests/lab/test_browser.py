@@ -1,0 +1,126 @@
+"""A learner's first minutes, in a real browser (Debian's Chromium driven by Playwright).
+
+Open JupyterLab from the running test lab with its token, check that it lands in the
+course without the news pop-up, open a notebook, run it, see the widgets render,
+answer a question wrongly then rightly, and read the feedback. Screenshots go to
+``$LABKIT_SCREENSHOTS`` (default ``test-artifacts/screenshots``) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.lab, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("LABKIT_SCREENSHOTS", "test-artifacts/screenshots"))
+NOTEBOOK = "browser-check.ipynb"
+CELLS = [
+    ("markdown", "# Browser check\nA question and a console, as in the course."),
+    ("code", "from labkit.widgets import ask\nask('nb02.errno-linux')"),
+]
+
+
+def _notebook_json() -> str:
+    cells = []
+    for kind, source in CELLS:
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update({"execution_count": None, "outputs": []})
+        cells.append(cell)
+    return json.dumps({
+        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                    "language": "python"}},
+    })
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"],
+        )
+        yield b
+        b.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def run_all_cells(page) -> None:
+    page.locator(".jp-Notebook").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+
+
+def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, browser):
+    lab.scenario("fixed")
+    notebook = _notebook_json().replace("'", "'\\''")
+    r = lab.ws(f"printf '%s' '{notebook}' > ~/notebooks/{NOTEBOOK}")
+    assert r.exit_code == 0, r.stderr
+
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    base = f"http://127.0.0.1:{lab.config.jupyter_port}"
+    token = lab.lab.token()
+
+    # Landing: the course opens, file browser at the notebooks, no news pop-up.
+    page.goto(f"{base}/lab?token={token}")
+    page.wait_for_selector(".jp-LabShell", timeout=90_000)
+    page.wait_for_selector(".jp-DirListing-content", timeout=30_000)
+    page.wait_for_timeout(1500)
+    shot(page, "01-landing")
+    listing = page.locator(".jp-DirListing-content").inner_text()
+    assert NOTEBOOK in listing
+    assert not page.get_by_text("Jupyter news").is_visible()
+
+    # Open the notebook and run it.
+    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    run_all_cells(page)
+    card = page.locator(".jp-OutputArea-output").filter(
+        has=page.locator(".jupyter-widgets")).first
+    card.wait_for(timeout=90_000)
+    check = card.locator("button", has_text="Check")
+    check.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    shot(page, "02-widget-rendered")
+
+    # A wrong answer gets targeted feedback; the right one gets full marks.
+    answer = card.locator("input").first
+    answer.fill("61")
+    check.first.click()
+    page.wait_for_function(
+        "el => el.innerText.includes(\"macOS\")", arg=card.element_handle(), timeout=30_000)
+    shot(page, "03-wrong-answer-feedback")
+    assert "macOS" in card.inner_text()
+
+    answer.fill("111")
+    check.first.click()
+    page.wait_for_function(
+        "el => /1\\s*\\/\\s*1|full marks|correct/i.test(el.innerText)",
+        arg=card.element_handle(), timeout=30_000)
+    shot(page, "04-right-answer-feedback")
+
+    # The answer was recorded in the learner's progress file.
+    out = lab.ws("labkit progress --json")
+    assert out.exit_code == 0, out.stderr
+    assert "nb02.errno-linux" in out.stdout
+    lab.ws(f"rm -f ~/notebooks/{NOTEBOOK}")
+    page.close()
