@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 __all__ = ["Direction", "Transcript", "TranscriptLine", "printable"]
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     """Who produced a line: the shell prompt, the client, the server, or a client-side note."""
 
     SHELL = "shell"

@@ -167,7 +167,7 @@ def parse_reply(data: bytes) -> Reply:
     return Reply(int(code), tuple(texts), enhanced)
 
 
-class StopKind(str, enum.Enum):
+class StopKind(enum.StrEnum):
     """Why a dialog could not go on after the connection was open."""
 
     CLOSED = "closed"  # the peer closed the connection (possibly mid-reply)

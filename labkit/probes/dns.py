@@ -70,7 +70,7 @@ Severity = Literal["fail", "warn", "info"]
 T = TypeVar("T")
 
 
-class DnsOutcome(str, enum.Enum):
+class DnsOutcome(enum.StrEnum):
     NOERROR = "NOERROR"
     NXDOMAIN = "NXDOMAIN"
     NOANSWER = "NOANSWER"
@@ -348,7 +348,7 @@ def spf_records(txt: DnsAnswer) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- the mail report
 
 
-class DnsRule(str, enum.Enum):
+class DnsRule(enum.StrEnum):
     """The rules :func:`diagnose_mail_dns` checks, each tied to what it breaks."""
 
     DNS_FAILURE = "dns-failure"
@@ -526,6 +526,10 @@ def diagnose_mail_dns(
                          "RFC 1912 §2.1"))
             continue
         names = {n.lower() for n in rev.names}
+        if banner_name and "." not in banner_name.strip("."):
+            # A bare host name ("metagross") is compared with the PTR's first label; that
+            # it is not a FQDN at all is a banner problem, not a DNS one.
+            names = {n.split(".", 1)[0] for n in names}
         if banner_name and banner_name.lower().rstrip(".") not in names:
             add(DnsIssue(DnsRule.PTR_MISMATCH, "warn", rev.address,
                          f"PTR of {rev.address} is {', '.join(rev.names)}, but the server "

@@ -256,7 +256,7 @@ def parse_proc_net_tcp(text: str) -> tuple[ListeningSocket, ...]:
 # --------------------------------------------------------------------------- mail.log
 
 
-class LogEventKind(str, enum.Enum):
+class LogEventKind(enum.StrEnum):
     """Log lines a mail admin must recognise, each with what it usually means."""
 
     TLS_CERT_MISSING = "tls-cert-missing"  # STARTTLS disabled: cert/key file unreadable

@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-class Phase(str, enum.Enum):
+class Phase(enum.StrEnum):
     """Where a dialog is (or where it stopped)."""
 
     CONNECT = "connect"
@@ -91,7 +91,7 @@ class Phase(str, enum.Enum):
     DONE = "done"
 
 
-class SmtpFailure(str, enum.Enum):
+class SmtpFailure(enum.StrEnum):
     """Why a dialog stopped before ``done``."""
 
     CONNECT_FAILED = "connect-failed"  # see ``connection.state`` for refused/timeout/...
@@ -105,7 +105,7 @@ class SmtpFailure(str, enum.Enum):
     AUTH_FAILED = "auth-failed"
 
 
-class AnomalyKind(str, enum.Enum):
+class AnomalyKind(enum.StrEnum):
     MASKED_BANNER = "masked-banner"
     MASKED_EXTENSION = "masked-extension"
     BARE_LF = "bare-lf"

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-class PortState(str, enum.Enum):
+class PortState(enum.StrEnum):
     """How a TCP connection attempt ended."""
 
     OPEN = "open"

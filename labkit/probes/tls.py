@@ -35,7 +35,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from cryptography import x509
@@ -151,7 +151,7 @@ class CertInfo:
     sha256: str
 
     def expired(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(timezone.utc)) > self.not_after
+        return (now or datetime.now(UTC)) > self.not_after
 
     def names(self) -> tuple[str, ...]:
         """Names a client may match: the SANs, or the CN when there are none."""
@@ -182,7 +182,7 @@ class TlsSession:
         return text
 
 
-class TlsPhase(str, enum.Enum):
+class TlsPhase(enum.StrEnum):
     """How far :func:`probe_tls` got."""
 
     CONNECT = "connect"

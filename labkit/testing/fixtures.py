@@ -6,6 +6,7 @@ Every server is started on 127.0.0.1 for one test and stopped after it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from labkit.testing.certs import CertFactory
+from labkit.testing.commands import install_command
 from labkit.testing.dns import TinyDnsServer, blog_dns_server, fixed_dns_server
 from labkit.testing.servers import blackhole_port, closed_port
 
@@ -23,6 +25,7 @@ __all__ = [
     "blog_dns",
     "certs",
     "closed",
+    "fake_bin",
     "fixed_dns",
     "serve",
 ]
@@ -86,3 +89,17 @@ def fixed_dns() -> Iterator[TinyDnsServer]:
     """The corrected zone on 127.0.0.1:<port>."""
     with fixed_dns_server() as server:
         yield server
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``fake_bin("postconf", {"-n": "...", "-M": "..."})`` installs a stand-in command
+    first on PATH for this test (see :func:`labkit.testing.commands.install_command`)."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def install(name: str, outputs: Any, **kwargs: Any) -> Path:
+        return install_command(bin_dir, name, outputs, **kwargs)
+
+    return install

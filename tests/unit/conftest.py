@@ -9,6 +9,7 @@ from labkit.testing.fixtures import (  # noqa: F401  (fixtures register by name)
     blog_dns,
     certs,
     closed,
+    fake_bin,
     fixed_dns,
     serve,
 )

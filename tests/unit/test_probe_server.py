@@ -3,8 +3,6 @@ LocalTransport with stand-in postconf/ss executables and a real local SMTP serve
 
 from __future__ import annotations
 
-import os
-import stat
 import textwrap
 
 import pytest
@@ -193,30 +191,12 @@ def test_parse_local_dialog_garbage_reply():
 # ---------------------------------------------------------------- through a transport
 
 
-def _fake_bin(tmp_path, name: str, script: str) -> None:
-    path = tmp_path / "bin" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text("#!/bin/sh\n" + script)
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-
-
 @pytest.fixture
-def fake_postfix(tmp_path, monkeypatch):
+def fake_postfix(tmp_path, fake_bin):
     """postconf and ss stand-ins printing captured output; everything else is real."""
-    (tmp_path / "postconf-n").write_text(POSTCONF_N)
-    (tmp_path / "postconf-M").write_text(POSTCONF_M_FIXED)
-    (tmp_path / "ss").write_text(SS_LTNPH)
-    _fake_bin(tmp_path, "postconf", textwrap.dedent(f"""\
-        case "$1" in
-          -n) cat {tmp_path}/postconf-n ;;
-          -M) cat {tmp_path}/postconf-M ;;
-          -h) exit 0 ;;
-          *) exit 1 ;;
-        esac
-        """))
-    _fake_bin(tmp_path, "ss", f"cat {tmp_path}/ss\n")
+    fake_bin("postconf", {"-n": POSTCONF_N, "-M": POSTCONF_M_FIXED, "-h maillog_file": ""})
+    fake_bin("ss", SS_LTNPH)
     (tmp_path / "mail.log").write_text(MAIL_LOG)
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     return tmp_path
 
 
@@ -241,8 +221,8 @@ def test_inspect_server_through_a_local_transport(fake_postfix, serve):
     assert result.elapsed < 5
 
 
-def test_inspect_server_falls_back_to_proc_net_tcp(fake_postfix, serve):
-    _fake_bin(fake_postfix, "ss", "echo 'ss: command not found' >&2; exit 127\n")
+def test_inspect_server_falls_back_to_proc_net_tcp(fake_postfix, fake_bin, serve):
+    fake_bin("ss", "", exit_code=127, stderr="ss: command not found")
     server = serve(FakeMailServer())
     result = inspect_server(LocalTransport(), smtp_port=server.port,
                             mail_log=str(fake_postfix / "mail.log"))
@@ -251,9 +231,8 @@ def test_inspect_server_falls_back_to_proc_net_tcp(fake_postfix, serve):
     assert result.errors == ()
 
 
-def test_inspect_server_records_failing_steps(fake_postfix, closed):
-    _fake_bin(fake_postfix, "postconf", "echo 'postconf: fatal: open /etc/postfix/main.cf' >&2\n"
-              "exit 1\n")
+def test_inspect_server_records_failing_steps(fake_postfix, fake_bin, closed):
+    fake_bin("postconf", "", exit_code=1, stderr="postconf: fatal: open /etc/postfix/main.cf")
     result = inspect_server(LocalTransport(), smtp_port=closed[1],
                             mail_log=str(fake_postfix / "no-such.log"))
     steps = {e.step for e in result.errors}
