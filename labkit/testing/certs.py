@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -117,7 +117,7 @@ class CertFactory:
         key = _new_key(self.key_type)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
                              x509.NameAttribute(NameOID.ORGANIZATION_NAME, "labkit")])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(subject).issuer_name(subject).public_key(key.public_key())
@@ -141,7 +141,7 @@ class CertFactory:
             raise ValueError("a certificate needs at least one name")
         key = _new_key(self.key_type)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         signer_key = issuer.key if issuer else key
         issuer_name = issuer.cert.subject if issuer else subject
         builder = (
@@ -174,7 +174,7 @@ class CertFactory:
 
     def expired(self, *names: str) -> IssuedCert:
         """Signed by the trusted CA but past its end date (verify error 10)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return self._make_leaf(names, issuer=self.ca, not_before=now - timedelta(days=60),
                                not_after=now - timedelta(days=1))
 

@@ -78,7 +78,7 @@ FIXED_REVERSE_ZONE = _REVERSE_SOA + "25 IN PTR mail.zimmerman.test.\n"
 REVERSE_ORIGIN = "100.51.198.in-addr.arpa."
 
 
-class Behaviour(str, enum.Enum):
+class Behaviour(enum.StrEnum):
     ANSWER = "answer"
     SERVFAIL = "servfail"
     REFUSED = "refused"
