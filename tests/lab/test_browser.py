@@ -33,11 +33,20 @@ def _notebook_json() -> str:
         if kind == "code":
             cell.update({"execution_count": None, "outputs": []})
         cells.append(cell)
-    return json.dumps({
-        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                    "language": "python"}},
-    })
+    return json.dumps(
+        {
+            "cells": cells,
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {
+                    "name": "python3",
+                    "display_name": "Python 3 (ipykernel)",
+                    "language": "python",
+                }
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +58,18 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-dev-shm-usage"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
         )
         yield b
         b.close()
@@ -94,8 +111,7 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
     run_all_cells(page)
-    card = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator(".jupyter-widgets")).first
+    card = page.locator(".jp-OutputArea-output").filter(has=page.locator(".jupyter-widgets")).first
     card.wait_for(timeout=90_000)
     check = card.locator("button", has_text="Check")
     check.first.wait_for(timeout=30_000)
@@ -107,7 +123,8 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     answer.fill("61")
     check.first.click()
     page.wait_for_function(
-        "el => el.innerText.includes(\"macOS\")", arg=card.element_handle(), timeout=30_000)
+        'el => el.innerText.includes("macOS")', arg=card.element_handle(), timeout=30_000
+    )
     shot(page, "03-wrong-answer-feedback")
     assert "macOS" in card.inner_text()
 
@@ -115,7 +132,9 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     check.first.click()
     page.wait_for_function(
         "el => /1\\s*\\/\\s*1|full marks|correct/i.test(el.innerText)",
-        arg=card.element_handle(), timeout=30_000)
+        arg=card.element_handle(),
+        timeout=30_000,
+    )
     shot(page, "04-right-answer-feedback")
 
     # The answer was recorded in the learner's progress file.
