@@ -1,0 +1,131 @@
+"""``labkit doctor``: examine the mail server from here and, when possible, from inside.
+
+Defaults come from the running lab (:func:`labkit.lab.config.lab_target`) when
+labkit's lab package provides it; every option overrides one field. Inside the
+workstation the inside view logs in to ``mx`` over SSH; on the host it uses
+``docker exec``; without either, the doctor says what it could not check.
+Exit code 0 when no finding failed, 1 otherwise, 2 for a usage or setup error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from labkit.cli import app
+from labkit.cli._output import console, emit, err_console
+from labkit.doctor import DoctorReport, DoctorTarget, Status, run_doctor
+from labkit.errors import LabkitError
+
+if TYPE_CHECKING:
+    from labkit.lab.transport import Transport
+
+_ICON = {Status.OK: ("✓", "green"), Status.INFO: ("i", "blue"), Status.WARN: ("!", "yellow"),
+         Status.FAIL: ("✗", "red")}
+
+
+def default_target() -> DoctorTarget:
+    """The lab's target when labkit's lab package can describe it, else the defaults."""
+    try:
+        from labkit.lab import config
+    except ImportError:
+        return DoctorTarget()
+    lab_target = getattr(config, "lab_target", None)
+    if not callable(lab_target):
+        return DoctorTarget()
+    try:
+        return DoctorTarget.from_target(lab_target())
+    except LabkitError:
+        return DoctorTarget()
+
+
+def inside_transport() -> tuple[Transport | None, str | None]:
+    """A way into the lab's mail server, or None and why not."""
+    try:
+        from labkit.lab.lifecycle import Lab
+
+        return Lab().access().mx, None
+    except ImportError as exc:
+        return None, f"the lab package is not available ({exc})"
+    except LabkitError as exc:
+        return None, exc.message
+
+
+@app.command("doctor")
+def doctor(
+    domain: Annotated[str | None, typer.Option("--domain", help="Mail domain.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Mail server name.")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Connect here instead of resolving --host.")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option("--server", help="DNS server address (default: system).")
+    ] = None,
+    dns_port: Annotated[int | None, typer.Option("--dns-port", help="DNS server port.")] = None,
+    smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="Default 25.")] = None,
+    smtps_port: Annotated[int | None, typer.Option("--smtps-port", help="Default 465.")] = None,
+    submission_port: Annotated[
+        int | None, typer.Option("--submission-port", help="Default 587.")
+    ] = None,
+    cafile: Annotated[str | None, typer.Option("--cafile", help="CA bundle to trust.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Test user for AUTH.")] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="Test password (enables AUTH checks).")
+    ] = None,
+    outside_domain: Annotated[
+        str | None, typer.Option("--outside-domain", help="Foreign domain for the relay test.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds per probe.")] = None,
+    inside: Annotated[
+        bool, typer.Option("--inside/--no-inside", help="Also examine the server from inside.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Diagnose the mail server: ports, STARTTLS, certificates, AUTH, relay, DNS, logs."""
+    overrides: dict[str, Any] = {
+        "domain": domain, "mail_host": host, "address": address, "nameserver": server,
+        "dns_port": dns_port, "smtp_port": smtp_port, "smtps_port": smtps_port,
+        "submission_port": submission_port, "cafile": cafile, "user": user, "password": password,
+        "outside_domain": outside_domain, "timeout": timeout,
+    }
+    target = DoctorTarget.from_target(default_target(), **overrides)
+    transport, why_not = inside_transport() if inside else (None, "--no-inside was given")
+    if transport is None and why_not and not as_json:
+        err_console.print(f"[dim]inside view skipped: {escape(why_not)}[/]")
+    report = run_doctor(target, transport)
+    emit(report.to_dict(), as_json, lambda: render_report(report))
+    raise typer.Exit(report.exit_code)
+
+
+def render_report(report: DoctorReport) -> None:
+    """A table of findings, then the details (evidence, hint, where to learn) of the
+    ones that need attention."""
+    table = Table(title=f"labkit doctor: {report.target.mail_host} ({report.target.domain})")
+    for column in ("", "check", "target", "finding"):
+        table.add_column(column)
+    for finding in sorted(report.findings, key=lambda f: -f.status.rank):
+        icon, colour = _ICON[finding.status]
+        table.add_row(Text(icon, style=colour), finding.check, escape(finding.target),
+                      Text(finding.title, style=colour if finding.status is not Status.OK
+                           else ""))
+    console.print(table)
+    for finding in report.findings:
+        if finding.status not in (Status.FAIL, Status.WARN):
+            continue
+        icon, colour = _ICON[finding.status]
+        console.print(f"\n[{colour}]{icon} {escape(finding.title)}[/]  [dim]{finding.check} "
+                      f"{escape(finding.target)}[/]")
+        if finding.evidence:
+            for line in finding.evidence.splitlines():
+                console.print(Text(f"    {line}", style="dim"))
+        if finding.hint:
+            console.print(f"  [bold]fix:[/] {escape(finding.hint)}")
+        if finding.learn_more:
+            console.print(f"  [bold]learn:[/] {escape(finding.learn_more)}")
+    counts = report.counts()
+    console.print(f"\n{counts['fail']} failed, {counts['warn']} warnings, {counts['ok']} ok, "
+                  f"{counts['info']} notes in {report.elapsed:.2f} s")
