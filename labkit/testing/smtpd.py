@@ -124,7 +124,10 @@ class FakeMailServer:
         return AuthResult(success=False, handled=False)
 
     def start(self) -> FakeMailServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say
+        # so, and aiosmtpd writes each EHLO line separately; with Nagle on, every
+        # multi-line reply would wait ~40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind((self.host, 0))
         self.port = sock.getsockname()[1]
         kwargs: dict[str, Any] = {
