@@ -189,6 +189,16 @@ def _banner_name(result: SmtpResult | None) -> str | None:
     return None
 
 
+def _greeting_evidence(smtp: SmtpResult) -> str:
+    """The banner and the first EHLO (or HELO) reply, as they appeared on the wire."""
+    lines = list(smtp.banner.wire_lines()) if smtp.banner else []
+    hello = next((e for e in smtp.exchanges if e.phase is Phase.EHLO and e.reply.positive),
+                 None)
+    if hello is not None:
+        lines += [f"> {hello.command}", *hello.reply.wire_lines()]
+    return "\n".join(lines)
+
+
 @check("greeting", title="Does the server greet like an SMTP server?")
 def check_greeting(obs: Observations) -> Iterator[Finding]:
     smtp = obs.smtp
@@ -207,7 +217,7 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
                       str(smtp.banner), smtp.reason, f"{NB_SMTP}; RFC 5321 §3.1")
         return
     name = _banner_name(smtp)
-    evidence = smtp.transcript.excerpt("220 ", "250-", "250 ")
+    evidence = _greeting_evidence(smtp)
     if smtp.middlebox_suspected:
         return  # the middlebox check explains the masked text
     if name and name.lower() != obs.target.mail_host.lower():
@@ -609,8 +619,16 @@ def check_mail_log(obs: Observations) -> Iterator[Finding]:
                                        "has no internet)."),
         LogEventKind.WARNING: ("Other warnings in mail.log", Status.INFO, ""),
     }
+    unverified = any(r.verification is not None and not r.verification.ok
+                     for r in obs.tls.values())
     for kind, events in groups.items():
         title, status, hint = messages.get(kind, (kind.value, Status.INFO, ""))
+        if kind is LogEventKind.TLS_HANDSHAKE_FAILED and unverified:
+            # Expected while the certificate does not verify: verifying clients, the
+            # doctor's own certificate probe among them, hang up during the handshake.
+            status = Status.INFO
+            hint = ("Expected while the certificate does not verify (see the certificate "
+                    "check): verifying clients, this doctor's probe included, hang up.")
         count = f"{len(events)} line" + ("s" if len(events) != 1 else "")
         yield Finding("mail-log", where, status, f"{title} ({count})",
                       _log_evidence(events), hint, learn)

@@ -282,7 +282,8 @@ def lookup(name: str | dns.name.Name, rdtype: str = "A", *, nameserver: str | No
             break
         if code != dns.rcode.NOERROR:
             outcome = _RCODE_OUTCOMES.get(code, DnsOutcome.ERROR)
-            error = error or f"rcode {rcode}"
+            if outcome is DnsOutcome.ERROR:
+                error = f"rcode {rcode}"
             break
         if len(chain) > asked:
             continue  # the alias points outside this reply (another zone): ask for the target

@@ -354,3 +354,23 @@ def test_a_crashing_check_is_reported_not_raised():
 def test_empty_observations_give_no_false_alarms():
     findings = diagnose(Observations(replace(TARGET, password=None)))
     assert {f.status for f in findings} <= {Status.INFO}
+
+
+def test_greeting_evidence_is_banner_and_ehlo_only():
+    smtp = smtp_result(banner="metagross ESMTP Postfix", name="metagross",
+                       commands=[(RELAY[0], reply(250, "2.1.0 Ok"))])
+    evidence = _one(Observations(TARGET, smtp=smtp), "greeting").evidence.splitlines()
+    assert evidence[0] == "220 metagross ESMTP Postfix"
+    assert evidence[1] == "> EHLO [172.29.25.100]" and evidence[-1] == "250 DSN"
+    assert "2.1.0" not in "\n".join(evidence)
+
+
+SSL_ACCEPT = ("Jul  7 01:08:02 metagross postfix/smtpd[1241]: SSL_accept error from "
+              "workstation.zimmerman.test[172.29.25.100]: -1\n")
+
+
+@pytest.mark.parametrize(("code", "expected"), [(18, Status.INFO), (0, Status.WARN)])
+def test_handshake_aborts_in_the_log_are_expected_while_the_cert_fails(code, expected):
+    obs = Observations(TARGET, tls={25: tls_result(25, tls_session(code))},
+                       server=server_inspection(log=SSL_ACCEPT))
+    assert _one(obs, "mail-log").status is expected
