@@ -107,18 +107,14 @@ def _inside_note(server: ServerInspection | None) -> str:
 
 # --------------------------------------------------------------------------- ports
 
-_SERVICE_HELP = {
-    "submission": ("submission", "587", "RFC 6409"),
-    "smtps": ("smtps", "465", "RFC 8314"),
-    "smtp": ("smtp", "25", "RFC 5321"),
-}
+_SERVICE_RFC = {"submission": "RFC 6409", "smtps": "RFC 8314", "smtp": "RFC 5321"}
 
 
 def _port_finding(obs: Observations, port: int, result: PortResult) -> Finding:
     target = obs.target
     role = target.role(port)
     server = obs.server
-    name, _, rfc = _SERVICE_HELP.get(role, (role, str(port), "RFC 5321"))
+    name, rfc = role, _SERVICE_RFC.get(role, "RFC 5321")
     where = target.where(port)
     learn = f"{NB_REFUSED}; {rfc}"
     if result.ok:

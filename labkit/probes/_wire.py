@@ -13,6 +13,7 @@ This module is the boundary for ``socket`` and ``ssl`` errors *after* connect.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 import socket
@@ -29,6 +30,8 @@ __all__ = [
     "StopKind",
     "Wire",
     "WireStop",
+    "address_literal",
+    "close_quietly",
     "parse_reply",
 ]
 
@@ -342,3 +345,17 @@ def parse_ehlo(reply: Reply) -> tuple[str, dict[str, tuple[str, ...]]]:
             params = tuple(dict.fromkeys(capabilities[keyword] + params))
         capabilities[keyword] = params
     return domain, capabilities
+
+
+def address_literal(sock: socket.socket) -> str:
+    """The client's own address as an EHLO argument, as the blog did (``[206.71.229.162]``)."""
+    try:
+        address = str(sock.getsockname()[0])
+    except OSError:
+        return "[127.0.0.1]"
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+def close_quietly(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()

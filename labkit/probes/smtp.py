@@ -27,7 +27,6 @@ import base64
 import contextlib
 import enum
 import re
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,8 @@ from labkit.probes._wire import (
     StopKind,
     Wire,
     WireStop,
+    address_literal,
+    close_quietly,
     parse_ehlo,
     parse_reply,
 )
@@ -521,12 +522,12 @@ class _Session:
             if not self.implicit_tls:
                 self.log.note("Escape character is '^]'.")
             if self.helo is None:
-                self.helo = _address_literal(sock)
+                self.helo = address_literal(sock)
             self.wire = Wire(sock, timeout=self.timeout)
             try:
                 phase, failure, reason = self._dialog()
             finally:
-                _close(self.wire.sock)
+                close_quietly(self.wire.sock)
         if self.wire is not None and self.wire.bare_lf:
             self.anomalies.append(Anomaly(
                 AnomalyKind.BARE_LF, "reply lines end in LF, not CRLF",
@@ -588,20 +589,6 @@ class _Session:
             PortState.UNREACHABLE: "No route to host",
         }.get(connection.state, connection.error or connection.state.value)
         self.log.note(f"telnet: Unable to connect to remote host: {what}")
-
-
-def _address_literal(sock: socket.socket) -> str:
-    """The client's own address as an EHLO argument, as the blog did (``[206.71.229.162]``)."""
-    try:
-        address = sock.getsockname()[0]
-    except OSError:
-        return "[127.0.0.1]"
-    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
 
 
 def smtp_session(

@@ -26,7 +26,6 @@ parsing errors.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import functools
 import hashlib
@@ -50,6 +49,8 @@ from labkit.probes._wire import (
     ReplyCode,
     Wire,
     WireStop,
+    address_literal,
+    close_quietly,
     parse_ehlo,
 )
 from labkit.probes.tcp import PortResult, connect, validate_target
@@ -451,13 +452,6 @@ class _StartTlsRefused(ProtocolError):
     """The plaintext part of STARTTLS did not lead to a handshake."""
 
 
-def _local_literal(sock: socket.socket) -> str:
-    try:
-        return f"[{sock.getsockname()[0]}]"
-    except OSError:
-        return "[127.0.0.1]"
-
-
 def _smtp_starttls(wire: Wire, log: TranscriptBuilder, helo: str) -> None:
     banner, raw = wire.read_reply()
     log.server_bytes(raw)
@@ -512,7 +506,7 @@ def _attempt(host: str, port: int, *, starttls: StartTls | None, servername: str
             wire = Wire(sock, timeout=timeout)
             try:
                 if starttls == "smtp":
-                    _smtp_starttls(wire, log, _local_literal(sock))
+                    _smtp_starttls(wire, log, address_literal(sock))
                 else:
                     _imap_starttls(wire, log)
             except WireStop as exc:
@@ -527,16 +521,11 @@ def _attempt(host: str, port: int, *, starttls: StartTls | None, servername: str
                                           verify=verify, timeout=timeout)
         except HandshakeFailed as exc:
             return connection, TlsPhase.HANDSHAKE, str(exc), None, exc
-        _close_quietly(tls_sock)
+        close_quietly(tls_sock)
         return connection, TlsPhase.DONE, "handshake completed", session, None
     except BaseException:
         sock.close()
         raise
-
-
-def _close_quietly(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
 
 
 def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
