@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Command groups register themselves on import.
-for _optional in ("lab", "probe", "doctor", "progress"):
+for _optional in ("lab", "probe", "doctor", "progress", "workshop"):
     try:
         __import__(f"labkit.cli.{_optional}")
     except ModuleNotFoundError as _exc:  # a group still being written

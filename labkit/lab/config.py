@@ -65,6 +65,9 @@ class LabConfig:
     net_prefix: str = "172.29.25"
     jupyter_port: int = 8888
     image_tag: str = "dev"
+    #: Address JupyterLab is published on. Loopback by default; a workshop server that
+    #: participants reach over the network may use 0.0.0.0 (JupyterLab keeps its token).
+    bind: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, **overrides: object) -> LabConfig:
@@ -73,6 +76,7 @@ class LabConfig:
             "net_prefix": os.environ.get("LABKIT_NET_PREFIX", cls.net_prefix),
             "jupyter_port": os.environ.get("LABKIT_JUPYTER_PORT", cls.jupyter_port),
             "image_tag": os.environ.get("LABKIT_IMAGE_TAG", cls.image_tag),
+            "bind": os.environ.get("LABKIT_BIND", cls.bind),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
@@ -102,6 +106,13 @@ class LabConfig:
                 f"The lab network {net} is not a private range.",
                 advice="Pick a prefix inside 10/8, 172.16/12 or 192.168/16.",
             )
+        try:
+            ipaddress.IPv4Address(self.bind)
+        except ValueError:
+            raise UsageError(
+                f"LABKIT_BIND={self.bind!r} is not an IPv4 address.",
+                advice="Use 127.0.0.1 (default) or 0.0.0.0.",
+            ) from None
         if not 1 <= self.jupyter_port <= 65535:
             raise UsageError(
                 f"Port {self.jupyter_port} is out of range.",
@@ -136,6 +147,7 @@ class LabConfig:
             "LABKIT_PROJECT": self.project,
             "LABKIT_NET_PREFIX": self.net_prefix,
             "LABKIT_JUPYTER_PORT": str(self.jupyter_port),
+            "LABKIT_BIND": self.bind,
             "LABKIT_IMAGE_TAG": self.image_tag,
         }
 

@@ -238,10 +238,10 @@ class Lab:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind(("127.0.0.1", self.config.jupyter_port))
+                s.bind((self.config.bind, self.config.jupyter_port))
             except OSError:
                 raise PortInUseError(
-                    f"Port {self.config.jupyter_port} on 127.0.0.1 is already in use, so "
+                    f"Port {self.config.jupyter_port} on {self.config.bind} is already in use, so "
                     "JupyterLab cannot be published there.",
                     advice=f"Stop what uses it (`ss -ltnp | grep :{self.config.jupyter_port}`)"
                     " or pick another port: `labkit up --port 8899` "

@@ -1,0 +1,96 @@
+"""``labkit workshop``: one lab per participant on a shared machine, for instructors."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from labkit.cli import app
+from labkit.cli._output import console, emit
+from labkit.cli.lab import JsonOpt, _progress
+from labkit.lab.workshop import SeatStatus, Workshop
+
+workshop_app = typer.Typer(
+    help="Run one lab per participant and watch the room's progress.", no_args_is_help=True
+)
+app.add_typer(workshop_app, name="workshop")
+
+HostOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        help="Host name participants use in the URLs (default: this machine's "
+        "name when --bind 0.0.0.0, else 127.0.0.1).",
+    ),
+]
+
+
+def _host(host: str | None, bind: str = "127.0.0.1") -> str:
+    if host:
+        return host
+    return socket.gethostname() if bind == "0.0.0.0" else "127.0.0.1"
+
+
+def _table(seats: list[SeatStatus]) -> Table:
+    table = Table(title="workshop seats", title_justify="left")
+    for col in ("seat", "health", "scenario", "points", "JupyterLab"):
+        table.add_column(col, justify="right" if col in ("seat", "points") else "left",
+                         overflow="fold")
+    for s in seats:
+        health = "[green]healthy[/]" if s.healthy else f"[red]{escape(s.error or 'not healthy')}[/]"
+        scenario = (s.scenario or "-") + (" [yellow](edited)[/]" if s.edited else "")
+        points = f"{s.earned:g}/{s.possible:g}" if s.possible else "-"
+        table.add_row(str(s.seat), health, scenario, points, escape(s.url or "-"))
+    return table
+
+
+@workshop_app.command("up")
+def workshop_up(
+    seats: Annotated[int, typer.Option("--seats", "-n", help="Number of participants.")],
+    first_port: Annotated[int, typer.Option("--first-port", help="Port of seat 1.")] = 8901,
+    bind: Annotated[
+        str,
+        typer.Option(
+            "--bind", help="127.0.0.1, or 0.0.0.0 to let participants connect over the network."
+        ),
+    ] = "127.0.0.1",
+    scenario: Annotated[str | None, typer.Option("--scenario", "-s")] = None,
+    host: HostOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start SEATS labs (labkit-seat1, -seat2, ...) and print each one's URL."""
+    workshop = Workshop(host=_host(host, bind))
+    with _progress(as_json) as (say, _):
+        result = workshop.up(seats, first_port=first_port, bind=bind, scenario=scenario, say=say)
+    emit(result, as_json, lambda: console.print(_table(result)))
+
+
+@workshop_app.command("status")
+def workshop_status(host: HostOpt = None, as_json: JsonOpt = False) -> None:
+    """Every seat's health, scenario, points and URL."""
+    result = Workshop(host=_host(host)).status()
+    if not result and not as_json:
+        console.print(
+            "No workshop seats are running. Start them with `labkit workshop up --seats N`."
+        )
+        return
+    emit(result, as_json, lambda: console.print(_table(result)))
+
+
+@workshop_app.command("apply")
+def workshop_apply(scenario: str) -> None:
+    """Put every seat into SCENARIO (e.g. before an exercise the whole room does)."""
+    done = Workshop().apply(scenario)
+    console.print(f"[green]✓[/] {scenario} applied on {len(done)} seat(s)")
+
+
+@workshop_app.command("down")
+def workshop_down(volumes: Annotated[bool, typer.Option("--volumes")] = False) -> None:
+    """Stop every seat (with --volumes, also delete participants' notebooks and progress)."""
+    with _progress(False) as (say, _):
+        done = Workshop().down(volumes=volumes, say=say)
+    console.print(f"[green]✓[/] stopped {len(done)} seat(s)")

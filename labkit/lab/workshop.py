@@ -1,0 +1,195 @@
+"""Workshops: one lab per participant on a shared machine, and an instructor's view.
+
+Each seat is an ordinary lab (its own Compose project ``labkit-seat<N>``, its own
+internal /24 ``172.30.<N>.0/24`` and JupyterLab port ``first_port + N - 1``), so
+everything that works for one lab, including ``labkit reset``, works per seat. The
+images are built once and shared. :meth:`Workshop.status` gathers every seat's health,
+scenario and points, which is what an instructor walking the room wants to see.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import LabkitError, UsageError
+from labkit.lab.config import LabConfig
+from labkit.lab.lifecycle import Lab
+
+__all__ = ["SEAT_PREFIX", "SeatStatus", "Workshop", "seat_config"]
+
+SEAT_PREFIX = "labkit-seat"
+MAX_SEATS = 200
+
+
+def seat_config(
+    number: int,
+    first_port: int = 8901,
+    bind: str = "127.0.0.1",
+    *,
+    prefix: str = SEAT_PREFIX,
+    net: str = "172.30",
+) -> LabConfig:
+    if not 1 <= number <= MAX_SEATS:
+        raise UsageError(
+            f"Seat {number} is out of range.", advice=f"A workshop has 1 to {MAX_SEATS} seats."
+        )
+    config = LabConfig(
+        project=f"{prefix}{number}",
+        net_prefix=f"{net}.{number}",
+        jupyter_port=first_port + number - 1,
+        bind=bind,
+    )
+    config.validate()
+    return config
+
+
+@dataclass(frozen=True)
+class SeatStatus:
+    seat: int
+    project: str
+    healthy: bool
+    scenario: str | None
+    edited: bool
+    url: str | None
+    earned: float
+    possible: float
+    error: str | None = None
+
+
+class Workshop:
+    """All seats whose project is ``<prefix><N>``, on the /24s ``<net>.<N>.0/24``."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        prefix: str = SEAT_PREFIX,
+        net: str = "172.30",
+    ) -> None:
+        self.home = home
+        self.host = host
+        self.prefix = prefix
+        self.net = net
+        self._seat = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+
+    def _lab(self, config: LabConfig) -> Lab:
+        return Lab(config, self.home)
+
+    def up(
+        self,
+        seats: int,
+        *,
+        first_port: int = 8901,
+        bind: str = "127.0.0.1",
+        scenario: str | None = None,
+        say: Callable[[str], None] = lambda _: None,
+    ) -> list[SeatStatus]:
+        if not 1 <= seats <= MAX_SEATS:
+            raise UsageError(
+                f"{seats} seats is not possible.", advice=f"Use --seats between 1 and {MAX_SEATS}."
+            )
+        configs = [
+            seat_config(n, first_port, bind, prefix=self.prefix, net=self.net)
+            for n in range(1, seats + 1)
+        ]
+        first = self._lab(configs[0])
+        if first.missing_images():
+            say("building images (once for every seat)")
+            first.build(say=say)
+        for n, config in enumerate(configs, start=1):
+            say(f"seat {n}: starting {config.project} on port {config.jupyter_port}")
+            self._lab(config).up(scenario, build=False)
+        return self.status()
+
+    def seats(self) -> list[LabConfig]:
+        """The seats that exist now, rebuilt from their workstation containers."""
+        first = Lab(LabConfig(), self.home)
+        found: dict[int, LabConfig] = {}
+        for c in first.client.containers.list(
+            all=True, filters={"label": "com.docker.compose.service=workstation"}
+        ):
+            m = self._seat.match(c.labels.get("com.docker.compose.project", ""))
+            if not m:
+                continue
+            env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
+            bindings = (c.attrs["HostConfig"].get("PortBindings") or {}).get("8888/tcp") or [{}]
+            port = int(bindings[0].get("HostPort") or 0)
+            bind = bindings[0].get("HostIp") or "127.0.0.1"
+            found[int(m.group(1))] = LabConfig(
+                m.group(0), env.get("LABKIT_NET_PREFIX", ""), port, bind=bind
+            )
+        return [found[n] for n in sorted(found)]
+
+    def status(self) -> list[SeatStatus]:
+        configs = self.seats()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self._seat_status, configs))
+
+    def _seat_status(self, config: LabConfig) -> SeatStatus:
+        number = int(self._seat.match(config.project).group(1))  # type: ignore[union-attr]
+        lab = self._lab(config)
+        try:
+            st = lab.status()
+            url = (
+                f"http://{self.host}:{config.jupyter_port}/lab?token={lab.token()}"
+                if st.running
+                else None
+            )
+            earned, possible = self._points(lab) if st.running else (0.0, 0.0)
+            scenario = st.scenario
+            return SeatStatus(
+                number,
+                config.project,
+                st.healthy,
+                scenario.name if scenario else None,
+                bool(scenario and scenario.modified),
+                url,
+                earned,
+                possible,
+            )
+        except LabkitError as exc:
+            return SeatStatus(
+                number, config.project, False, None, False, None, 0.0, 0.0, exc.message
+            )
+
+    def _points(self, lab: Lab) -> tuple[float, float]:
+        ws: Any = lab.containers().get("workstation")
+        if ws is None or ws.status != "running":
+            return 0.0, 0.0
+        code, out = ws.exec_run(
+            ["/opt/labkit/venv/bin/labkit", "progress", "--json"], user="learner", demux=True
+        )
+        try:
+            data = json.loads(out[0] or b"{}")
+        except ValueError:
+            return 0.0, 0.0
+        notebooks = data.get("notebooks", [])
+        return (
+            float(sum(n.get("earned", 0) for n in notebooks)),
+            float(sum(n.get("possible", 0) for n in notebooks)),
+        )
+
+    def apply(self, scenario: str) -> list[str]:
+        """Put every seat into ``scenario`` (e.g. before an exercise everyone does)."""
+        done = []
+        for config in self.seats():
+            self._lab(config).apply(scenario)
+            done.append(config.project)
+        return done
+
+    def down(
+        self, *, volumes: bool = False, say: Callable[[str], None] = lambda _: None
+    ) -> list[str]:
+        done = []
+        for config in self.seats():
+            say(f"stopping {config.project}")
+            self._lab(config).down(volumes=volumes)
+            done.append(config.project)
+        return done

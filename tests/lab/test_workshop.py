@@ -1,0 +1,47 @@
+"""Workshop seats: several labs side by side, each isolated, with an instructor's view."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from labkit.lab.workshop import Workshop
+
+pytestmark = pytest.mark.lab
+
+
+def _free_block(n: int) -> int:
+    for start in range(18901, 19901, 10):
+        try:
+            for port in range(start, start + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return start
+        except OSError:
+            continue
+    raise RuntimeError("no free ports")
+
+
+def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
+    workshop = Workshop(prefix="labkit-testseat", net="172.31")
+    first = _free_block(2)
+    try:
+        seats = workshop.up(2, first_port=first, scenario="blog")
+        assert [s.seat for s in seats] == [1, 2]
+        assert all(s.healthy and s.scenario == "blog" for s in seats), seats
+        assert [s.url.split("/lab")[0] for s in seats] == [
+            f"http://127.0.0.1:{first}", f"http://127.0.0.1:{first + 1}"]
+        assert seats[0].possible > 0 and seats[0].earned == 0
+
+        # One participant's fix does not leak into the other seat.
+        seat1 = workshop._lab(workshop.seats()[0])
+        seat1.apply("fixed")
+        by_seat = {s.seat: s.scenario for s in workshop.status()}
+        assert by_seat == {1: "fixed", 2: "blog"}
+
+        workshop.apply("no-submission")
+        assert {s.scenario for s in workshop.status()} == {"no-submission"}
+    finally:
+        workshop.down(volumes=True)
+    assert workshop.status() == []
