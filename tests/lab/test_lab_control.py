@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -120,3 +121,36 @@ def test_progress_survives_down_up_and_a_recreated_container(lab):
     out = lab.cli("progress", "--json")
     assert out.returncode == 0, out.stderr
     assert "nb02.survival-test" in out.stdout
+
+
+def _restart_workstation(lab) -> None:
+    ws = lab.lab.containers()["workstation"]
+    ws.restart(timeout=5)
+    for _ in range(300):
+        ws.reload()
+        if ws.attrs["State"].get("Health", {}).get("Status") == "healthy":
+            return
+        time.sleep(0.2)
+    raise AssertionError("workstation did not come back healthy")
+
+
+def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab):
+    root = lab.lab.containers()["workstation"]
+    shipped = "/opt/labkit/notebooks"
+    assert root.exec_run(["sh", "-c", f"echo v1 > {shipped}/zz-update-test.md"]).exit_code == 0
+    _restart_workstation(lab)
+    assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v1"
+
+    lab.ws("echo '# my own notes' >> ~/notebooks/README.md")
+    root.exec_run(["sh", "-c", f"echo v2 > {shipped}/zz-update-test.md && "
+                               f"echo '# course text, new edition' >> {shipped}/README.md"])
+    _restart_workstation(lab)
+    assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v2"
+    mine = lab.ws("cat ~/notebooks/README.md").stdout
+    assert "# my own notes" in mine and "new edition" not in mine
+    update = lab.ws("cat ~/notebooks/'README (course update).md'").stdout
+    assert "new edition" in update
+
+    _restart_workstation(lab)  # nothing new: no further copies, nothing overwritten
+    assert "# my own notes" in lab.ws("cat ~/notebooks/README.md").stdout
+    root.exec_run(["sh", "-c", f"rm {shipped}/zz-update-test.md"])
