@@ -99,6 +99,14 @@ def _reached(result: SmtpResult | None, phase: Phase) -> bool:
     return order.index(result.stopped_at) > order.index(phase)
 
 
+def _starttls_inside(server: ServerInspection | None) -> str:
+    """Evidence that the server offers STARTTLS to itself (``telnet localhost 25``), or ""."""
+    inside = server.local_smtp if server else None
+    if inside is None or not inside.offers("STARTTLS"):
+        return ""
+    return "\nfrom the server itself:\n" + inside.transcript.excerpt("STARTTLS")
+
+
 def _inside_note(server: ServerInspection | None) -> str:
     return ("" if server is not None else
             " (The inside of the server was not examined; with SSH or docker access the "
@@ -238,10 +246,7 @@ def check_middlebox(obs: Observations) -> Iterator[Finding]:
     where = obs.target.where(obs.target.smtp_port)
     masked = [a for a in smtp.anomalies if a.kind.value.startswith("masked")]
     if masked:
-        inside = obs.server.local_smtp if obs.server else None
-        evidence = "\n".join(a.evidence for a in masked)
-        if inside is not None and inside.offers("STARTTLS"):
-            evidence += "\nfrom the server itself:\n" + inside.transcript.excerpt("STARTTLS")
+        evidence = "\n".join(a.evidence for a in masked) + _starttls_inside(obs.server)
         yield Finding(
             "middlebox", where, Status.FAIL,
             "An SMTP-inspection middlebox masks the dialog (220 ****, XXXXXXXA)",
@@ -283,7 +288,6 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
         return  # no EHLO reply to look at: the ports and greeting checks say why
     server = obs.server
     cert_events = _events(server, LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM)
-    inside = server.local_smtp if server else None
     if session is not None and session.tls is not None:
         yield Finding("starttls", where, Status.OK, f"STARTTLS works ({session.tls.version}, "
                       f"{session.tls.cipher})", session.transcript.excerpt("STARTTLS", "TLS "),
@@ -292,13 +296,12 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
     offered = plain.offers("STARTTLS", after_tls=False)
     if not offered:
         evidence = plain.transcript.excerpt("250")
-        if plain.middlebox_suspected or (inside is not None and inside.offers("STARTTLS")):
-            if inside is not None and inside.offers("STARTTLS"):
-                evidence += "\nfrom the server itself:\n" + inside.transcript.excerpt("STARTTLS")
+        seen_inside = _starttls_inside(server)
+        if plain.middlebox_suspected or seen_inside:
             yield Finding(
                 "starttls", where, Status.FAIL,
                 "STARTTLS is offered by the server but not seen from here",
-                evidence,
+                evidence + seen_inside,
                 "Something on the path strips STARTTLS (SMTP inspection on a firewall). "
                 "Without it, clients never see AUTH (smtpd_tls_auth_only = yes).",
                 learn)
