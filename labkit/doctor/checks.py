@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from labkit.doctor._model import Finding, Observations, Status
 from labkit.probes.dns import DnsIssue, DnsRule, diagnose_mail_dns
 from labkit.probes.server import LogEvent, LogEventKind, ServerInspection
-from labkit.probes.smtp import Phase, SmtpFailure, SmtpResult
+from labkit.probes.smtp import AnomalyKind, Phase, SmtpFailure, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsPhase, TlsResult, VerifyCode
 
@@ -297,7 +297,8 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
     if not offered:
         evidence = plain.transcript.excerpt("250")
         seen_inside = _starttls_inside(server)
-        if plain.middlebox_suspected or seen_inside:
+        blanked = any(a.kind is AnomalyKind.MASKED_EXTENSION for a in plain.anomalies)
+        if blanked or seen_inside:
             yield Finding(
                 "starttls", where, Status.FAIL,
                 "STARTTLS is offered by the server but not seen from here",
@@ -332,8 +333,11 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
                 "server; mail.log says which." + _inside_note(server))
         if cert_events:
             evidence += "\n" + _log_evidence(cert_events)
-        yield Finding("starttls", where, Status.FAIL,
-                      f"STARTTLS is listed but refused: {session.reason}", evidence, hint, learn)
+        refusal = session.reply_to("STARTTLS")
+        said = (f" ({refusal.code} {refusal.enhanced or ''} {refusal.message})".replace("  ", " ")
+                if refusal is not None else "")
+        yield Finding("starttls", where, Status.FAIL, f"STARTTLS is listed but refused{said}",
+                      evidence, hint, learn)
         return
     if session.stopped_at is Phase.TLS_HANDSHAKE:
         yield Finding("starttls", where, Status.FAIL, "The TLS handshake after STARTTLS failed",

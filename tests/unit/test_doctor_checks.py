@@ -127,7 +127,9 @@ def test_starttls_listed_but_refused_454_with_cert_log():
         server=server_inspection(log=CERT_LOG),
     )
     finding = _one(obs, "starttls")
-    assert finding.status is Status.FAIL and "listed but refused" in finding.title
+    assert finding.status is Status.FAIL
+    assert finding.title == ("STARTTLS is listed but refused (454 4.7.0 TLS not available due "
+                             "to local problem)")
     assert "lab-certbot mail.zimmerman.test" in finding.hint
 
 
@@ -374,3 +376,11 @@ def test_handshake_aborts_in_the_log_are_expected_while_the_cert_fails(code, exp
     obs = Observations(TARGET, tls={25: tls_result(25, tls_session(code))},
                        server=server_inspection(log=SSL_ACCEPT))
     assert _one(obs, "mail-log").status is expected
+
+
+def test_masked_banner_alone_does_not_claim_starttls_exists():
+    obs = Observations(TARGET, smtp=smtp_result(banner="*****************", ehlo=NO_STARTTLS),
+                       starttls=smtp_result(ehlo=NO_STARTTLS, stopped_at=Phase.STARTTLS,
+                                            failure=SmtpFailure.NOT_OFFERED))
+    assert _one(obs, "starttls").title == "The server does not offer STARTTLS"
+    assert _one(obs, "middlebox").status is Status.FAIL
