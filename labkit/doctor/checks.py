@@ -417,13 +417,15 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
                           "Renew it before it expires." if soon else "", learn)
             continue
         code = verification.code
-        # On 25, MTAs use opportunistic TLS and accept any certificate; on 465/587 mail
-        # clients verify, so an unverifiable certificate breaks sending.
-        severe = role != "smtp" or code in (VerifyCode.CERT_HAS_EXPIRED,
-                                            VerifyCode.HOSTNAME_MISMATCH)
+        # On 25 other MTAs use opportunistic TLS and would accept it, but Postfix serves
+        # the same smtpd_tls_cert_file on 587 and 465, where mail clients verify and
+        # refuse: an unverifiable certificate is a fault wherever it shows.
         hint = _VERIFY_HINTS.get(code, f"OpenSSL says: {verification.message}.")
+        if role == "smtp":
+            hint += (" (Servers delivering to port 25 may accept it; mail clients on 587/465,"
+                     " which use the same smtpd_tls_cert_file, will not.)")
         yield Finding(
-            "certificate", where, Status.FAIL if severe else Status.WARN,
+            "certificate", where, Status.FAIL,
             f"Certificate on {port} ({role}) does not verify: error {code} "
             f"({verification.message})",
             _cert_evidence(result), hint.format(host=target.mail_host), learn,

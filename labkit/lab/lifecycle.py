@@ -406,15 +406,9 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
 
 
 def listening_ports(access: LabAccess) -> set[int]:
-    result = access.mx.run(["ss", "-ltnH"])
-    ports: set[int] = set()
-    for line in result.stdout.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and ":" in fields[3]:
-            port = fields[3].rsplit(":", 1)[1]
-            if port.isdigit():
-                ports.add(int(port))
-    return ports
+    from labkit.probes.server import parse_ss_listening
+
+    return {sock.port for sock in parse_ss_listening(access.mx.run(["ss", "-ltnH"]).stdout)}
 
 
 def wait_listeners(

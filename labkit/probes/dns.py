@@ -521,7 +521,7 @@ def diagnose_mail_dns(
         ))
     for rev in reverse:
         if not rev.ptr.ok:
-            add(DnsIssue(DnsRule.PTR_MISSING, "warn", rev.address,
+            add(DnsIssue(DnsRule.PTR_MISSING, "fail", rev.address,
                          f"{rev.address} has no PTR record ({rev.ptr.outcome.value}); many "
                          "receivers distrust or reject mail from it", rev.ptr.evidence(),
                          "RFC 1912 §2.1"))

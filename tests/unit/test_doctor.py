@@ -89,7 +89,7 @@ def test_blog_like_server_with_inside_view(serve, certs, blog_dns, closed, black
     assert "Enable the submission service in /etc/postfix/master.cf" in refused.hint
     assert ports[str(blackhole[1])].status is Status.FAIL
     assert "DROP" in ports[str(blackhole[1])].hint
-    assert any(f.status is Status.WARN and "error 18" in f.title
+    assert any(f.status is Status.FAIL and "error 18" in f.title
                for f in by_check["certificate"])
     assert any("myhostname = mail.zimmerman.test" in f.hint for f in by_check["greeting"])
     dns_titles = " ".join(f.title for f in by_check["dns"])

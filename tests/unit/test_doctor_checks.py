@@ -162,12 +162,13 @@ def test_working_starttls_is_ok():
 # ---------------------------------------------------------------- certificates
 
 
-def test_self_signed_is_fail_on_submission_and_warn_on_25():
+def test_self_signed_fails_everywhere_and_says_why_on_25():
     ss = tls_session(18, chain=[cert_info(self_signed=True)])
     obs = Observations(TARGET, tls={25: tls_result(25, ss), 587: tls_result(587, ss)})
     on_587 = _one(obs, "certificate", ":587")
     on_25 = _one(obs, "certificate", ":25")
-    assert on_587.status is Status.FAIL and on_25.status is Status.WARN
+    assert on_587.status is Status.FAIL and on_25.status is Status.FAIL
+    assert "mail clients on 587/465" in on_25.hint and "mail clients" not in on_587.hint
     assert "error 18 (self-signed certificate)" in on_587.title
     assert "Verify return code: 18" in on_587.evidence
     assert "lab-certbot mail.zimmerman.test" in on_587.hint
