@@ -292,3 +292,32 @@ def logs(
 ) -> None:
     """Container logs (for mail.log itself: `labkit probe server logs` or ssh into mx)."""
     raise typer.Exit(_lab(project).logs(service, tail=tail, follow=follow))
+
+
+@app.command()
+def shell(
+    service: Annotated[
+        str,
+        typer.Argument(
+            help="workstation (the laptop, default) or mx (the server, as root), or dns"
+        ),
+    ] = "workstation",
+    project: ProjectOpt = None,
+) -> None:
+    """Open a terminal in the lab: the learner's laptop, or the mail server itself."""
+    raise typer.Exit(_lab(project).shell(service))
+
+
+@app.command("open")
+def open_(project: ProjectOpt = None) -> None:
+    """Open the course (JupyterLab) in your web browser."""
+    import webbrowser
+
+    lab = _lab(project)
+    st = lab.status()
+    if not st.running or not st.url:
+        console.print("The lab is not running: start it with `labkit up`.")
+        raise typer.Exit(1)
+    console.print(f"Opening {st.url}")
+    if not webbrowser.open(st.url):
+        console.print("[dim]No browser found here: copy the URL into yours.[/]")

@@ -329,6 +329,18 @@ class Lab:
         compose = self.compose()
         return subprocess.call(compose.argv(args), env=compose.env())
 
+    def shell(self, service: str = "workstation") -> int:
+        """An interactive login shell in a lab container (learner on the workstation)."""
+        self._require_host("open a shell in another container")
+        if service not in images.SERVICES:
+            raise UsageError(
+                f"Unknown service {service!r}.", advice="Services: " + ", ".join(images.SERVICES)
+            )
+        container = self._container(service)
+        user = ["-u", "learner", "-w", "/home/learner"] if service == "workstation" else []
+        tty = ["-t"] if os.isatty(0) and os.isatty(1) else []
+        return subprocess.call(["docker", "exec", "-i", *tty, *user, container.name, "bash", "-l"])
+
     # ---------------------------------------------------------------- scenarios
     def scenarios(self) -> list[Scenario]:
         return list_scenarios(self.home)

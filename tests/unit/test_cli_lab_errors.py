@@ -156,3 +156,8 @@ def test_filter_master_cf_comments_out_services_with_their_options():
         "#  -o smtpd_tls_security_level=encrypt",
         "pickup unix n - n 60 1 pickup",
     ]
+
+
+def test_shell_into_an_unknown_service_lists_the_services(tmp_path):
+    proc = run("shell", "nosuch", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    assert_clean_error(proc, "Unknown service 'nosuch'", "workstation")
