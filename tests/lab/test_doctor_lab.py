@@ -16,6 +16,7 @@ PLANTED = {
     "no-tls-cert": [("starttls", ":25", "smtpd_tls_cert_file")],
     "self-signed": [("certificate", ":25", "18")],
     "bad-dns": [("dns", "mail.zimmerman.test", "CNAME"), ("dns", "25", "PTR")],
+    "open-relay": [("relay", ":25", "mynetworks")],
     "blog": [("ports", ":465", "master.cf"), ("ports", ":587", "master.cf"),
              ("certificate", ":25", "18"), ("dns", "mail.zimmerman.test", "CNAME"),
              ("dns", "25", "PTR")],

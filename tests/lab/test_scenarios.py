@@ -239,3 +239,17 @@ class TestBlog:
     def test_dns_has_the_blogs_problems(self, lab):
         assert dig(lab, f"CNAME {MAIL}") == "metagross.zimmerman.test."
         assert dig(lab, f"-x {lab.config.mx_ip}") == ""
+
+
+class TestOpenRelay:
+    @pytest.fixture(autouse=True)
+    def _scenario(self, lab):
+        lab.scenario("open-relay")
+
+    def test_the_laptop_may_relay_without_logging_in(self, lab):
+        out = relay_from_workstation(lab)
+        assert re.search(r"<-\s+250 2\.1\.5 Ok", out), out
+
+    def test_auth_is_offered_before_tls(self, lab):
+        out = ehlo(lab)
+        assert "250-AUTH PLAIN LOGIN" in out and "250-STARTTLS" in out
