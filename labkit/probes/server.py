@@ -477,6 +477,10 @@ class ServerInspection:
 
 
 #: A prefilter run on the server: lines that :func:`parse_mail_log` may recognise.
+#: The master's own line when it starts or reloads: the log window begins after the last.
+_RELOAD_MARK = r"postfix/master\[[0-9]+\]: (reload|daemon started)"
+_AWK_SINCE_RELOAD = ('index($0, "postfix/master[") && /: (reload|daemon started) / {n=0; next} '
+                     "{a[++n]=$0} END {for (i = 1; i <= n; i++) print a[i]}")
 _LOG_FILTER = ("warning:|error:|fatal:|panic:|reject:|Connection refused|SSL_accept error|"
                "does not resolve|No server certs")
 
@@ -508,11 +512,15 @@ def inspect_server(transport: Transport, *, smtp_port: int = 25, log_lines: int 
     master_argv = ["postconf", "-M"]
     ss_argv = ["ss", "-ltnpH"]
     # Postfix 3.4+ may log to its own file (maillog_file) instead of syslog. Only the
-    # lines that can matter are kept, so routine chatter does not push them out.
+    # lines that can matter are kept, so routine chatter does not push them out, and
+    # only those since Postfix last (re)loaded its configuration: older complaints are
+    # about a configuration that no longer runs.
     log_argv = ["sh", "-c", (
         'f=$(postconf -h maillog_file 2>/dev/null); [ -f "$f" ] || f="$1"; '
         '[ -r "$f" ] || { echo "cannot read $f" >&2; exit 1; }; '
-        f"tail -n 20000 \"$f\" | grep -E '{_LOG_FILTER}' | tail -n {int(log_lines)}; exit 0"
+        f"tail -n 20000 \"$f\" | grep -E '{_LOG_FILTER}|{_RELOAD_MARK}' "
+        f"| awk '{_AWK_SINCE_RELOAD}' "
+        f"| tail -n {int(log_lines)}; exit 0"
     ), "sh", log_path]
     dialog_argv = ["bash", "-c", local_smtp_script(smtp_port)]
 

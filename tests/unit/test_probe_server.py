@@ -256,3 +256,19 @@ def test_inspect_server_with_no_way_in_says_so_without_raising():
     assert len(result.errors) == 5
     assert all("Cannot log in" in e.message for e in result.errors)
     assert result.local_smtp is None and result.is_listening(25) is None
+
+
+def test_only_log_lines_since_the_last_reload_count(fake_postfix, closed):
+    log = fake_postfix / "mail.log"
+    log.write_text(
+        "2026-11-25T01:00:00+00:00 metagross postfix/smtpd[10]: warning: cannot get RSA "
+        "certificate from file \"/etc/ssl/private/old.pem\": disabling TLS support\n"
+        "2026-11-25T01:05:00+00:00 metagross postfix/master[1]: reload -- version 3.7.11, "
+        "configuration /etc/postfix\n"
+        "2026-11-25T01:06:00+00:00 metagross postfix/smtpd[11]: warning: hostname x does "
+        "not resolve to address 192.0.2.1\n"
+    )
+    result = inspect_server(LocalTransport(), smtp_port=closed[1], mail_log=str(log))
+    lines = " ".join(e.line for e in result.events())
+    assert "old.pem" not in lines  # about a configuration that no longer runs
+    assert "does not resolve" in lines
