@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,12 +156,35 @@ class Lab:
             )
         return c
 
+    def live_config(self) -> LabConfig:
+        """The configuration of the lab as it runs, which wins over the environment.
+
+        A lab started with ``LABKIT_NET_PREFIX=...`` or ``--port`` must not get zone files
+        rendered for another network because a later command was run without them.
+        """
+        if in_workstation():
+            return self.config
+        found = self.containers()
+        config = self.config
+        mx = found.get("mx")
+        if mx is not None:
+            env = dict(e.split("=", 1) for e in mx.attrs["Config"]["Env"] if "=" in e)
+            dns_ip = env.get("LAB_DNS_IP", "")
+            if dns_ip.count(".") == 3:
+                config = replace(config, net_prefix=dns_ip.rsplit(".", 1)[0])
+        ws = found.get("workstation")
+        if ws is not None:
+            bindings = (ws.attrs["HostConfig"].get("PortBindings") or {}).get("8888/tcp") or [{}]
+            if str(bindings[0].get("HostPort", "")).isdigit():
+                config = replace(config, jupyter_port=int(bindings[0]["HostPort"]))
+        return config
+
     def access(self) -> LabAccess:
         if in_workstation():
             return workstation_access(self.config)
         mx = DockerTransport(self._container("mx"), service="mx")
         dns = DockerTransport(self._container("dns"), service="dns")
-        return LabAccess(self.config, mx, DockerZones(dns), "host")
+        return LabAccess(self.live_config(), mx, DockerZones(dns), "host")
 
     def token(self) -> str:
         path = self.state_dir / "jupyter-token"
@@ -174,7 +197,8 @@ class Lab:
         return value
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.config.jupyter_port}/lab?token={self.token()}"
+        port = self.live_config().jupyter_port if not in_workstation() else self.config.jupyter_port
+        return f"http://127.0.0.1:{port}/lab?token={self.token()}"
 
     # ---------------------------------------------------------------- build
     def missing_images(self) -> list[str]:
@@ -345,14 +369,14 @@ class Lab:
     def scenarios(self) -> list[Scenario]:
         return list_scenarios(self.home)
 
-    def render(self, name: str) -> RenderedScenario:
-        return render(self.home, load_scenario(self.home, name), self.config)
+    def render(self, name: str, config: LabConfig | None = None) -> RenderedScenario:
+        return render(self.home, load_scenario(self.home, name), config or self.config)
 
     def apply(self, name: str, *, access: LabAccess | None = None) -> ApplyResult:
         """Put the lab into scenario ``name``: full Postfix and DNS state, then verify."""
-        rendered = self.render(name)
+        load_scenario(self.home, name)  # an unknown name fails before touching the lab
         access = access or self.access()
-        return apply_rendered(access, rendered)
+        return apply_rendered(access, self.render(name, access.config))
 
     def ensure(self, name: str) -> ApplyResult | None:
         """Apply ``name`` unless the lab is already in it (notebooks call this).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -154,3 +156,17 @@ def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab)
     _restart_workstation(lab)  # nothing new: no further copies, nothing overwritten
     assert "# my own notes" in lab.ws("cat ~/notebooks/README.md").stdout
     root.exec_run(["sh", "-c", f"rm {shipped}/zz-update-test.md"])
+
+
+def test_commands_follow_the_running_lab_not_the_environment(lab):
+    # Only the project name: network prefix and port must come from the running lab.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LABKIT_NET_PREFIX", "LABKIT_JUPYTER_PORT")}
+    env["LABKIT_PROJECT"] = lab.config.project
+    out = subprocess.run(["labkit", "scenario", "apply", "fixed"], env=env, text=True,
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert lab.ws("dig +short A mail.zimmerman.test").stdout.strip() == lab.config.mx_ip
+    out = subprocess.run(["labkit", "status", "--json"], env=env, text=True,
+                         capture_output=True, timeout=60)
+    assert json.loads(out.stdout)["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/")
