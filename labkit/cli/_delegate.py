@@ -11,6 +11,7 @@ file lives on the workstation's volume, so ``labkit progress`` goes there too.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -61,16 +62,7 @@ def maybe_delegate(argv: list[str]) -> int | None:
         f"(running in the lab's workstation, {container}; LABKIT_LOCAL=1 runs it here)\n"
     )
     sys.stderr.flush()
-    return subprocess.call(
-        [
-            "docker",
-            "exec",
-            "-i",
-            *tty,
-            "-u",
-            "learner",
-            container,
-            "/opt/labkit/venv/bin/labkit",
-            *argv,
-        ]
-    )
+    # Tables are laid out for the host's terminal, not the exec's default 80 columns.
+    columns = os.environ.get("COLUMNS") or str(shutil.get_terminal_size((100, 24)).columns)
+    argv_exec = ["docker", "exec", "-i", *tty, "-u", "learner", "-e", f"COLUMNS={columns}"]
+    return subprocess.call([*argv_exec, container, "/opt/labkit/venv/bin/labkit", *argv])

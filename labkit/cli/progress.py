@@ -43,6 +43,7 @@ def progress(
             table.add_column(column)
         for column in ("passed", "attempted", "hints", "solutions", "points", "%"):
             table.add_column(column, justify="right")
+        table.add_column("progress", no_wrap=True)
         for row in summary.itertuples(index=False):
             style = "green" if row.possible and row.earned >= row.possible else None
             table.add_row(
@@ -54,6 +55,7 @@ def progress(
                 str(row.solutions_shown),
                 f"{_fmt_points(row.earned)}/{_fmt_points(row.possible)}",
                 f"{row.percent:.0f}",
+                _bar(row.percent),
                 style=style,
             )
         console.print(table)
@@ -61,3 +63,9 @@ def progress(
             console.print("Nothing recorded yet: answer a question in a notebook to start.")
 
     emit(data, as_json, render)
+
+
+def _bar(percent: float, width: int = 12) -> str:
+    """A small text bar, the terminal's version of the notebook's progress plot."""
+    filled = round(max(0.0, min(100.0, percent)) / 100 * width)
+    return f"[green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
