@@ -9,12 +9,11 @@ is why every check can be tested with results built by hand.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labkit.exercises.grade import Criterion, Grade
-from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns
+from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns, is_address
 from labkit.probes.smtp import AnomalyKind, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsResult
@@ -354,7 +353,7 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
                 "MX target has an address",
                 False,
                 f"`{host.exchange}` has no A/AAAA record ({_dns_problem(host.ipv4)})"
-                if host.exchange and not _is_address(host.exchange)
+                if host.exchange and not is_address(host.exchange)
                 else f"The MX names `{host.exchange}`, an address: an MX must name a host.",
             )
         )
@@ -375,14 +374,6 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
             )
         )
     return grade_criteria(criteria, success="Mail for the domain goes straight to the server.")
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def check_ptr(

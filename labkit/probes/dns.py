@@ -444,7 +444,8 @@ def _parse_mx(answer: DnsAnswer) -> list[tuple[int, str]]:
     return sorted(hosts)
 
 
-def _is_address(text: str) -> bool:
+def is_address(text: str) -> bool:
+    """True for an IPv4/IPv6 literal (an MX target must be a name, never an address)."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -486,7 +487,7 @@ def diagnose_mail_dns(
             add(DnsIssue(DnsRule.NULL_MX, "info", domain, f"{domain} publishes a null MX: "
                          "it accepts no mail", mx.evidence(), "RFC 7505"))
             continue
-        if _is_address(host.exchange):
+        if is_address(host.exchange):
             add(DnsIssue(DnsRule.MX_IS_ADDRESS, "fail", host.exchange,
                          f"The MX of {domain} is an IP address, not a host name",
                          mx.evidence(), "RFC 1035 §3.3.9, RFC 5321 §5.1"))
@@ -580,12 +581,12 @@ def mail_dns_report(domain: str, nameserver: str | None = None, *, port: int = 5
     with ThreadPoolExecutor(max_workers=8) as pool:
         mx, apex, txt = _in_parallel(pool, [ask(domain, "MX"), ask(domain, "A"),
                                             ask(domain, "TXT")])
-        targets = [(p, e) for p, e in _parse_mx(mx) if e and not _is_address(e)]
+        targets = [(p, e) for p, e in _parse_mx(mx) if e and not is_address(e)]
         answers = _in_parallel(pool, [ask(e, t) for _, e in targets for t in ("A", "AAAA")])
         hosts = [MxHost(p, e, answers[2 * i], answers[2 * i + 1])
                  for i, (p, e) in enumerate(targets)]
         hosts += [MxHost(p, e, _empty(e, "A", server, port), _empty(e, "AAAA", server, port))
-                  for p, e in _parse_mx(mx) if not e or _is_address(e)]
+                  for p, e in _parse_mx(mx) if not e or is_address(e)]
         hosts.sort(key=lambda h: (h.preference, h.exchange))
         primary = [h for h in hosts if h.preference == hosts[0].preference] if hosts else []
         addresses = list(dict.fromkeys(a for h in primary for a in h.ipv4.values))[:4]
