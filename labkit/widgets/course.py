@@ -8,6 +8,7 @@ in that scenario it is left alone (edits included), and when the learner has edi
 * :func:`prepare` / :func:`setup`      the scenario (data, then a one-line card)
 * :func:`check_health` / :func:`health` is the lab usable from here, and if not, what to do
 * :class:`LiveBoard`                    a task's criteria turning green while you fix things
+* :class:`SecondOpinion`                the doctor's findings, only when the learner asks
 * :class:`SmtpInspectingProxy`          a tiny stand-in for the blog's SMTP-inspecting
                                         middlebox (``220 ****``, ``250-XXXXXXXA``)
 
@@ -39,12 +40,14 @@ from labkit.exercises.live import LabContext, LiveTask
 from labkit.widgets._style import COLORS, button, card_layout, error_html, message_html
 
 if TYPE_CHECKING:
+    from labkit.doctor import DoctorReport
     from labkit.lab.lifecycle import Lab, ScenarioState
 
 __all__ = [
     "HealthItem",
     "LiveBoard",
     "Preparation",
+    "SecondOpinion",
     "SetupCard",
     "SmtpInspectingProxy",
     "check_health",
@@ -392,6 +395,11 @@ class HealthPanel(widgets.VBox):
     def healthy(self) -> bool:
         return bool(self.items) and all(i.ok for i in self.items)
 
+    def __repr__(self) -> str:
+        ok = sum(i.ok for i in self.items)
+        bad = "; ".join(f"{i.name}: {i.detail}" for i in self.items if not i.ok)
+        return f"<labkit health: {ok}/{len(self.items)} ok{' (' + bad + ')' if bad else ''}>"
+
     def refresh(self) -> list[HealthItem]:
         self.refresh_button.disabled = True
         self.output.value = message_html("Checking the lab...", "muted")
@@ -471,6 +479,12 @@ class LiveBoard(widgets.VBox):
             )
             return self.grade
 
+    def __repr__(self) -> str:
+        if self.grade is None:
+            return f"<labkit live board: {self.task.id}, not checked yet>"
+        met = sum(c.met for c in self.grade.criteria)
+        return f"<labkit live board: {self.task.id}, {met} of {len(self.grade.criteria)} pass>"
+
     def _on_watch(self, change: dict[str, object]) -> None:
         if change["new"]:
             self.watch()
@@ -510,6 +524,87 @@ def board_html(grade: Grade) -> str:
         for c in grade.criteria
     )
     return head + f'<ul style="margin:2px 0 2px 8px;padding-left:12px">{rows}</ul>'
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+_STATUS_TONES = {"fail": "bad", "warn": "partial", "info": "info", "ok": "ok"}
+_STATUS_MARKS = {"fail": "\u2718", "warn": "!", "info": "i", "ok": "\u2714"}
+
+
+def findings_html(report: DoctorReport) -> str:
+    """Problems first (fail, warn), each with its evidence and hint; then what is fine."""
+    from labkit.doctor import Status
+
+    order = sorted(report.findings, key=lambda f: -f.status.rank)
+    counts = report.counts()
+    summary = ", ".join(f"{counts[s.value]} {s.value}" for s in reversed(Status))
+    parts = [
+        message_html(
+            f"{summary}, in {report.elapsed:.1f} s. Compare with your own diagnosis.",
+            _STATUS_TONES[report.worst.value],
+            title="The doctor's findings:",
+        )
+    ]
+    fine = []
+    for f in order:
+        if f.status is Status.OK:
+            fine.append(f.title)
+            continue
+        body = html.escape(f.title)
+        if f.evidence:
+            body += (
+                '<pre style="margin:4px 0;white-space:pre-wrap;font-size:0.9em">'
+                f"{html.escape(f.evidence)}</pre>"
+            )
+        if f.hint:
+            body += f"<div><b>Fix:</b> {_markup(f.hint)}</div>"
+        if f.learn_more:
+            body += f'<div style="color:#757575">Learn more: {html.escape(f.learn_more)}</div>'
+        fg, bg, border = COLORS[_STATUS_TONES[f.status.value]]
+        parts.append(
+            f'<div style="color:{fg};background:{bg};border-left:4px solid {border};'
+            f'padding:6px 10px;margin:4px 0">'
+            f"<b>{_STATUS_MARKS[f.status.value]} {html.escape(f.check)}</b>: {body}</div>"
+        )
+    if fine:
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in fine)
+        parts.append(f"<details><summary>{len(fine)} checks are fine</summary><ul>{items}</ul>")
+        parts[-1] += "</details>"
+    return "".join(parts)
+
+
+class SecondOpinion(widgets.VBox):
+    """A button that runs the doctor (from here, and inside the server over SSH).
+
+    Nothing runs until the learner clicks: the doctor is a second opinion, to compare
+    with a diagnosis of one's own, not a replacement for it.
+    """
+
+    def __init__(self, *, label: str = "I have my own diagnosis: show the doctor's") -> None:
+        self.report: DoctorReport | None = None
+        self.run_button = button(label, style="info", icon="stethoscope")
+        self.output = widgets.HTML()
+        self.run_button.on_click(lambda _: self.run())
+        super().__init__([self.run_button, self.output], layout=card_layout())
+
+    def run(self) -> DoctorReport | None:
+        from labkit.cli.doctor import default_target, inside_transport
+        from labkit.doctor import run_doctor
+
+        self.run_button.disabled = True
+        self.output.value = message_html("Examining the server from outside and inside...", "muted")
+        try:
+            transport, _ = inside_transport()
+            self.report = run_doctor(default_target(), transport=transport)
+        except LabkitError as err:
+            self.output.value = error_html(err)
+            return None
+        finally:
+            self.run_button.disabled = False
+        self.output.value = findings_html(self.report)
+        return self.report
 
 
 # --------------------------------------------------------------------------- middlebox
