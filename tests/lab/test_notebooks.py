@@ -1,0 +1,192 @@
+"""The course notebooks: well-formed, wired to the question bank, and runnable.
+
+The structural tests read the notebooks in ``notebooks/``: committed without outputs,
+a setup cell first, every exercise of the bank asked exactly once in its notebook,
+a recap and a "what's next" at the end, links that lead somewhere.
+
+The execution tests run each notebook top to bottom, in course order, inside the test
+lab's workstation, as the learner, with nbclient: the copies baked into the image
+(``/opt/labkit/notebooks``), executed in a scratch folder with a scratch progress file.
+No cell may raise, every setup cell must leave the lab in its notebook's scenario,
+and the lab must look healthy from the welcome notebook. A known scenario is applied
+afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.exercises import exercises_for
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+#: Notebook -> the scenario its first cell sets up.
+COURSE = {
+    "00-welcome": "blog",
+    "01-talking-smtp": "fixed",
+    "02-connection-refused": "no-submission",
+    "03-starttls-and-certificates": "no-tls-cert",
+    "04-auth-and-relay": "open-relay",
+    "05-dns-for-mail": "bad-dns",
+    "06-capstone": "blog",
+}
+CELL_TIMEOUT = 120
+#: Text in a cell's output that means a shell command in it failed.
+SHELL_FAILURES = ("command not found", "Permission denied (publickey", "Could not resolve hostname")
+
+ASK = re.compile(r"""\bask\(\s*["']([^"']+)["']""")
+SETUP = re.compile(r"""\bsetup\(\s*["']([^"']+)["']\s*\)""")
+
+
+def load(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_the_course_is_exactly_these_notebooks():
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(COURSE)
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_committed_without_outputs(name):
+    nb = load(name)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+
+
+@pytest.mark.parametrize("name, scenario", COURSE.items())
+def test_the_first_code_cell_sets_up_the_scenario(name, scenario):
+    nb = load(name)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert SETUP.findall(first.source) == [scenario]
+    assert (ROOT / "lab" / "scenarios" / f"{scenario}.toml").is_file()
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_every_exercise_of_the_notebook_is_asked_once(name):
+    nb = load(name)
+    asked = [i for c in nb.cells if c.cell_type == "code" for i in ASK.findall(c.source)]
+    bank = sorted(e.id for e in exercises_for(name[:2]))
+    assert sorted(asked) == bank
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_ends_with_a_recap_and_whats_next(name):
+    text = "\n".join(c.source for c in load(name).cells if c.cell_type == "markdown")
+    assert "## Recap" in text and "## What's next" in text
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_links_to_notebooks_lead_somewhere(name):
+    text = "\n".join(c.source for c in load(name).cells if c.cell_type == "markdown")
+    for target in re.findall(r"\]\(([^)]+\.ipynb)\)", text):
+        assert (NOTEBOOKS / target).is_file(), target
+
+
+def test_the_doctor_points_at_notebooks_that_exist():
+    source = (ROOT / "labkit" / "doctor" / "checks.py").read_text()
+    for target in set(re.findall(r"notebooks/([\w-]+\.ipynb)", source)):
+        assert (NOTEBOOKS / target).is_file(), target
+
+
+# --------------------------------------------------------------------------- execution
+
+RUNNER = r"""
+import json, sys, time
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+path, timeout = sys.argv[1], int(sys.argv[2])
+nb = nbformat.read(path, as_version=4)
+started = time.monotonic()
+error = None
+try:
+    NotebookClient(nb, timeout=timeout, startup_timeout=90, kernel_name="python3",
+                   resources={"metadata": {"path": sys.argv[3]}}).execute()
+except CellExecutionError as exc:
+    error = str(exc)[-3000:]
+texts = []
+for cell in nb.cells:
+    if cell.cell_type != "code":
+        continue
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}")
+        elif "data" in o:
+            out.append(o["data"].get("text/plain", ""))
+    texts.append({"source": cell.source, "output": "\n".join(out)})
+print(json.dumps({"error": error, "cells": texts, "elapsed": time.monotonic() - started}))
+"""
+
+
+@pytest.fixture(scope="module")
+def scratch(lab):
+    """A folder in the workstation with the image's notebooks and a scratch progress file."""
+    r = lab.ws(
+        'd=$(mktemp -d /tmp/course-XXXX) && cp /opt/labkit/notebooks/*.ipynb "$d" && echo "$d"'
+    )
+    assert r.exit_code == 0, r.stderr
+    folder = r.stdout.strip()
+    yield folder
+    lab.ws(f"rm -rf {folder}")
+    lab.lab.apply("fixed")
+
+
+def test_the_image_carries_these_notebooks(lab, scratch):
+    r = lab.ws(f"cd {scratch} && sha256sum *.ipynb")
+    theirs = dict(line.split()[::-1] for line in r.stdout.splitlines())
+    ours = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in NOTEBOOKS.glob("*.ipynb")}
+    assert theirs == ours, "rebuild the workstation image: `labkit build workstation`"
+
+
+def execute(lab, scratch: str, name: str) -> dict:
+    r = lab.ws(
+        f"cd {scratch} && LABKIT_PROGRESS={scratch}/progress.json "
+        f"python - {scratch}/{name}.ipynb {CELL_TIMEOUT} {scratch} <<'EOF'\n{RUNNER}\nEOF",
+        timeout=CELL_TIMEOUT * 10,
+    )
+    assert r.exit_code == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name, scenario", COURSE.items())
+def test_notebook_runs_top_to_bottom(lab, scratch, name, scenario):
+    state = lab.lab.current()
+    if state.modified:  # a test before this one left edits: start from a pristine lab
+        lab.lab.apply(state.name)
+    result = execute(lab, scratch, name)
+    assert result["error"] is None, result["error"]
+
+    setup_output = result["cells"][0]["output"]
+    assert re.search(rf"<labkit setup: scenario {scenario} (applied|kept)>", setup_output), (
+        setup_output
+    )
+    assert lab.lab.current().name == scenario
+    for cell in result["cells"]:
+        for failure in SHELL_FAILURES:
+            assert failure not in cell["output"], (cell["source"], cell["output"])
+    if name == "00-welcome":
+        health = next(c["output"] for c in result["cells"] if "health()" in c["source"])
+        assert re.search(r"<labkit health: (\d+)/\1 ok>", health), health
+    if name == "06-capstone":
+        board = next(c["output"] for c in result["cells"] if "LiveBoard(" in c["source"])
+        assert re.search(r"nb06.server-fixed, \d+ of \d+ pass", board), board
+        box = next(c["output"] for c in result["cells"] if "SmtpInspectingProxy(" in c["source"])
+        assert "220 ****" in box and "250-XXXXXXXA" in box
