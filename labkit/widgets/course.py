@@ -132,7 +132,7 @@ def preparation_html(prep: Preparation) -> str:
     name = f"`{prep.scenario}` ({prep.title})"
     if prep.action == "applied":
         before = prep.previous.name if prep.previous is not None else None
-        was = f" (it was in `{before}`)" if before and before != prep.scenario else ""
+        was = f", switched from `{before}`" if before and before != prep.scenario else ""
         return message_html(
             f"The lab is now in scenario {name}{was}. {RESET_ADVICE}",
             "ok",
@@ -217,9 +217,10 @@ class HealthItem:
 
 
 _ON_HOST = (
-    "On your own computer (not in this notebook), run `labkit status`; `labkit up` starts "
+    "on your own computer (not in this notebook), run `labkit status`; `labkit up` starts "
     "or repairs the lab without losing your notebooks."
 )
+_ON_HOST_FIX = _ON_HOST[0].upper() + _ON_HOST[1:]
 
 
 def _dns_item(ctx: LabContext) -> HealthItem:
@@ -232,7 +233,7 @@ def _dns_item(ctx: LabContext) -> HealthItem:
         "DNS server",
         False,
         f"No SOA for {ctx.domain}: {answer.outcome.value} ({answer.error or 'no answer'}).",
-        "If you edited a zone file, `labkit reset` restores it. Otherwise: " + _ON_HOST,
+        "If you edited a zone file, `labkit reset` restores it. Otherwise, " + _ON_HOST,
     )
 
 
@@ -244,13 +245,14 @@ def _smtp_item(ctx: LabContext) -> HealthItem:
     result = smtp_session(where, ctx.smtp_port, timeout=3.0)
     if result.banner is not None and result.banner.code == 220:
         return HealthItem("Mail server (port 25)", True, f"`{result.banner.wire_lines()[0]}`")
+    seen = result.connection.summary() if not result.connection.ok else result.reason
     return HealthItem(
         "Mail server (port 25)",
         False,
-        f"{where}:{ctx.smtp_port}: {result.reason}",
+        seen,
         "If you stopped Postfix, `ssh mx postfix start`; if it refuses to start, "
         "`ssh mx postfix check` says why, and `labkit reset` restores the scenario's "
-        "configuration. If the whole server is gone: " + _ON_HOST,
+        "configuration. If the whole server is gone, " + _ON_HOST,
     )
 
 
@@ -260,14 +262,14 @@ def _ssh_item(_: LabContext) -> HealthItem:
     try:
         result = SSHTransport("mx").run(["postconf", "-h", "mail_version"], timeout=10)
     except LabkitError as err:
-        return HealthItem("ssh mx", False, err.message, _ON_HOST)
+        return HealthItem("ssh mx", False, err.message, _ON_HOST_FIX)
     if result.ok:
         return HealthItem("ssh mx", True, f"Logged in as root; Postfix {result.stdout.strip()}.")
     return HealthItem(
         "ssh mx",
         False,
         (result.stderr or result.stdout).strip()[:200] or f"exit code {result.exit_code}",
-        _ON_HOST,
+        _ON_HOST_FIX,
     )
 
 
@@ -332,7 +334,7 @@ def check_health(*, lab: Lab | None = None, context: LabContext | None = None) -
         try:
             return check()
         except LabkitError as err:
-            return HealthItem(name, False, err.message, err.advice or _ON_HOST)
+            return HealthItem(name, False, err.message, err.advice or _ON_HOST_FIX)
 
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         futures = [pool.submit(run, name, check) for name, check in checks]

@@ -190,3 +190,92 @@ def test_notebook_runs_top_to_bottom(lab, scratch, name, scenario):
         assert re.search(r"nb06.server-fixed, \d+ of \d+ pass", board), board
         box = next(c["output"] for c in result["cells"] if "SmtpInspectingProxy(" in c["source"])
         assert "220 ****" in box and "250-XXXXXXXA" in box
+
+
+# --------------------------------------------------------------------------- course helpers
+
+
+def in_workstation(lab, code: str) -> list[str]:
+    r = lab.ws(f"cd /tmp && python - <<'EOF'\n{code}\nEOF")
+    assert r.exit_code == 0, r.stderr[-3000:]
+    return r.stdout.splitlines()
+
+
+def test_setup_asks_before_discarding_edits_made_in_another_scenario(lab):
+    lab.lab.apply("blog")
+    try:
+        on_mx = lab.ws("ssh mx postconf -e myhostname=mail.zimmerman.test")
+        assert on_mx.exit_code == 0, on_mx.stderr
+        out = in_workstation(
+            lab,
+            "from labkit.widgets.course import setup\n"
+            "card = setup('fixed')\n"
+            "print(card.preparation.action, card.switch_button.layout.display)\n"
+            "print(card.message.value)\n",
+        )
+        assert out[0] == "blocked None"  # the button shows
+        assert "main.cf" in out[1] and "blog" in out[1]
+        state = lab.lab.current()
+        assert state.name == "blog" and state.modified == ("/etc/postfix/main.cf",)
+
+        out = in_workstation(
+            lab,
+            "from labkit.widgets.course import setup\n"
+            "card = setup('fixed')\n"
+            "print(card.switch().action, card.switch_button.layout.display)\n",
+        )
+        assert out == ["applied none"]
+        assert lab.lab.current().name == "fixed" and not lab.lab.current().modified
+    finally:
+        lab.lab.apply("fixed")
+
+
+def test_setup_keeps_the_learners_fix_in_its_own_scenario(lab):
+    lab.lab.apply("no-submission")
+    try:
+        fix = "sed -i -E 's/^#((submission|smtps) +inet|  -o )/\\1/' /etc/postfix/master.cf"
+        assert lab.ws(f'ssh mx "{fix} && postfix reload"').exit_code == 0
+        out = in_workstation(
+            lab,
+            "from labkit.widgets.course import setup\n"
+            "print(setup('no-submission').preparation.action)\n",
+        )
+        assert out == ["kept"]
+        assert lab.lab.current().modified == ("/etc/postfix/master.cf",)
+        assert ":587 " in lab.mx("ss -ltnH").stdout
+    finally:
+        lab.lab.apply("fixed")
+
+
+def test_health_names_a_stopped_postfix_and_the_way_back(lab):
+    lab.lab.apply("fixed")
+    assert lab.mx("postfix stop").exit_code == 0
+    try:
+        out = in_workstation(
+            lab,
+            "from labkit.widgets.course import check_health\n"
+            "for i in check_health():\n"
+            "    print(i.ok, i.name, '|', i.fix)\n",
+        )
+    finally:
+        assert lab.mx("postfix start").exit_code == 0
+    failed = [line for line in out if line.startswith("False")]
+    assert len(failed) == 1 and "Mail server (port 25)" in failed[0]
+    assert "postfix start" in failed[0] and "labkit reset" in failed[0]
+    assert sum(line.startswith("True") for line in out) == 5
+
+
+def test_the_second_opinion_is_the_doctors_report(lab):
+    lab.lab.apply("blog")
+    try:
+        out = in_workstation(
+            lab,
+            "from labkit.widgets.course import SecondOpinion\n"
+            "w = SecondOpinion()\n"
+            "print(w.report)\n"
+            "report = w.run()\n"
+            "print(report.worst, 'submission' in w.output.value, 'RFC 2181' in w.output.value)\n",
+        )
+        assert out == ["None", "fail True True"]
+    finally:
+        lab.lab.apply("fixed")
