@@ -96,18 +96,25 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     base = f"http://127.0.0.1:{lab.config.jupyter_port}"
     token = lab.lab.token()
 
-    # Landing: the course opens, file browser at the notebooks, no news pop-up.
-    page.goto(f"{base}/lab?token={token}")
+    # Landing: the URL `labkit up` prints opens the welcome notebook, the file browser
+    # shows the course, and there is no news pop-up.
+    page.goto(lab.lab.url())
     page.wait_for_selector(".jp-LabShell", timeout=90_000)
     page.wait_for_selector(".jp-DirListing-content", timeout=30_000)
+    page.get_by_role("tab", name="00-welcome.ipynb").wait_for(timeout=60_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_timeout(1500)
     shot(page, "01-landing")
     listing = page.locator(".jp-DirListing-content").inner_text()
     assert NOTEBOOK in listing
+    for name in ("00-welcome", "01-talking-smtp", "06-capstone"):
+        assert name in listing
+    assert "Welcome" in page.locator(".jp-Notebook").first.inner_text()
     assert not page.get_by_text("Jupyter news").is_visible()
 
     # Open the notebook and run it.
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+    # A fresh workspace, so that the welcome notebook (the landing page) is not open too.
+    page.goto(f"{base}/lab/workspaces/browser-check/tree/{NOTEBOOK}?token={token}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
     run_all_cells(page)
