@@ -198,7 +198,8 @@ class Lab:
 
     def url(self) -> str:
         port = self.live_config().jupyter_port if not in_workstation() else self.config.jupyter_port
-        return f"http://127.0.0.1:{port}/lab?token={self.token()}"
+        # The root redirects to the welcome notebook (JupyterLab default_url) after login.
+        return f"http://127.0.0.1:{port}/?token={self.token()}"
 
     # ---------------------------------------------------------------- build
     def missing_images(self) -> list[str]:

@@ -138,7 +138,7 @@ class Workshop:
         try:
             st = lab.status()
             url = (
-                f"http://{self.host}:{config.jupyter_port}/lab?token={lab.token()}"
+                f"http://{self.host}:{config.jupyter_port}/?token={lab.token()}"
                 if st.running
                 else None
             )

@@ -81,7 +81,7 @@ def shot(page, name: str) -> None:
 
 
 def run_all_cells(page) -> None:
-    page.locator(".jp-Notebook").first.click()
+    page.locator(".jp-Notebook:visible").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
 
@@ -101,21 +101,24 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     page.goto(lab.lab.url())
     page.wait_for_selector(".jp-LabShell", timeout=90_000)
     page.wait_for_selector(".jp-DirListing-content", timeout=30_000)
-    page.get_by_role("tab", name="00-welcome.ipynb").wait_for(timeout=60_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    welcome_tab = page.get_by_role("tab", name="00-welcome.ipynb")
+    welcome_tab.wait_for(timeout=60_000)
+    welcome_tab.click()  # a restored workspace may have put another tab in front
+    page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     shot(page, "01-landing")
     listing = page.locator(".jp-DirListing-content").inner_text()
     assert NOTEBOOK in listing
     for name in ("00-welcome", "01-talking-smtp", "06-capstone"):
         assert name in listing
-    assert "Welcome" in page.locator(".jp-Notebook").first.inner_text()
+    assert "Welcome" in page.locator(".jp-Notebook:visible").first.inner_text()
     assert not page.get_by_text("Jupyter news").is_visible()
 
     # Open the notebook and run it.
     # A fresh workspace, so that the welcome notebook (the landing page) is not open too.
     page.goto(f"{base}/lab/workspaces/browser-check/tree/{NOTEBOOK}?token={token}&reset")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_role("tab", name=NOTEBOOK).click()
+    page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
     run_all_cells(page)
     card = page.locator(".jp-OutputArea-output").filter(has=page.locator(".jupyter-widgets")).first

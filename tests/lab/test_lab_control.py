@@ -42,7 +42,7 @@ def test_status_json_is_valid_and_complete(lab):
         "bad-dns",
         "blog",
     }
-    assert data["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/lab?token=")
+    assert data["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/?token=")
 
 
 def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
