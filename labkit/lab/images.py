@@ -61,10 +61,9 @@ def resolve_base_image(client: Any, say: Callable[[str], None] = lambda _: None)
         client.images.pull(UPSTREAM_BASE)
         return UPSTREAM_BASE
     except docker.errors.APIError as exc:
-        say(
-            f"cannot pull {UPSTREAM_BASE} ({str(exc).splitlines()[0][:120]}); "
-            "making a local Debian base with debootstrap"
-        )
+        why = str(getattr(exc, "explanation", None) or exc).strip().splitlines()[0]
+        say(f"cannot pull {UPSTREAM_BASE}: {why}")
+        say("making a local Debian base with debootstrap instead")
         pull_error = exc
     build_local_base(say)
     if not _has_image(client, LOCAL_BASE):  # pragma: no cover - import reported success
