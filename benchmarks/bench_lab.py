@@ -51,7 +51,7 @@ def main() -> None:
     console = Console(stderr=True)
 
     config = LabConfig.from_env(
-        project="labkit-bench", net_prefix="172.29.98", jupyter_port=free_port()
+        project="labkit-bench", net_prefix="10.125.98", jupyter_port=free_port()
     )
     lab = Lab(config)
     figures: dict[str, object] = {}

@@ -7,7 +7,7 @@ variable so that tests and a workshop machine can run a second lab beside the fi
 setting                variable                  default
 =====================  ========================  ==========================================
 Compose project        ``LABKIT_PROJECT``        ``labkit``
-lab network /24        ``LABKIT_NET_PREFIX``     ``172.29.25`` (so mx is ``172.29.25.25``)
+lab network /24        ``LABKIT_NET_PREFIX``     ``10.125.25`` (so mx is ``10.125.25.25``)
 JupyterLab port        ``LABKIT_JUPYTER_PORT``   ``8888`` (published on 127.0.0.1 only)
 project folder         ``LABKIT_HOME``           the checkout holding ``lab/docker-compose.yml``
 =====================  ========================  ==========================================
@@ -62,7 +62,9 @@ def find_home(start: Path | None = None) -> Path:
 @dataclass(frozen=True)
 class LabConfig:
     project: str = "labkit"
-    net_prefix: str = "172.29.25"
+    # Outside Docker's default address pools (172.17-31/16, 192.168/16), so networks
+    # Docker numbers itself can never take the lab's subnet first.
+    net_prefix: str = "10.125.25"
     jupyter_port: int = 8888
     image_tag: str = "dev"
     #: Address JupyterLab is published on. Loopback by default; a workshop server that
@@ -99,7 +101,7 @@ class LabConfig:
             raise UsageError(
                 f"LABKIT_NET_PREFIX={self.net_prefix!r} is not the first three octets of "
                 "an IPv4 /24.",
-                advice="Use a private prefix such as 172.29.25 or 10.125.25.",
+                advice="Use a private prefix such as 10.125.25 or 10.200.7.",
             ) from None
         if not net.is_private:
             raise UsageError(

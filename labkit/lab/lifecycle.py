@@ -296,15 +296,51 @@ class Lab:
             raise LabStateError(
                 f"Images missing: {', '.join(missing)}.", advice="Run `labkit build` first."
             )
+        # A running lab keeps its network; a different prefix would need a new one.
+        self.config = replace(self.config, net_prefix=self.live_config().net_prefix)
+        self._drop_stale_network()
         say("starting containers")
-        self.compose().run(
-            ["up", "-d", "--no-build", "--wait", "--wait-timeout", str(int(timeout))],
-            on_line=on_line,
-            what="Starting the lab",
-        )
+        try:
+            self.compose().run(
+                ["up", "-d", "--no-build", "--wait", "--wait-timeout", str(int(timeout))],
+                on_line=on_line,
+                what="Starting the lab",
+            )
+        except LabkitError as exc:
+            if "overlap" in (exc.advice or ""):
+                raise LabStateError(
+                    f"The lab network {self.config.net_prefix}.0/24 overlaps a network that "
+                    "already exists on this machine.",
+                    advice="Pick another prefix, e.g. `LABKIT_NET_PREFIX=10.200.7 labkit up` "
+                    "(`docker network ls` shows what is there).",
+                ) from exc
+            raise
         name = scenario or self.current().name or DEFAULT_SCENARIO
         say(f"applying scenario {name}")
         return self.apply(name)
+
+    def _drop_stale_network(self) -> None:
+        """Remove this project's lab network if it was made for another prefix and is idle.
+
+        Compose refuses to reuse a network whose subnet changed (for instance after
+        an upgrade moved the default prefix); an idle one can simply be made anew.
+        """
+        import docker.errors
+
+        try:
+            net = self.client.networks.get(f"{self.config.project}_lab")
+        except docker.errors.NotFound:
+            return
+        subnets = {c.get("Subnet") for c in (net.attrs.get("IPAM", {}).get("Config") or [])}
+        if f"{self.config.net_prefix}.0/24" in subnets:
+            return
+        if net.attrs.get("Containers"):
+            raise LabStateError(
+                f"The lab network {self.config.project}_lab still serves containers on "
+                f"{', '.join(sorted(s for s in subnets if s))}.",
+                advice="Stop the lab first with `labkit down`, then `labkit up` again.",
+            )
+        net.remove()
 
     def down(self, *, volumes: bool = False, say: Say = _quiet) -> None:
         self._require_host("stop the lab")

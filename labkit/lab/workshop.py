@@ -1,7 +1,7 @@
 """Workshops: one lab per participant on a shared machine, and an instructor's view.
 
 Each seat is an ordinary lab (its own Compose project ``labkit-seat<N>``, its own
-internal /24 ``172.30.<N>.0/24`` and JupyterLab port ``first_port + N - 1``), so
+internal /24 ``10.126.<N>.0/24`` and JupyterLab port ``first_port + N - 1``), so
 everything that works for one lab, including ``labkit reset``, works per seat. The
 images are built once and shared. :meth:`Workshop.status` gathers every seat's health,
 scenario and points, which is what an instructor walking the room wants to see.
@@ -33,7 +33,7 @@ def seat_config(
     bind: str = "127.0.0.1",
     *,
     prefix: str = SEAT_PREFIX,
-    net: str = "172.30",
+    net: str = "10.126",
 ) -> LabConfig:
     if not 1 <= number <= MAX_SEATS:
         raise UsageError(
@@ -71,7 +71,7 @@ class Workshop:
         *,
         host: str = "127.0.0.1",
         prefix: str = SEAT_PREFIX,
-        net: str = "172.30",
+        net: str = "10.126",
     ) -> None:
         self.home = home
         self.host = host

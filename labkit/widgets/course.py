@@ -632,7 +632,7 @@ class SmtpInspectingProxy:
     packet size does not change), and a client's ``STARTTLS`` command is garbled the
     same way before it reaches the server. Use it as a context manager::
 
-        with SmtpInspectingProxy("172.29.25.25") as box:
+        with SmtpInspectingProxy("10.125.25.25") as box:
             smtp_session("127.0.0.1", box.port)
     """
 

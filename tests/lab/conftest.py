@@ -24,7 +24,7 @@ from labkit.lab.lifecycle import Lab
 from labkit.lab.transport import ExecResult
 
 TEST_PROJECT = os.environ.get("LABKIT_TEST_PROJECT", "labkit-test")
-TEST_PREFIX = os.environ.get("LABKIT_TEST_NET_PREFIX", "172.29.99")
+TEST_PREFIX = os.environ.get("LABKIT_TEST_NET_PREFIX", "10.125.99")
 
 
 def _free_port() -> int:

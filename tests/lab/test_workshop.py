@@ -24,7 +24,7 @@ def _free_block(n: int) -> int:
 
 
 def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
-    workshop = Workshop(prefix="labkit-testseat", net="172.31")
+    workshop = Workshop(prefix="labkit-testseat", net="10.127")
     first = _free_block(2)
     try:
         seats = workshop.up(2, first_port=first, scenario="blog")
