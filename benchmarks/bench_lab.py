@@ -93,8 +93,9 @@ def main() -> None:
         lab.apply(name)
         runs = []
         for _ in range(SWITCH_ROUNDS):
-            code, out = ws.exec_run(["/opt/labkit/venv/bin/labkit", "doctor", "--json"],
-                                    user="learner", demux=True)
+            code, out = ws.exec_run(
+                ["/opt/labkit/venv/bin/labkit", "doctor", "--json"], user="learner", demux=True
+            )
             runs.append(json.loads(out[0])["elapsed"])
         doctor[name] = round(statistics.median(runs), 3)
     figures["doctor_s"] = doctor

@@ -63,8 +63,9 @@ def main() -> None:
         smtp = stack.enter_context(FakeMailServer(tls=good, users=users))
         smtps = stack.enter_context(FakeMailServer(tls=good, implicit_tls=True, users=users))
         submission = stack.enter_context(FakeMailServer(tls=good, users=users))
-        blog_smtp = stack.enter_context(FakeMailServer(hostname="metagross", tls=selfsigned,
-                                                       users=users))
+        blog_smtp = stack.enter_context(
+            FakeMailServer(hostname="metagross", tls=selfsigned, users=users)
+        )
         split = stack.enter_context(split_reply_server(delay=0))
         silent = stack.enter_context(silent_server())
         fixed_dns = stack.enter_context(fixed_dns_server())
@@ -81,38 +82,64 @@ def main() -> None:
             "smtp: banner + EHLO + QUIT": lambda: smtp_session(host, plain.port),
             "smtp: reply split per byte": lambda: smtp_session(host, split.port),
             "smtp: STARTTLS + AUTH PLAIN": lambda: smtp_session(
-                host, smtp.port, starttls=True, auth=(USER, PASSWORD)),
+                host, smtp.port, starttls=True, auth=(USER, PASSWORD)
+            ),
             "smtp: implicit TLS + AUTH": lambda: smtp_session(
-                host, smtps.port, implicit_tls=True, auth=(USER, PASSWORD)),
-            "smtp: silent server (0.2 s timeout)": lambda: smtp_session(host, silent.port,
-                                                                        timeout=0.2),
-            "tls: implicit, verifies (0)": lambda: probe_tls(host, smtps.port, servername=NAME,
-                                                             cafile=ca),
+                host, smtps.port, implicit_tls=True, auth=(USER, PASSWORD)
+            ),
+            "smtp: silent server (0.2 s timeout)": lambda: smtp_session(
+                host, silent.port, timeout=0.2
+            ),
+            "tls: implicit, verifies (0)": lambda: probe_tls(
+                host, smtps.port, servername=NAME, cafile=ca
+            ),
             "tls: STARTTLS, self-signed (18)": lambda: probe_tls(
-                host, blog_smtp.port, starttls="smtp", servername=NAME, cafile=ca),
-            "dns: A with CNAME chain": lambda: lookup(NAME, "A", nameserver=blog_dns.host,
-                                                      port=blog_dns.port),
+                host, blog_smtp.port, starttls="smtp", servername=NAME, cafile=ca
+            ),
+            "dns: A with CNAME chain": lambda: lookup(
+                NAME, "A", nameserver=blog_dns.host, port=blog_dns.port
+            ),
             "dns: mail report (blog zone)": lambda: mail_dns_report(
-                "zimmerman.test", blog_dns.host, port=blog_dns.port),
+                "zimmerman.test", blog_dns.host, port=blog_dns.port
+            ),
         }
         for label, call in cases.items():
             call()  # warm up (imports, CA loading)
             results[label] = measure(call, rounds)
 
-        healthy = DoctorTarget(address=host, nameserver=fixed_dns.host, dns_port=fixed_dns.port,
-                               cafile=ca, smtp_port=smtp.port, smtps_port=smtps.port,
-                               submission_port=submission.port, password=PASSWORD)
-        broken = DoctorTarget(address=host, nameserver=blog_dns.host, dns_port=blog_dns.port,
-                              cafile=ca, smtp_port=blog_smtp.port, smtps_port=hole,
-                              submission_port=closed, password=PASSWORD, timeout=0.5)
+        healthy = DoctorTarget(
+            address=host,
+            nameserver=fixed_dns.host,
+            dns_port=fixed_dns.port,
+            cafile=ca,
+            smtp_port=smtp.port,
+            smtps_port=smtps.port,
+            submission_port=submission.port,
+            password=PASSWORD,
+        )
+        broken = DoctorTarget(
+            address=host,
+            nameserver=blog_dns.host,
+            dns_port=blog_dns.port,
+            cafile=ca,
+            smtp_port=blog_smtp.port,
+            smtps_port=hole,
+            submission_port=closed,
+            password=PASSWORD,
+            timeout=0.5,
+        )
         run_doctor(healthy)
         results["doctor: healthy server"] = measure(lambda: run_doctor(healthy), rounds)
-        results["doctor: blog-like (timeout 0.5 s)"] = measure(lambda: run_doctor(broken),
-                                                               max(3, rounds // 3))
+        results["doctor: blog-like (timeout 0.5 s)"] = measure(
+            lambda: run_doctor(broken), max(3, rounds // 3)
+        )
 
     if args.json:
-        print(json.dumps({k: {m: round(v, 2) for m, v in r.items()} for k, r in results.items()},
-                         indent=2))
+        print(
+            json.dumps(
+                {k: {m: round(v, 2) for m, v in r.items()} for k, r in results.items()}, indent=2
+            )
+        )
         return
     table = Table(title=f"labkit probes on 127.0.0.1 ({rounds} rounds)")
     table.add_column("probe")

@@ -24,8 +24,12 @@ from labkit.errors import LabkitError
 if TYPE_CHECKING:
     from labkit.lab.transport import Transport
 
-_ICON = {Status.OK: ("✓", "green"), Status.INFO: ("i", "blue"), Status.WARN: ("!", "yellow"),
-         Status.FAIL: ("✗", "red")}
+_ICON = {
+    Status.OK: ("✓", "green"),
+    Status.INFO: ("i", "blue"),
+    Status.WARN: ("!", "yellow"),
+    Status.FAIL: ("✗", "red"),
+}
 
 
 def default_target() -> DoctorTarget:
@@ -87,10 +91,19 @@ def doctor(
 ) -> None:
     """Diagnose the mail server: ports, STARTTLS, certificates, AUTH, relay, DNS, logs."""
     overrides: dict[str, Any] = {
-        "domain": domain, "mail_host": host, "address": address, "nameserver": server,
-        "dns_port": dns_port, "smtp_port": smtp_port, "smtps_port": smtps_port,
-        "submission_port": submission_port, "cafile": cafile, "user": user, "password": password,
-        "outside_domain": outside_domain, "timeout": timeout,
+        "domain": domain,
+        "mail_host": host,
+        "address": address,
+        "nameserver": server,
+        "dns_port": dns_port,
+        "smtp_port": smtp_port,
+        "smtps_port": smtps_port,
+        "submission_port": submission_port,
+        "cafile": cafile,
+        "user": user,
+        "password": password,
+        "outside_domain": outside_domain,
+        "timeout": timeout,
     }
     target = DoctorTarget.from_target(default_target(), **overrides)
     transport, why_not = inside_transport() if inside else (None, "--no-inside was given")
@@ -109,16 +122,21 @@ def render_report(report: DoctorReport) -> None:
         table.add_column(column)
     for finding in sorted(report.findings, key=lambda f: -f.status.rank):
         icon, colour = _ICON[finding.status]
-        table.add_row(Text(icon, style=colour), finding.check, escape(finding.target),
-                      Text(finding.title, style=colour if finding.status is not Status.OK
-                           else ""))
+        table.add_row(
+            Text(icon, style=colour),
+            finding.check,
+            escape(finding.target),
+            Text(finding.title, style=colour if finding.status is not Status.OK else ""),
+        )
     console.print(table)
     for finding in report.findings:
         if finding.status not in (Status.FAIL, Status.WARN):
             continue
         icon, colour = _ICON[finding.status]
-        console.print(f"\n[{colour}]{icon} {escape(finding.title)}[/]  [dim]{finding.check} "
-                      f"{escape(finding.target)}[/]")
+        console.print(
+            f"\n[{colour}]{icon} {escape(finding.title)}[/]  [dim]{finding.check} "
+            f"{escape(finding.target)}[/]"
+        )
         if finding.evidence:
             for line in finding.evidence.splitlines():
                 console.print(Text(f"    {line}", style="dim"))
@@ -127,5 +145,7 @@ def render_report(report: DoctorReport) -> None:
         if finding.learn_more:
             console.print(f"  [bold]learn:[/] {escape(finding.learn_more)}")
     counts = report.counts()
-    console.print(f"\n{counts['fail']} failed, {counts['warn']} warnings, {counts['ok']} ok, "
-                  f"{counts['info']} notes in {report.elapsed:.2f} s")
+    console.print(
+        f"\n{counts['fail']} failed, {counts['warn']} warnings, {counts['ok']} ok, "
+        f"{counts['info']} notes in {report.elapsed:.2f} s"
+    )

@@ -37,8 +37,12 @@ CafileOpt = Annotated[
     str | None, typer.Option("--cafile", help="PEM file of CAs to trust (default: system).")
 ]
 
-_STYLE = {Direction.SHELL: "green", Direction.CLIENT: "bold cyan", Direction.SERVER: "",
-          Direction.NOTE: "dim"}
+_STYLE = {
+    Direction.SHELL: "green",
+    Direction.CLIENT: "bold cyan",
+    Direction.SERVER: "",
+    Direction.NOTE: "dim",
+}
 
 
 def print_transcript(transcript: Transcript) -> None:
@@ -81,10 +85,10 @@ def _render_port(result: PortResult) -> None:
 def smtp_command(
     host: Annotated[str, typer.Argument(help="Mail server host name or address.")],
     port: Annotated[int, typer.Option("--port", "-p", help="Port (25, 465, 587).")] = 25,
-    starttls: Annotated[bool, typer.Option("--starttls", help="STARTTLS, then EHLO again.")] =
-    False,
-    tls: Annotated[bool, typer.Option("--tls", help="Implicit TLS from the start (465).")] =
-    False,
+    starttls: Annotated[
+        bool, typer.Option("--starttls", help="STARTTLS, then EHLO again.")
+    ] = False,
+    tls: Annotated[bool, typer.Option("--tls", help="Implicit TLS from the start (465).")] = False,
     auth: Annotated[str | None, typer.Option("--auth", help="User to log in as.")] = None,
     password: Annotated[
         str | None, typer.Option("--password", help="Password (asked for when omitted).")
@@ -96,8 +100,9 @@ def smtp_command(
         typer.Option("--command", "-c", help="Extra command, e.g. 'MAIL FROM:<a@b>'. Repeat."),
     ] = None,
     cafile: CafileOpt = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Stop if the certificate fails.")] =
-    False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Stop if the certificate fails.")
+    ] = False,
     timeout: TimeoutOpt = 5.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -111,9 +116,18 @@ def smtp_command(
                 raise UsageError("--auth needs a password.", advice="Pass --password.")
             password = typer.prompt(f"Password for {auth}", hide_input=True)
         credentials = Credentials(auth, password, mechanism)
-    result = smtp_session(host, port, helo=helo, starttls=starttls, implicit_tls=tls,
-                          auth=credentials, commands=tuple(command or ()), timeout=timeout,
-                          cafile=cafile, verify=verify)
+    result = smtp_session(
+        host,
+        port,
+        helo=helo,
+        starttls=starttls,
+        implicit_tls=tls,
+        auth=credentials,
+        commands=tuple(command or ()),
+        timeout=timeout,
+        cafile=cafile,
+        verify=verify,
+    )
     emit(result, as_json, lambda: _render_smtp(result))
     _done(result.ok)
 
@@ -153,8 +167,9 @@ def _render_smtp(result: SmtpResult) -> None:
 def _split_host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not host:
-        raise UsageError(f"{text!r} is not HOST:PORT.",
-                         advice="e.g. mail.zimmerman.test:465 or [::1]:587")
+        raise UsageError(
+            f"{text!r} is not HOST:PORT.", advice="e.g. mail.zimmerman.test:465 or [::1]:587"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -175,8 +190,14 @@ def tls_command(
     host, port = _split_host_port(target)
     if starttls not in (None, "smtp", "imap"):
         raise UsageError(f"Unknown --starttls {starttls!r}.", advice="Use smtp or imap.")
-    result = probe_tls(host, port, starttls=starttls,  # type: ignore[arg-type]
-                       servername=servername, cafile=cafile, timeout=timeout)
+    result = probe_tls(
+        host,
+        port,
+        starttls=starttls,  # type: ignore[arg-type]
+        servername=servername,
+        cafile=cafile,
+        timeout=timeout,
+    )
     emit(result, as_json, lambda: _render_tls(result))
     _done(result.ok)
 
@@ -191,16 +212,23 @@ def _render_tls(result: TlsResult) -> None:
     verification = session.verification
     if verification is not None:
         colour = "green" if verification.ok else "red"
-        console.print(f"Verify return code: [{colour}]{escape(str(verification))}[/] "
-                      f"(against {escape(verification.trust_store)})")
+        console.print(
+            f"Verify return code: [{colour}]{escape(str(verification))}[/] "
+            f"(against {escape(verification.trust_store)})"
+        )
     table = Table(title=f"{session.version}, {session.cipher} ({session.cipher_bits} bits)")
     for column in ("depth", "subject", "issuer", "names", "valid until", "key", "self-signed"):
         table.add_column(column)
     for depth, cert in enumerate(session.chain):
-        table.add_row(str(depth), escape(cert.subject), escape(cert.issuer),
-                      escape(", ".join(cert.names())), f"{cert.not_after:%Y-%m-%d}",
-                      f"{cert.key_type} {cert.key_size or ''}".strip(),
-                      "yes" if cert.self_signed else "no")
+        table.add_row(
+            str(depth),
+            escape(cert.subject),
+            escape(cert.issuer),
+            escape(", ".join(cert.names())),
+            f"{cert.not_after:%Y-%m-%d}",
+            f"{cert.key_type} {cert.key_size or ''}".strip(),
+            "yes" if cert.self_signed else "no",
+        )
     console.print(table)
 
 
@@ -210,8 +238,9 @@ def _render_tls(result: TlsResult) -> None:
 @probe_app.command("dns")
 def dns_command(
     name: Annotated[str, typer.Argument(help="Name to look up (or the domain, with --mail).")],
-    rdtype: Annotated[str, typer.Option("--type", "-t", help="A, AAAA, MX, CNAME, PTR, TXT.")] =
-    "A",
+    rdtype: Annotated[
+        str, typer.Option("--type", "-t", help="A, AAAA, MX, CNAME, PTR, TXT.")
+    ] = "A",
     server: Annotated[
         str | None, typer.Option("--server", help="Nameserver address (default: system).")
     ] = None,
@@ -235,9 +264,11 @@ def dns_command(
 
 def _render_answer(answer: DnsAnswer) -> None:
     colour = "green" if answer.ok else "red"
-    console.print(f";; {escape(answer.name)} {answer.rdtype} -> [{colour}]{answer.outcome.value}"
-                  f"[/] (rcode {answer.rcode or '-'}) from {answer.nameserver}:{answer.port} "
-                  f"in {answer.elapsed * 1000:.1f} ms")
+    console.print(
+        f";; {escape(answer.name)} {answer.rdtype} -> [{colour}]{answer.outcome.value}"
+        f"[/] (rcode {answer.rcode or '-'}) from {answer.nameserver}:{answer.port} "
+        f"in {answer.elapsed * 1000:.1f} ms"
+    )
     if answer.error:
         console.print(f";; {escape(answer.error)}")
     for record in answer.aliases + answer.records:
@@ -256,8 +287,12 @@ def _render_mail_dns(report: MailDnsReport) -> None:
         table.add_column(column)
     colours = {"fail": "red", "warn": "yellow", "info": "blue"}
     for issue in report.issues:
-        table.add_row(Text(issue.severity, style=colours[issue.severity]), issue.rule.value,
-                      escape(issue.title), issue.reference)
+        table.add_row(
+            Text(issue.severity, style=colours[issue.severity]),
+            issue.rule.value,
+            escape(issue.title),
+            issue.reference,
+        )
     if not report.issues:
         table.add_row(Text("ok", style="green"), "-", "no problems found", "")
     console.print(table)

@@ -38,8 +38,9 @@ def _host(host: str | None, bind: str = "127.0.0.1") -> str:
 def _table(seats: list[SeatStatus]) -> Table:
     table = Table(title="workshop seats", title_justify="left")
     for col in ("seat", "health", "scenario", "points", "JupyterLab"):
-        table.add_column(col, justify="right" if col in ("seat", "points") else "left",
-                         overflow="fold")
+        table.add_column(
+            col, justify="right" if col in ("seat", "points") else "left", overflow="fold"
+        )
     for s in seats:
         health = "[green]healthy[/]" if s.healthy else f"[red]{escape(s.error or 'not healthy')}[/]"
         scenario = (s.scenario or "-") + (" [yellow](edited)[/]" if s.edited else "")

@@ -31,8 +31,10 @@ T = TypeVar("T")
 def relay_commands(target: DoctorTarget) -> tuple[str, str]:
     """An outside-to-outside envelope: accepting it would make the server an open relay.
     The doctor never sends DATA, so nothing is ever delivered."""
-    return (f"MAIL FROM:<labkit-probe@{target.outside_domain}>",
-            f"RCPT TO:<relay-test@{target.outside_domain}>")
+    return (
+        f"MAIL FROM:<labkit-probe@{target.outside_domain}>",
+        f"RCPT TO:<relay-test@{target.outside_domain}>",
+    )
 
 
 def gather(target: DoctorTarget, transport: Transport | None = None) -> Observations:
@@ -44,42 +46,57 @@ def gather(target: DoctorTarget, transport: Transport | None = None) -> Observat
     creds = t.credentials
     jobs: dict[str, Callable[[], Any]] = {
         "ports": lambda: scan_ports(t.host, t.ports, timeout=timeout),
-        "smtp": lambda: smtp_session(t.host, t.smtp_port, commands=relay_commands(t),
-                                     timeout=timeout),
-        "starttls": lambda: smtp_session(t.host, t.smtp_port, starttls=True, auth=creds,
-                                         **common),
-        "submission": lambda: smtp_session(t.host, t.submission_port, starttls=True,
-                                           auth=creds, **common),
-        "smtps": lambda: smtp_session(t.host, t.smtps_port, implicit_tls=True, auth=creds,
-                                      **common),
+        "smtp": lambda: smtp_session(
+            t.host, t.smtp_port, commands=relay_commands(t), timeout=timeout
+        ),
+        "starttls": lambda: smtp_session(t.host, t.smtp_port, starttls=True, auth=creds, **common),
+        "submission": lambda: smtp_session(
+            t.host, t.submission_port, starttls=True, auth=creds, **common
+        ),
+        "smtps": lambda: smtp_session(
+            t.host, t.smtps_port, implicit_tls=True, auth=creds, **common
+        ),
         "tls-smtp": lambda: probe_tls(t.host, t.smtp_port, starttls="smtp", **common),
         "tls-smtps": lambda: probe_tls(t.host, t.smtps_port, **common),
-        "tls-submission": lambda: probe_tls(t.host, t.submission_port, starttls="smtp",
-                                            **common),
-        "dns": lambda: mail_dns_report(t.domain, t.nameserver, port=t.dns_port,
-                                       expect_host=t.mail_host, timeout=t.dns_timeout),
+        "tls-submission": lambda: probe_tls(t.host, t.submission_port, starttls="smtp", **common),
+        "dns": lambda: mail_dns_report(
+            t.domain, t.nameserver, port=t.dns_port, expect_host=t.mail_host, timeout=t.dns_timeout
+        ),
     }
     if transport is not None:
-        jobs["server"] = lambda: inspect_server(transport, smtp_port=t.smtp_port,
-                                                timeout=max(5.0, timeout * 3))
+        jobs["server"] = lambda: inspect_server(
+            transport, smtp_port=t.smtp_port, timeout=max(5.0, timeout * 3)
+        )
     errors: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures: dict[str, Future[Any]] = {name: pool.submit(job) for name, job in jobs.items()}
         results = {name: _result(name, future, errors) for name, future in futures.items()}
     if transport is None:
-        errors["server"] = ("No way into the server was given (SSH or docker exec), so "
-                            "master.cf, listening sockets and mail.log were not read.")
+        errors["server"] = (
+            "No way into the server was given (SSH or docker exec), so "
+            "master.cf, listening sockets and mail.log were not read."
+        )
     ports = {r.port: r for r in results["ports"] or ()}
     tls: dict[int, TlsResult] = {}
-    for port, role in ((t.smtp_port, "smtp"), (t.smtps_port, "smtps"),
-                       (t.submission_port, "submission")):
+    for port, role in (
+        (t.smtp_port, "smtp"),
+        (t.smtps_port, "smtps"),
+        (t.submission_port, "submission"),
+    ):
         result = results[f"tls-{role}"]
         if isinstance(result, TlsResult):
             tls[port] = result
     return Observations(
-        target=t, ports=ports, smtp=results["smtp"], starttls=results["starttls"],
-        submission=results["submission"], smtps=results["smtps"], tls=tls,
-        dns=results["dns"], server=results.get("server"), errors=errors,
+        target=t,
+        ports=ports,
+        smtp=results["smtp"],
+        starttls=results["starttls"],
+        submission=results["submission"],
+        smtps=results["smtps"],
+        tls=tls,
+        dns=results["dns"],
+        server=results.get("server"),
+        errors=errors,
         elapsed=time.monotonic() - started,
     )
 

@@ -87,8 +87,11 @@ class DoctorTarget:
 
     def role(self, port: int) -> str:
         """The service a port plays in this target: smtp, smtps or submission."""
-        return {self.smtp_port: "smtp", self.smtps_port: "smtps",
-                self.submission_port: "submission"}.get(port, str(port))
+        return {
+            self.smtp_port: "smtp",
+            self.smtps_port: "smtps",
+            self.submission_port: "submission",
+        }.get(port, str(port))
 
     def where(self, port: int | None = None) -> str:
         return f"{self.mail_host}:{port}" if port is not None else self.mail_host
@@ -112,8 +115,7 @@ class DoctorTarget:
         names, or the lab's ``host``/``mx_ip``/``dns_ip``/``outside_domain`` aliases)."""
         if isinstance(target, cls) and not overrides:
             return target
-        get = (target.get if isinstance(target, Mapping)
-               else lambda k, d=None: getattr(target, k, d))
+        get = target.get if isinstance(target, Mapping) else lambda k, d=None: getattr(target, k, d)
         aliases = {
             "mail_host": ("mail_host", "servername", "host"),
             "address": ("address", "mx_address", "mail_address", "mx_ip"),
@@ -123,8 +125,7 @@ class DoctorTarget:
         values: dict[str, Any] = {}
         ports = get("smtp_ports", None)  # labkit.lab.config.LabTarget: (smtp, smtps, submission)
         if isinstance(ports, (tuple, list)) and len(ports) == 3:
-            values.update(zip(("smtp_port", "smtps_port", "submission_port"), ports,
-                              strict=True))
+            values.update(zip(("smtp_port", "smtps_port", "submission_port"), ports, strict=True))
         for f in fields(cls):
             for name in aliases.get(f.name, (f.name,)):
                 value = get(name, None)
@@ -194,8 +195,10 @@ class DoctorReport:
         learn_more), for a notebook to sort, filter and colour."""
         import pandas
 
-        rows = [{c: getattr(f, c).value if c == "status" else getattr(f, c) for c in _COLUMNS}
-                for f in self.findings]
+        rows = [
+            {c: getattr(f, c).value if c == "status" else getattr(f, c) for c in _COLUMNS}
+            for f in self.findings
+        ]
         return pandas.DataFrame(rows, columns=list(_COLUMNS))
 
     def to_dict(self) -> dict[str, Any]:

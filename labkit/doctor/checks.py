@@ -51,6 +51,7 @@ _REGISTRY: dict[str, Check] = {}
 
 def check(name: str, *, title: str) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under ``name`` (unique); the function is returned unchanged."""
+
     def register(function: CheckFunction) -> CheckFunction:
         if name in _REGISTRY:
             raise ValueError(f"a doctor check named {name!r} is already registered")
@@ -64,8 +65,9 @@ def registered_checks() -> tuple[Check, ...]:
     return tuple(_REGISTRY.values())
 
 
-def diagnose(observations: Observations, checks: Iterable[Check] | None = None
-             ) -> tuple[Finding, ...]:
+def diagnose(
+    observations: Observations, checks: Iterable[Check] | None = None
+) -> tuple[Finding, ...]:
     """Run the checks over the observations. A check that crashes yields a ``warn``
     finding naming the crash instead of hiding the other checks' results."""
     findings: list[Finding] = []
@@ -73,9 +75,15 @@ def diagnose(observations: Observations, checks: Iterable[Check] | None = None
         try:
             findings.extend(item.function(observations))
         except Exception as exc:  # a bug in one check must not hide the others
-            findings.append(Finding(item.name, observations.target.mail_host, Status.WARN,
-                                    f"The {item.name!r} check crashed: {exc!r}",
-                                    hint="This is a labkit bug; please report it."))
+            findings.append(
+                Finding(
+                    item.name,
+                    observations.target.mail_host,
+                    Status.WARN,
+                    f"The {item.name!r} check crashed: {exc!r}",
+                    hint="This is a labkit bug; please report it.",
+                )
+            )
     return tuple(findings)
 
 
@@ -108,9 +116,12 @@ def _starttls_inside(server: ServerInspection | None) -> str:
 
 
 def _inside_note(server: ServerInspection | None) -> str:
-    return ("" if server is not None else
-            " (The inside of the server was not examined; with SSH or docker access the "
-            "doctor could tell which.)")
+    return (
+        ""
+        if server is not None
+        else " (The inside of the server was not examined; with SSH or docker access the "
+        "doctor could tell which.)"
+    )
 
 
 # --------------------------------------------------------------------------- ports
@@ -126,48 +137,81 @@ def _port_finding(obs: Observations, port: int, result: PortResult) -> Finding:
     where = target.where(port)
     learn = f"{NB_REFUSED}; {rfc}"
     if result.ok:
-        return Finding("ports", where, Status.OK, f"Port {port} ({role}) accepts connections",
-                       result.summary(), learn_more=learn)
+        return Finding(
+            "ports",
+            where,
+            Status.OK,
+            f"Port {port} ({role}) accepts connections",
+            result.summary(),
+            learn_more=learn,
+        )
     evidence = result.summary()
     service = server.service_for_port(port) if server and server.services is not None else None
     listening = server.is_listening(port) if server else None
     if server is not None and server.services is not None:
-        evidence += ("\npostconf -M: " + service.line() if service else
-                     f"\npostconf -M: no {name}/inet service")
+        evidence += (
+            "\npostconf -M: " + service.line()
+            if service
+            else f"\npostconf -M: no {name}/inet service"
+        )
     if listening is not None:
         evidence += f"\nss -ltn on the server: {'listening' if listening else 'nothing'} on {port}"
     if result.state is PortState.REFUSED:
         title = f"Port {port} ({role}) is refused: no program listens there"
         if server is not None and server.services is not None and service is None:
-            hint = (f"Enable the {name} service in /etc/postfix/master.cf (Debian ships it "
-                    f"commented out: uncomment the `{name} inet n - y - - smtpd` line and its "
-                    "-o options), then run `postfix reload`.")
+            hint = (
+                f"Enable the {name} service in /etc/postfix/master.cf (Debian ships it "
+                f"commented out: uncomment the `{name} inet n - y - - smtpd` line and its "
+                "-o options), then run `postfix reload`."
+            )
         elif service is not None and listening is False:
-            hint = (f"master.cf has {name}, but nothing listens on {port}: run "
-                    "`postfix reload` (and look for `fatal: bind` in mail.log).")
+            hint = (
+                f"master.cf has {name}, but nothing listens on {port}: run "
+                "`postfix reload` (and look for `fatal: bind` in mail.log)."
+            )
         elif listening:
-            hint = (f"Postfix listens on {port} on the server, yet connections are refused "
-                    "from here: a firewall REJECT rule, or this name leads to another host.")
+            hint = (
+                f"Postfix listens on {port} on the server, yet connections are refused "
+                "from here: a firewall REJECT rule, or this name leads to another host."
+            )
         else:
-            hint = (f"Check that {name} is enabled in /etc/postfix/master.cf "
-                    f"(`postconf -M {name}/inet`) and that `postfix reload` ran."
-                    + _inside_note(server))
+            hint = (
+                f"Check that {name} is enabled in /etc/postfix/master.cf "
+                f"(`postconf -M {name}/inet`) and that `postfix reload` ran." + _inside_note(server)
+            )
         return Finding("ports", where, Status.FAIL, title, evidence, hint, learn)
     if result.state is PortState.TIMEOUT:
-        hint = ("Packets are dropped: a firewall DROP rule (ufw, iptables, the provider's "
-                "firewall) or a wrong address. A closed port would have been refused at once.")
+        hint = (
+            "Packets are dropped: a firewall DROP rule (ufw, iptables, the provider's "
+            "firewall) or a wrong address. A closed port would have been refused at once."
+        )
         if listening:
-            hint = (f"Postfix listens on {port}, but packets from here never arrive: a "
-                    "firewall on the path DROPs them (check `ufw status` and the provider).")
-        return Finding("ports", where, Status.FAIL, f"Port {port} ({role}) times out",
-                       evidence, hint, learn)
+            hint = (
+                f"Postfix listens on {port}, but packets from here never arrive: a "
+                "firewall on the path DROPs them (check `ufw status` and the provider)."
+            )
+        return Finding(
+            "ports", where, Status.FAIL, f"Port {port} ({role}) times out", evidence, hint, learn
+        )
     if result.state is PortState.NAME_ERROR:
-        return Finding("ports", where, Status.FAIL, f"{target.host} does not resolve",
-                       evidence, f"Add an A record for {target.host} (`labkit probe dns "
-                       f"{target.host}`).", f"{NB_DNS}; RFC 1035")
-    return Finding("ports", where, Status.FAIL,
-                   f"Port {port} ({role}): {result.state.value}", evidence,
-                   result.explanation, learn)
+        return Finding(
+            "ports",
+            where,
+            Status.FAIL,
+            f"{target.host} does not resolve",
+            evidence,
+            f"Add an A record for {target.host} (`labkit probe dns {target.host}`).",
+            f"{NB_DNS}; RFC 1035",
+        )
+    return Finding(
+        "ports",
+        where,
+        Status.FAIL,
+        f"Port {port} ({role}): {result.state.value}",
+        evidence,
+        result.explanation,
+        learn,
+    )
 
 
 @check("ports", title="Can the mail ports be reached?")
@@ -196,8 +240,7 @@ def _banner_name(result: SmtpResult | None) -> str | None:
 def _greeting_evidence(smtp: SmtpResult) -> str:
     """The banner and the first EHLO (or HELO) reply, as they appeared on the wire."""
     lines = list(smtp.banner.wire_lines()) if smtp.banner else []
-    hello = next((e for e in smtp.exchanges if e.phase is Phase.EHLO and e.reply.positive),
-                 None)
+    hello = next((e for e in smtp.exchanges if e.phase is Phase.EHLO and e.reply.positive), None)
     if hello is not None:
         lines += [f"> {hello.command}", *hello.reply.wire_lines()]
     return "\n".join(lines)
@@ -209,16 +252,30 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
     if smtp is None or smtp.stopped_at is Phase.CONNECT:
         return
     where = obs.target.where(obs.target.smtp_port)
-    if smtp.banner is None or (smtp.stopped_at in (Phase.BANNER, Phase.EHLO)
-                               and smtp.failure is not SmtpFailure.REJECTED):
-        yield Finding("greeting", where, Status.FAIL,
-                      f"No usable SMTP dialog: {smtp.failure.value if smtp.failure else '?'} at "
-                      f"{smtp.stopped_at.value}", smtp.transcript.excerpt(""), smtp.reason,
-                      f"{NB_SMTP}; RFC 5321 §4.2")
+    if smtp.banner is None or (
+        smtp.stopped_at in (Phase.BANNER, Phase.EHLO) and smtp.failure is not SmtpFailure.REJECTED
+    ):
+        yield Finding(
+            "greeting",
+            where,
+            Status.FAIL,
+            f"No usable SMTP dialog: {smtp.failure.value if smtp.failure else '?'} at "
+            f"{smtp.stopped_at.value}",
+            smtp.transcript.excerpt(""),
+            smtp.reason,
+            f"{NB_SMTP}; RFC 5321 §4.2",
+        )
         return
     if smtp.stopped_at is Phase.BANNER:
-        yield Finding("greeting", where, Status.FAIL, "The server refuses service in its banner",
-                      str(smtp.banner), smtp.reason, f"{NB_SMTP}; RFC 5321 §3.1")
+        yield Finding(
+            "greeting",
+            where,
+            Status.FAIL,
+            "The server refuses service in its banner",
+            str(smtp.banner),
+            smtp.reason,
+            f"{NB_SMTP}; RFC 5321 §3.1",
+        )
         return
     name = _banner_name(smtp)
     evidence = _greeting_evidence(smtp)
@@ -226,7 +283,9 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
         return  # the middlebox check explains the masked text
     if name and name.lower() != obs.target.mail_host.lower():
         yield Finding(
-            "greeting", where, Status.WARN,
+            "greeting",
+            where,
+            Status.WARN,
             f"The server calls itself {name!r}, not {obs.target.mail_host}",
             evidence,
             f"Set `myhostname = {obs.target.mail_host}` in /etc/postfix/main.cf (then "
@@ -234,8 +293,14 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
             f"{NB_SMTP}; RFC 5321 §4.1.1.1",
         )
         return
-    yield Finding("greeting", where, Status.OK, f"Banner and EHLO from {name}", evidence,
-                  learn_more=f"{NB_SMTP}; RFC 5321 §4.1.1.1")
+    yield Finding(
+        "greeting",
+        where,
+        Status.OK,
+        f"Banner and EHLO from {name}",
+        evidence,
+        learn_more=f"{NB_SMTP}; RFC 5321 §4.1.1.1",
+    )
 
 
 @check("middlebox", title="Is something on the path rewriting SMTP?")
@@ -248,7 +313,9 @@ def check_middlebox(obs: Observations) -> Iterator[Finding]:
     if masked:
         evidence = "\n".join(a.evidence for a in masked) + _starttls_inside(obs.server)
         yield Finding(
-            "middlebox", where, Status.FAIL,
+            "middlebox",
+            where,
+            Status.FAIL,
             "An SMTP-inspection middlebox masks the dialog (220 ****, XXXXXXXA)",
             evidence,
             "Something between here and the server rewrites SMTP: typically a Cisco ASA "
@@ -259,8 +326,14 @@ def check_middlebox(obs: Observations) -> Iterator[Finding]:
         )
     for anomaly in smtp.anomalies:
         if not anomaly.kind.value.startswith("masked"):
-            yield Finding("middlebox", where, Status.WARN, anomaly.explanation,
-                          anomaly.evidence, learn_more=f"{NB_SMTP}; RFC 5321 §2.3.8")
+            yield Finding(
+                "middlebox",
+                where,
+                Status.WARN,
+                anomaly.explanation,
+                anomaly.evidence,
+                learn_more=f"{NB_SMTP}; RFC 5321 §2.3.8",
+            )
 
 
 # --------------------------------------------------------------------------- STARTTLS
@@ -273,9 +346,11 @@ def _cert_hint(obs: Observations, events: tuple[LogEvent, ...]) -> str:
     files = f"smtpd_tls_cert_file = {cert or path or '?'}"
     if key:
         files += f", smtpd_tls_key_file = {key}"
-    return (f"The certificate file is missing or unreadable: {files}. Create it (in the lab: "
-            f"`lab-certbot {obs.target.mail_host}` on the server) or point main.cf at a real "
-            "one, then `postfix reload`.")
+    return (
+        f"The certificate file is missing or unreadable: {files}. Create it (in the lab: "
+        f"`lab-certbot {obs.target.mail_host}` on the server) or point main.cf at a real "
+        "one, then `postfix reload`."
+    )
 
 
 @check("starttls", title="Does port 25 offer working STARTTLS?")
@@ -289,9 +364,14 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
     server = obs.server
     cert_events = _events(server, LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM)
     if session is not None and session.tls is not None:
-        yield Finding("starttls", where, Status.OK, f"STARTTLS works ({session.tls.version}, "
-                      f"{session.tls.cipher})", session.transcript.excerpt("STARTTLS", "TLS "),
-                      learn_more=learn)
+        yield Finding(
+            "starttls",
+            where,
+            Status.OK,
+            f"STARTTLS works ({session.tls.version}, {session.tls.cipher})",
+            session.transcript.excerpt("STARTTLS", "TLS "),
+            learn_more=learn,
+        )
         return
     offered = plain.offers("STARTTLS", after_tls=False)
     if not offered:
@@ -300,48 +380,87 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
         blanked = any(a.kind is AnomalyKind.MASKED_EXTENSION for a in plain.anomalies)
         if blanked or seen_inside:
             yield Finding(
-                "starttls", where, Status.FAIL,
+                "starttls",
+                where,
+                Status.FAIL,
                 "STARTTLS is offered by the server but not seen from here",
                 evidence + seen_inside,
                 "Something on the path strips STARTTLS (SMTP inspection on a firewall). "
                 "Without it, clients never see AUTH (smtpd_tls_auth_only = yes).",
-                learn)
+                learn,
+            )
             return
         if cert_events:
-            yield Finding("starttls", where, Status.FAIL,
-                          "No STARTTLS: Postfix disabled TLS because it has no certificate",
-                          evidence + "\n" + _log_evidence(cert_events),
-                          _cert_hint(obs, cert_events), learn)
+            yield Finding(
+                "starttls",
+                where,
+                Status.FAIL,
+                "No STARTTLS: Postfix disabled TLS because it has no certificate",
+                evidence + "\n" + _log_evidence(cert_events),
+                _cert_hint(obs, cert_events),
+                learn,
+            )
             return
         level = server.param("smtpd_tls_security_level") if server else None
         if server is not None and server.postconf is not None and level in (None, "none"):
-            hint = ("Set `smtpd_tls_security_level = may` and smtpd_tls_cert_file / "
-                    "smtpd_tls_key_file in /etc/postfix/main.cf, then `postfix reload`.")
+            hint = (
+                "Set `smtpd_tls_security_level = may` and smtpd_tls_cert_file / "
+                "smtpd_tls_key_file in /etc/postfix/main.cf, then `postfix reload`."
+            )
         else:
-            hint = ("Postfix offers STARTTLS with smtpd_tls_security_level = may and a "
-                    "readable certificate and key; look at mail.log for TLS warnings."
-                    + _inside_note(server))
-        yield Finding("starttls", where, Status.FAIL, "The server does not offer STARTTLS",
-                      evidence, hint, learn)
+            hint = (
+                "Postfix offers STARTTLS with smtpd_tls_security_level = may and a "
+                "readable certificate and key; look at mail.log for TLS warnings."
+                + _inside_note(server)
+            )
+        yield Finding(
+            "starttls",
+            where,
+            Status.FAIL,
+            "The server does not offer STARTTLS",
+            evidence,
+            hint,
+            learn,
+        )
         return
     if session is None:
         return
     if session.stopped_at is Phase.STARTTLS:
         evidence = session.transcript.excerpt("STARTTLS", context=0)
-        hint = (_cert_hint(obs, cert_events) if cert_events else
-                "The server lists STARTTLS but refuses it: usually a TLS setup problem on the "
-                "server; mail.log says which." + _inside_note(server))
+        hint = (
+            _cert_hint(obs, cert_events)
+            if cert_events
+            else "The server lists STARTTLS but refuses it: usually a TLS setup problem on the "
+            "server; mail.log says which." + _inside_note(server)
+        )
         if cert_events:
             evidence += "\n" + _log_evidence(cert_events)
         refusal = session.reply_to("STARTTLS")
-        said = (f" ({refusal.code} {refusal.enhanced or ''} {refusal.message})".replace("  ", " ")
-                if refusal is not None else "")
-        yield Finding("starttls", where, Status.FAIL, f"STARTTLS is listed but refused{said}",
-                      evidence, hint, learn)
+        said = (
+            f" ({refusal.code} {refusal.enhanced or ''} {refusal.message})".replace("  ", " ")
+            if refusal is not None
+            else ""
+        )
+        yield Finding(
+            "starttls",
+            where,
+            Status.FAIL,
+            f"STARTTLS is listed but refused{said}",
+            evidence,
+            hint,
+            learn,
+        )
         return
     if session.stopped_at is Phase.TLS_HANDSHAKE:
-        yield Finding("starttls", where, Status.FAIL, "The TLS handshake after STARTTLS failed",
-                      session.transcript.excerpt("STARTTLS", "TLS"), session.reason, learn)
+        yield Finding(
+            "starttls",
+            where,
+            Status.FAIL,
+            "The TLS handshake after STARTTLS failed",
+            session.transcript.excerpt("STARTTLS", "TLS"),
+            session.reason,
+            learn,
+        )
 
 
 # --------------------------------------------------------------------------- certificates
@@ -359,10 +478,13 @@ def _cert_evidence(result: TlsResult) -> str:
     leaf = result.session.leaf if result.session else None
     lines = [f"Verify return code: {result.verification}"] if result.verification else []
     if leaf is not None:
-        lines += [f"subject={leaf.subject}", f"issuer={leaf.issuer}",
-                  f"names: {', '.join(leaf.names()) or '-'}",
-                  f"valid {leaf.not_before:%Y-%m-%d} .. {leaf.not_after:%Y-%m-%d}",
-                  f"SHA-256 {leaf.sha256}"]
+        lines += [
+            f"subject={leaf.subject}",
+            f"issuer={leaf.issuer}",
+            f"names: {', '.join(leaf.names()) or '-'}",
+            f"valid {leaf.not_before:%Y-%m-%d} .. {leaf.not_after:%Y-%m-%d}",
+            f"SHA-256 {leaf.sha256}",
+        ]
     return "\n".join(lines)
 
 
@@ -371,23 +493,29 @@ _VERIFY_HINTS: dict[int, str] = {
         "The certificate is self-signed: encrypted, but nobody can check who it belongs "
         "to, so Mail.app and other clients warn or refuse. Use a certificate from a CA the "
         "clients trust (in the lab: `lab-certbot {host}`), set smtpd_tls_cert_file and "
-        "smtpd_tls_key_file to it, then `postfix reload`."),
+        "smtpd_tls_key_file to it, then `postfix reload`."
+    ),
     VerifyCode.SELF_SIGNED_CERT_IN_CHAIN: (
         "The chain ends in a CA this client does not trust. Use a CA the clients trust, or "
-        "install that CA on the clients (the lab CA: --cafile)."),
+        "install that CA on the clients (the lab CA: --cafile)."
+    ),
     VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (
         "The issuer is unknown here: either the server does not send the intermediate "
-        "certificate (put leaf + chain in smtpd_tls_cert_file) or the CA is not trusted."),
+        "certificate (put leaf + chain in smtpd_tls_cert_file) or the CA is not trusted."
+    ),
     VerifyCode.UNABLE_TO_VERIFY_LEAF_SIGNATURE: (
         "The server sends only its leaf certificate: append the intermediate(s) to "
-        "smtpd_tls_cert_file."),
+        "smtpd_tls_cert_file."
+    ),
     VerifyCode.CERT_HAS_EXPIRED: (
         "The certificate has expired: renew it (in the lab: `lab-certbot {host}`) and "
-        "`postfix reload`."),
+        "`postfix reload`."
+    ),
     VerifyCode.CERT_NOT_YET_VALID: "The certificate is not valid yet: check the server's clock.",
     VerifyCode.HOSTNAME_MISMATCH: (
         "The certificate does not name {host}: issue one whose subjectAltName includes "
-        "{host} (`lab-certbot {host}`), or connect with a name it lists."),
+        "{host} (`lab-certbot {host}`), or connect with a name it lists."
+    ),
 }
 
 
@@ -402,8 +530,15 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
             continue  # reported by the ports and starttls checks
         if result.session is None:
             error = result.handshake_error or "handshake failed"
-            yield Finding("certificate", where, Status.FAIL, f"No TLS on {port} ({role}): {error}",
-                          result.transcript.excerpt("handshake", "TLS"), result.reason, learn)
+            yield Finding(
+                "certificate",
+                where,
+                Status.FAIL,
+                f"No TLS on {port} ({role}): {error}",
+                result.transcript.excerpt("handshake", "TLS"),
+                result.reason,
+                learn,
+            )
             continue
         verification = result.verification
         if verification is None:
@@ -411,10 +546,20 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
         if verification.ok:
             soon = _expiry_warning(result)
             status = Status.WARN if soon else Status.OK
-            title = (f"Certificate on {port} verifies" + (f" but {soon}" if soon else "")
-                     + f" (issuer {result.session.leaf.issuer if result.session.leaf else '?'})")
-            yield Finding("certificate", where, status, title, _cert_evidence(result),
-                          "Renew it before it expires." if soon else "", learn)
+            title = (
+                f"Certificate on {port} verifies"
+                + (f" but {soon}" if soon else "")
+                + f" (issuer {result.session.leaf.issuer if result.session.leaf else '?'})"
+            )
+            yield Finding(
+                "certificate",
+                where,
+                status,
+                title,
+                _cert_evidence(result),
+                "Renew it before it expires." if soon else "",
+                learn,
+            )
             continue
         code = verification.code
         # On 25 other MTAs use opportunistic TLS and would accept it, but Postfix serves
@@ -422,13 +567,19 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
         # refuse: an unverifiable certificate is a fault wherever it shows.
         hint = _VERIFY_HINTS.get(code, f"OpenSSL says: {verification.message}.")
         if role == "smtp":
-            hint += (" (Servers delivering to port 25 may accept it; mail clients on 587/465,"
-                     " which use the same smtpd_tls_cert_file, will not.)")
+            hint += (
+                " (Servers delivering to port 25 may accept it; mail clients on 587/465,"
+                " which use the same smtpd_tls_cert_file, will not.)"
+            )
         yield Finding(
-            "certificate", where, Status.FAIL,
+            "certificate",
+            where,
+            Status.FAIL,
             f"Certificate on {port} ({role}) does not verify: error {code} "
             f"({verification.message})",
-            _cert_evidence(result), hint.format(host=target.mail_host), learn,
+            _cert_evidence(result),
+            hint.format(host=target.mail_host),
+            learn,
         )
 
 
@@ -442,56 +593,95 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
     learn = f"{NB_AUTH}; RFC 4954 §4, RFC 8314"
     if plain is not None and _reached(plain, Phase.EHLO) and plain.offers("AUTH", after_tls=False):
         yield Finding(
-            "auth", target.where(target.smtp_port), Status.WARN,
+            "auth",
+            target.where(target.smtp_port),
+            Status.WARN,
             "AUTH is offered before TLS: passwords could cross the network in clear",
             plain.transcript.excerpt("AUTH"),
-            "Set `smtpd_tls_auth_only = yes` in /etc/postfix/main.cf.", learn)
-    sessions = [(obs.submission, target.submission_port), (obs.smtps, target.smtps_port),
-                (obs.starttls, target.smtp_port)]
-    encrypted = [(s, p) for s, p in sessions if s is not None and s.tls is not None
-                 and s.capabilities_after_tls is not None]
+            "Set `smtpd_tls_auth_only = yes` in /etc/postfix/main.cf.",
+            learn,
+        )
+    sessions = [
+        (obs.submission, target.submission_port),
+        (obs.smtps, target.smtps_port),
+        (obs.starttls, target.smtp_port),
+    ]
+    encrypted = [
+        (s, p)
+        for s, p in sessions
+        if s is not None and s.tls is not None and s.capabilities_after_tls is not None
+    ]
     if not encrypted:
-        yield Finding("auth", target.mail_host, Status.INFO,
-                      "AUTH after TLS could not be checked: no encrypted session succeeded",
-                      hint="Fix STARTTLS / the submission ports first.", learn_more=learn)
+        yield Finding(
+            "auth",
+            target.mail_host,
+            Status.INFO,
+            "AUTH after TLS could not be checked: no encrypted session succeeded",
+            hint="Fix STARTTLS / the submission ports first.",
+            learn_more=learn,
+        )
         return
     sasl_events = _events(obs.server, LogEventKind.SASL_MISCONFIGURED)
     offering = [(s, p) for s, p in encrypted if s.offers("AUTH", after_tls=True)]
     if not offering:
         session, port = encrypted[0]
-        hint = ("Enable SASL: `smtpd_sasl_auth_enable = yes`, `smtpd_sasl_type = dovecot`, "
-                "`smtpd_sasl_path = private/auth` in main.cf (or `-o smtpd_sasl_auth_enable=yes` "
-                "on submission in master.cf), then `postfix reload`.")
+        hint = (
+            "Enable SASL: `smtpd_sasl_auth_enable = yes`, `smtpd_sasl_type = dovecot`, "
+            "`smtpd_sasl_path = private/auth` in main.cf (or `-o smtpd_sasl_auth_enable=yes` "
+            "on submission in master.cf), then `postfix reload`."
+        )
         if sasl_events:
-            hint = ("Postfix cannot reach Dovecot's auth socket (see the log): check "
-                    "smtpd_sasl_path and the `unix_listener /var/spool/postfix/private/auth` "
-                    "in Dovecot's 10-master.conf.")
-        yield Finding("auth", target.where(port), Status.FAIL,
-                      "AUTH is not offered even after TLS, so nobody can log in to send",
-                      session.transcript.excerpt("250", "EHLO") +
-                      ("\n" + _log_evidence(sasl_events) if sasl_events else ""), hint, learn)
+            hint = (
+                "Postfix cannot reach Dovecot's auth socket (see the log): check "
+                "smtpd_sasl_path and the `unix_listener /var/spool/postfix/private/auth` "
+                "in Dovecot's 10-master.conf."
+            )
+        yield Finding(
+            "auth",
+            target.where(port),
+            Status.FAIL,
+            "AUTH is not offered even after TLS, so nobody can log in to send",
+            session.transcript.excerpt("250", "EHLO")
+            + ("\n" + _log_evidence(sasl_events) if sasl_events else ""),
+            hint,
+            learn,
+        )
         return
     for session, port in offering:
         where = target.where(port)
         if session.authenticated is True:
-            yield Finding("auth", where, Status.OK,
-                          f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
-                          f"{target.user} logged in",
-                          session.transcript.excerpt("AUTH", "235"), learn_more=learn)
+            yield Finding(
+                "auth",
+                where,
+                Status.OK,
+                f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
+                f"{target.user} logged in",
+                session.transcript.excerpt("AUTH", "235"),
+                learn_more=learn,
+            )
         elif session.authenticated is False:
             failed = _events(obs.server, LogEventKind.SASL_AUTH_FAILED)
-            yield Finding("auth", where, Status.FAIL,
-                          f"AUTH is offered but {target.user} was refused: {session.reason}",
-                          session.transcript.excerpt("AUTH", "535") +
-                          ("\n" + _log_evidence(failed) if failed else ""),
-                          "Check the user and password in Dovecot's passwd file (the login "
-                          "is the full address) and Dovecot's auth log.", learn)
+            yield Finding(
+                "auth",
+                where,
+                Status.FAIL,
+                f"AUTH is offered but {target.user} was refused: {session.reason}",
+                session.transcript.excerpt("AUTH", "535")
+                + ("\n" + _log_evidence(failed) if failed else ""),
+                "Check the user and password in Dovecot's passwd file (the login "
+                "is the full address) and Dovecot's auth log.",
+                learn,
+            )
         else:
-            yield Finding("auth", where, Status.OK,
-                          f"AUTH is offered after TLS ({' '.join(session.auth_mechanisms())})",
-                          session.transcript.excerpt("AUTH"),
-                          "" if target.password else "Give the test password to try a login.",
-                          learn)
+            yield Finding(
+                "auth",
+                where,
+                Status.OK,
+                f"AUTH is offered after TLS ({' '.join(session.auth_mechanisms())})",
+                session.transcript.excerpt("AUTH"),
+                "" if target.password else "Give the test password to try a login.",
+                learn,
+            )
 
 
 # --------------------------------------------------------------------------- relay
@@ -507,29 +697,51 @@ def check_relay(obs: Observations) -> Iterator[Finding]:
     learn = f"{NB_AUTH}; RFC 5321 §3.9, RFC 5068"
     if rcpt is None:
         if _reached(smtp, Phase.EHLO) and smtp.stopped_at is Phase.MAIL:
-            yield Finding("relay", where, Status.INFO,
-                          "The relay test stopped at MAIL FROM", smtp.transcript.excerpt("MAIL"),
-                          smtp.reason, learn)
+            yield Finding(
+                "relay",
+                where,
+                Status.INFO,
+                "The relay test stopped at MAIL FROM",
+                smtp.transcript.excerpt("MAIL"),
+                smtp.reason,
+                learn,
+            )
         return
     evidence = smtp.transcript.excerpt("MAIL FROM", "RCPT TO", context=0)
     evidence += "\n" + "\n".join(f"  {line}" for line in rcpt.wire_lines())
     if rcpt.positive:
         networks = obs.server.param("mynetworks") if obs.server else None
-        hint = ("Never accept mail for other domains from unauthenticated strangers: "
-                "`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
-                "reject_unauth_destination`")
+        hint = (
+            "Never accept mail for other domains from unauthenticated strangers: "
+            "`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+            "reject_unauth_destination`"
+        )
         if networks:
             hint += f"; and mynetworks ({networks}) must list only your own hosts"
-        yield Finding("relay", where, Status.FAIL,
-                      f"Open relay: the server accepts mail from outside to "
-                      f"{obs.target.outside_domain}", evidence, hint + ".", learn)
+        yield Finding(
+            "relay",
+            where,
+            Status.FAIL,
+            f"Open relay: the server accepts mail from outside to {obs.target.outside_domain}",
+            evidence,
+            hint + ".",
+            learn,
+        )
         return
-    yield Finding("relay", where, Status.OK,
-                  f"Relaying is refused ({rcpt.code} {rcpt.enhanced or ''} {rcpt.message})"
-                  .replace("  ", " "), evidence,
-                  "" if rcpt.permanent else
-                  "A 4xx answer (Postfix's defer_unauth_destination) makes senders retry; "
-                  "reject_unauth_destination would answer 554 at once.", learn)
+    yield Finding(
+        "relay",
+        where,
+        Status.OK,
+        f"Relaying is refused ({rcpt.code} {rcpt.enhanced or ''} {rcpt.message})".replace(
+            "  ", " "
+        ),
+        evidence,
+        ""
+        if rcpt.permanent
+        else "A 4xx answer (Postfix's defer_unauth_destination) makes senders retry; "
+        "reject_unauth_destination would answer 554 at once.",
+        learn,
+    )
 
 
 # --------------------------------------------------------------------------- DNS
@@ -540,12 +752,13 @@ _DNS_STATUS = {"fail": Status.FAIL, "warn": Status.WARN, "info": Status.INFO}
 def _dns_hint(issue: DnsIssue, obs: Observations) -> str:
     t = obs.target
     report = obs.dns
-    address = (report.mail_addresses[0] if report and report.mail_addresses else "ADDRESS")
+    address = report.mail_addresses[0] if report and report.mail_addresses else "ADDRESS"
     alias = issue.subject.split(".", 1)[0]
     hints = {
         DnsRule.MX_IS_CNAME: (
             f"In the {t.domain} zone, replace `{alias} CNAME ...` with `{alias} A {address}` "
-            "(or point the MX straight at the canonical name)."),
+            "(or point the MX straight at the canonical name)."
+        ),
         DnsRule.MX_UNRESOLVABLE: f"Add an A record for {issue.subject} to its zone.",
         DnsRule.MX_IS_ADDRESS: f"Use a host name: `@ MX 10 {t.mail_host}.` plus its A record.",
         DnsRule.NO_MX: f"Add `@ MX 10 {t.mail_host}.` to the {t.domain} zone.",
@@ -554,10 +767,12 @@ def _dns_hint(issue: DnsIssue, obs: Observations) -> str:
         DnsRule.MX_UNEXPECTED: f"Point the MX at {t.mail_host}.",
         DnsRule.PTR_MISSING: (
             f"Add a PTR for {issue.subject} naming {t.mail_host} in the reverse zone (for a "
-            "VPS, the provider's control panel sets it)."),
+            "VPS, the provider's control panel sets it)."
+        ),
         DnsRule.PTR_MISMATCH: (
             f"Make PTR, myhostname (banner/EHLO) and the certificate agree on one name, "
-            f"e.g. PTR -> {t.mail_host} and `myhostname = {t.mail_host}`."),
+            f"e.g. PTR -> {t.mail_host} and `myhostname = {t.mail_host}`."
+        ),
         DnsRule.FCRDNS_FAILED: "Give the PTR name an A record pointing back at the address.",
         DnsRule.NO_SPF: f'Publish `@ TXT "v=spf1 mx -all"` in the {t.domain} zone.',
         DnsRule.MULTIPLE_SPF: "Merge the SPF policies into a single v=spf1 record.",
@@ -574,26 +789,50 @@ def check_dns(obs: Observations) -> Iterator[Finding]:
         return
     learn = f"{NB_DNS}"
     # Judge again with the name the server gave (gathered in parallel with the DNS).
-    issues = diagnose_mail_dns(report.domain, report.mx, report.mx_hosts, report.apex,
-                               report.txt, report.reverse, expect_host=report.expect_host,
-                               banner_name=report.banner_name or _banner_name(obs.smtp))
+    issues = diagnose_mail_dns(
+        report.domain,
+        report.mx,
+        report.mx_hosts,
+        report.apex,
+        report.txt,
+        report.reverse,
+        expect_host=report.expect_host,
+        banner_name=report.banner_name or _banner_name(obs.smtp),
+    )
     for issue in issues:
-        yield Finding("dns", issue.subject, _DNS_STATUS[issue.severity], issue.title,
-                      issue.evidence, _dns_hint(issue, obs), f"{learn}; {issue.reference}")
+        yield Finding(
+            "dns",
+            issue.subject,
+            _DNS_STATUS[issue.severity],
+            issue.title,
+            issue.evidence,
+            _dns_hint(issue, obs),
+            f"{learn}; {issue.reference}",
+        )
     if not any(i.severity in ("fail", "warn") for i in issues):
-        yield Finding("dns", report.domain, Status.OK,
-                      "MX, addresses, reverse DNS and SPF look right",
-                      "\n".join([report.mx.evidence()] +
-                                [h.ipv4.evidence() for h in report.mx_hosts] +
-                                [r.ptr.evidence() for r in report.reverse]),
-                      learn_more=f"{learn}; RFC 5321 §5.1")
+        yield Finding(
+            "dns",
+            report.domain,
+            Status.OK,
+            "MX, addresses, reverse DNS and SPF look right",
+            "\n".join(
+                [report.mx.evidence()]
+                + [h.ipv4.evidence() for h in report.mx_hosts]
+                + [r.ptr.evidence() for r in report.reverse]
+            ),
+            learn_more=f"{learn}; RFC 5321 §5.1",
+        )
 
 
 # --------------------------------------------------------------------------- inside
 
 
-_SEEN_ELSEWHERE = {LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM,
-                   LogEventKind.RELAY_DENIED, LogEventKind.SASL_AUTH_FAILED}
+_SEEN_ELSEWHERE = {
+    LogEventKind.TLS_CERT_MISSING,
+    LogEventKind.TLS_LIBRARY_PROBLEM,
+    LogEventKind.RELAY_DENIED,
+    LogEventKind.SASL_AUTH_FAILED,
+}
 
 
 @check("mail-log", title="Does mail.log report problems?")
@@ -608,38 +847,53 @@ def check_mail_log(obs: Observations) -> Iterator[Finding]:
         if event.kind not in _SEEN_ELSEWHERE:
             groups.setdefault(event.kind, []).append(event)
     messages = {
-        LogEventKind.FATAL: ("Postfix logged fatal errors", Status.FAIL,
-                             "A fatal error stops the daemon that logged it; fix the "
-                             "parameter it names and `postfix reload`."),
-        LogEventKind.SASL_MISCONFIGURED: ("SASL (Dovecot auth) is misconfigured", Status.FAIL,
-                                          "Check smtpd_sasl_path and Dovecot's auth socket."),
-        LogEventKind.TLS_HANDSHAKE_FAILED: ("Clients abort the TLS handshake", Status.WARN,
-                                            "Clients reject the certificate (see the "
-                                            "certificate check)."),
-        LogEventKind.REVERSE_DNS_MISMATCH: ("Reverse DNS mismatches in the log", Status.INFO,
-                                            "Clients whose PTR does not resolve back show "
-                                            "as `unknown`."),
-        LogEventKind.CONNECT_REFUSED: ("Outgoing deliveries are refused", Status.INFO,
-                                       "The next hop refuses port 25 (expected in the lab: it "
-                                       "has no internet)."),
+        LogEventKind.FATAL: (
+            "Postfix logged fatal errors",
+            Status.FAIL,
+            "A fatal error stops the daemon that logged it; fix the "
+            "parameter it names and `postfix reload`.",
+        ),
+        LogEventKind.SASL_MISCONFIGURED: (
+            "SASL (Dovecot auth) is misconfigured",
+            Status.FAIL,
+            "Check smtpd_sasl_path and Dovecot's auth socket.",
+        ),
+        LogEventKind.TLS_HANDSHAKE_FAILED: (
+            "Clients abort the TLS handshake",
+            Status.WARN,
+            "Clients reject the certificate (see the certificate check).",
+        ),
+        LogEventKind.REVERSE_DNS_MISMATCH: (
+            "Reverse DNS mismatches in the log",
+            Status.INFO,
+            "Clients whose PTR does not resolve back show as `unknown`.",
+        ),
+        LogEventKind.CONNECT_REFUSED: (
+            "Outgoing deliveries are refused",
+            Status.INFO,
+            "The next hop refuses port 25 (expected in the lab: it has no internet).",
+        ),
         LogEventKind.WARNING: ("Other warnings in mail.log", Status.INFO, ""),
     }
-    unverified = any(r.verification is not None and not r.verification.ok
-                     for r in obs.tls.values())
+    unverified = any(r.verification is not None and not r.verification.ok for r in obs.tls.values())
     for kind, events in groups.items():
         title, status, hint = messages.get(kind, (kind.value, Status.INFO, ""))
         if kind is LogEventKind.TLS_HANDSHAKE_FAILED and unverified:
             # Expected while the certificate does not verify: verifying clients, the
             # doctor's own certificate probe among them, hang up during the handshake.
             status = Status.INFO
-            hint = ("Expected while the certificate does not verify (see the certificate "
-                    "check): verifying clients, this doctor's probe included, hang up.")
+            hint = (
+                "Expected while the certificate does not verify (see the certificate "
+                "check): verifying clients, this doctor's probe included, hang up."
+            )
         count = f"{len(events)} line" + ("s" if len(events) != 1 else "")
-        yield Finding("mail-log", where, status, f"{title} ({count})",
-                      _log_evidence(events), hint, learn)
+        yield Finding(
+            "mail-log", where, status, f"{title} ({count})", _log_evidence(events), hint, learn
+        )
     if not groups:
-        yield Finding("mail-log", where, Status.OK, "No unexplained problems in mail.log",
-                      learn_more=learn)
+        yield Finding(
+            "mail-log", where, Status.OK, "No unexplained problems in mail.log", learn_more=learn
+        )
 
 
 @check("inside", title="Could the server itself be examined?")
@@ -647,16 +901,32 @@ def check_inside(obs: Observations) -> Iterator[Finding]:
     server = obs.server
     if server is None:
         why = obs.errors.get("server", "No inside view.")
-        yield Finding("inside", obs.target.mail_host, Status.INFO,
-                      "The server's inside (master.cf, sockets, mail.log) was not examined",
-                      why, "Run the doctor where it can `ssh root@mx` (the workstation), or "
-                      "from the host with the lab running.", NB_REFUSED)
+        yield Finding(
+            "inside",
+            obs.target.mail_host,
+            Status.INFO,
+            "The server's inside (master.cf, sockets, mail.log) was not examined",
+            why,
+            "Run the doctor where it can `ssh root@mx` (the workstation), or "
+            "from the host with the lab running.",
+            NB_REFUSED,
+        )
         return
     for error in server.errors:
-        yield Finding("inside", obs.target.mail_host, Status.WARN,
-                      f"Could not run `{error.command[:60]}` on the server", error.message,
-                      learn_more=NB_REFUSED)
+        yield Finding(
+            "inside",
+            obs.target.mail_host,
+            Status.WARN,
+            f"Could not run `{error.command[:60]}` on the server",
+            error.message,
+            learn_more=NB_REFUSED,
+        )
     for name, message in sorted(obs.errors.items()):
         if name != "server":
-            yield Finding("inside", obs.target.mail_host, Status.WARN,
-                          f"The {name} probe could not run", message)
+            yield Finding(
+                "inside",
+                obs.target.mail_host,
+                Status.WARN,
+                f"The {name} probe could not run",
+                message,
+            )

@@ -32,8 +32,12 @@ class Direction(enum.StrEnum):
     NOTE = "note"
 
 
-_PREFIX = {Direction.SHELL: "$ ", Direction.CLIENT: "> ", Direction.SERVER: "  ",
-           Direction.NOTE: "  "}
+_PREFIX = {
+    Direction.SHELL: "$ ",
+    Direction.CLIENT: "> ",
+    Direction.SERVER: "  ",
+    Direction.NOTE: "  ",
+}
 _STYLE = {
     Direction.SHELL: "color:#2e7d32",
     Direction.CLIENT: "color:#1565c0;font-weight:bold",
@@ -92,8 +96,7 @@ class Transcript:
         for i, line in enumerate(self.lines):
             if any(n.lower() in line.text.lower() for n in needles):
                 hits.update(range(max(0, i - context), i + 1))
-        chosen = sorted(hits) if hits else list(range(max(0, len(self.lines) - 4),
-                                                      len(self.lines)))
+        chosen = sorted(hits) if hits else list(range(max(0, len(self.lines) - 4), len(self.lines)))
         return "\n".join(self.lines[i].render() for i in chosen)
 
     def server_text(self) -> str:
@@ -139,7 +142,5 @@ class TranscriptBuilder:
 def printable(data: bytes, limit: int = 200) -> str:
     """Bytes as readable text: UTF-8 where possible, control bytes escaped, long lines cut."""
     text = data.decode("utf-8", errors="backslashreplace")
-    out = "".join(
-        ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in text
-    )
+    out = "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in text)
     return out if len(out) <= limit else out[:limit] + f"... ({len(data)} bytes)"

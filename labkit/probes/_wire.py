@@ -214,13 +214,15 @@ def _reply_end(buffer: bytes | bytearray) -> int:
         newline = buffer.find(b"\n", pos)
         if newline < 0:
             if not _plausible_prefix(bytes(buffer[pos:])):
-                raise WireStop(StopKind.GARBAGE, "The server sent bytes that are not SMTP.",
-                               bytes(buffer))
+                raise WireStop(
+                    StopKind.GARBAGE, "The server sent bytes that are not SMTP.", bytes(buffer)
+                )
             return -1
         line = bytes(buffer[pos:newline]).rstrip(b"\r")
         if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3:4] not in b" -"):
-            raise WireStop(StopKind.GARBAGE, f"Not an SMTP reply line: {line[:60]!r}",
-                           bytes(buffer))
+            raise WireStop(
+                StopKind.GARBAGE, f"Not an SMTP reply line: {line[:60]!r}", bytes(buffer)
+            )
         if len(line) == 3 or line[3:4] == b" ":
             return newline + 1
         pos = newline + 1
@@ -233,8 +235,9 @@ class Wire:
     one byte per second cannot keep a probe alive forever.
     """
 
-    def __init__(self, sock: socket.socket, *, timeout: float,
-                 max_reply: int = MAX_REPLY_BYTES) -> None:
+    def __init__(
+        self, sock: socket.socket, *, timeout: float, max_reply: int = MAX_REPLY_BYTES
+    ) -> None:
         self.sock = sock
         self.timeout = timeout
         self.max_reply = max_reply
@@ -253,30 +256,38 @@ class Wire:
         except TimeoutError as exc:
             raise WireStop(StopKind.TIMEOUT, "The server stopped accepting data.") from exc
         except (BrokenPipeError, ConnectionError, ssl.SSLError, OSError) as exc:
-            raise WireStop(StopKind.RESET,
-                           f"The connection broke while sending: {exc}") from exc
+            raise WireStop(StopKind.RESET, f"The connection broke while sending: {exc}") from exc
 
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise WireStop(StopKind.TIMEOUT,
-                           f"No complete reply within {self.timeout:g} s.", bytes(self.buffer))
+            raise WireStop(
+                StopKind.TIMEOUT,
+                f"No complete reply within {self.timeout:g} s.",
+                bytes(self.buffer),
+            )
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(4096)
         except TimeoutError as exc:
-            raise WireStop(StopKind.TIMEOUT, f"No complete reply within {self.timeout:g} s.",
-                           bytes(self.buffer)) from exc
+            raise WireStop(
+                StopKind.TIMEOUT,
+                f"No complete reply within {self.timeout:g} s.",
+                bytes(self.buffer),
+            ) from exc
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as exc:
-            raise WireStop(StopKind.CLOSED, "The server closed the TLS connection.",
-                           bytes(self.buffer)) from exc
+            raise WireStop(
+                StopKind.CLOSED, "The server closed the TLS connection.", bytes(self.buffer)
+            ) from exc
         except (ConnectionError, ssl.SSLError, OSError) as exc:
-            raise WireStop(StopKind.RESET, f"The connection broke: {exc}",
-                           bytes(self.buffer)) from exc
+            raise WireStop(
+                StopKind.RESET, f"The connection broke: {exc}", bytes(self.buffer)
+            ) from exc
         if not chunk:
             where = "in the middle of a reply" if self.buffer else "without a reply"
-            raise WireStop(StopKind.CLOSED, f"The server closed the connection {where}.",
-                           bytes(self.buffer))
+            raise WireStop(
+                StopKind.CLOSED, f"The server closed the connection {where}.", bytes(self.buffer)
+            )
         self.buffer += chunk
 
     def read_reply(self) -> tuple[Reply, bytes]:
@@ -294,9 +305,11 @@ class Wire:
                 except ProtocolError as exc:
                     raise WireStop(StopKind.GARBAGE, str(exc), raw) from exc
             if len(self.buffer) > self.max_reply:
-                raise WireStop(StopKind.TOO_LARGE,
-                               f"A reply longer than {self.max_reply} bytes never ended.",
-                               bytes(self.buffer[:512]))
+                raise WireStop(
+                    StopKind.TOO_LARGE,
+                    f"A reply longer than {self.max_reply} bytes never ended.",
+                    bytes(self.buffer[:512]),
+                )
             self._fill(deadline)
 
     def read_line(self) -> bytes:
@@ -309,8 +322,9 @@ class Wire:
                 del self.buffer[: newline + 1]
                 return line
             if len(self.buffer) > self.max_reply:
-                raise WireStop(StopKind.TOO_LARGE, "A line that never ended.",
-                               bytes(self.buffer[:512]))
+                raise WireStop(
+                    StopKind.TOO_LARGE, "A line that never ended.", bytes(self.buffer[:512])
+                )
             self._fill(deadline)
 
 

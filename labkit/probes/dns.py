@@ -136,8 +136,10 @@ class DnsAnswer:
         """The answer as ``dig`` would show it, for a finding's evidence."""
         lines = [str(r) for r in self.aliases + self.records]
         if not lines:
-            lines = [f"{self.name} {self.rdtype}: {self.outcome.value}"
-                     + (f" ({self.error})" if self.error else "")]
+            lines = [
+                f"{self.name} {self.rdtype}: {self.outcome.value}"
+                + (f" ({self.error})" if self.error else "")
+            ]
         return "\n".join(lines)
 
 
@@ -153,17 +155,20 @@ def _parse_name(name: str | dns.name.Name) -> dns.name.Name:
             raise ValueError("empty or contains spaces")
         return dns.name.from_text(name.strip())
     except (ValueError, dns.exception.DNSException) as exc:
-        raise UsageError(f"{name!r} is not a valid DNS name ({exc}).",
-                         advice="Give a name such as zimmerman.test or mail.zimmerman.test.") \
-            from exc
+        raise UsageError(
+            f"{name!r} is not a valid DNS name ({exc}).",
+            advice="Give a name such as zimmerman.test or mail.zimmerman.test.",
+        ) from exc
 
 
 def _parse_type(rdtype: str) -> dns.rdatatype.RdataType:
     try:
         return dns.rdatatype.RdataType.make(rdtype.upper())
     except (ValueError, dns.exception.DNSException) as exc:
-        raise UsageError(f"Unknown record type {rdtype!r}.",
-                         advice="Use A, AAAA, MX, CNAME, PTR, TXT, NS or SOA.") from exc
+        raise UsageError(
+            f"Unknown record type {rdtype!r}.",
+            advice="Use A, AAAA, MX, CNAME, PTR, TXT, NS or SOA.",
+        ) from exc
 
 
 def _nameserver(nameserver: str | None) -> str:
@@ -172,11 +177,15 @@ def _nameserver(nameserver: str | None) -> str:
         try:
             servers = dns.resolver.Resolver().nameservers
         except dns.exception.DNSException as exc:
-            raise UsageError("No DNS server is configured on this machine.",
-                             advice="Pass a nameserver explicitly (--server).") from exc
+            raise UsageError(
+                "No DNS server is configured on this machine.",
+                advice="Pass a nameserver explicitly (--server).",
+            ) from exc
         if not servers:
-            raise UsageError("No DNS server is configured on this machine.",
-                             advice="Pass a nameserver explicitly (--server).")
+            raise UsageError(
+                "No DNS server is configured on this machine.",
+                advice="Pass a nameserver explicitly (--server).",
+            )
         return str(servers[0])
     try:
         return str(ipaddress.ip_address(nameserver))
@@ -185,28 +194,40 @@ def _nameserver(nameserver: str | None) -> str:
     try:
         return str(socket.getaddrinfo(nameserver, 53, type=socket.SOCK_DGRAM)[0][4][0])
     except (socket.gaierror, UnicodeError, IndexError) as exc:
-        raise UsageError(f"Nameserver {nameserver!r} does not resolve.",
-                         advice="Give the nameserver as an IP address.") from exc
+        raise UsageError(
+            f"Nameserver {nameserver!r} does not resolve.",
+            advice="Give the nameserver as an IP address.",
+        ) from exc
 
 
-def _record(rrset_name: dns.name.Name, rdtype: dns.rdatatype.RdataType, ttl: int,
-            rdata: object) -> DnsRecord:
+def _record(
+    rrset_name: dns.name.Name, rdtype: dns.rdatatype.RdataType, ttl: int, rdata: object
+) -> DnsRecord:
     if rdtype == dns.rdatatype.TXT:
         strings = getattr(rdata, "strings", ())
         value = b"".join(strings).decode("utf-8", errors="replace")
     elif hasattr(rdata, "to_text"):
         value = rdata.to_text(origin=None, relativize=False)
-        if value.endswith(".") and rdtype in (dns.rdatatype.CNAME, dns.rdatatype.PTR,
-                                              dns.rdatatype.MX, dns.rdatatype.NS):
+        if value.endswith(".") and rdtype in (
+            dns.rdatatype.CNAME,
+            dns.rdatatype.PTR,
+            dns.rdatatype.MX,
+            dns.rdatatype.NS,
+        ):
             value = value[:-1]
     else:
         value = str(rdata)
     return DnsRecord(_text(rrset_name), dns.rdatatype.to_text(rdtype), ttl, value)
 
 
-def _query(qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, server: str, port: int,
-           timeout: float, tcp: bool) -> tuple[dns.message.Message | None, DnsOutcome | None,
-                                               str | None]:
+def _query(
+    qname: dns.name.Name,
+    rdtype: dns.rdatatype.RdataType,
+    server: str,
+    port: int,
+    timeout: float,
+    tcp: bool,
+) -> tuple[dns.message.Message | None, DnsOutcome | None, str | None]:
     """One query; a reply, or the outcome and error text when none came."""
     query = dns.message.make_query(qname, rdtype)
     try:
@@ -229,8 +250,15 @@ _RCODE_OUTCOMES = {
 }
 
 
-def lookup(name: str | dns.name.Name, rdtype: str = "A", *, nameserver: str | None = None,
-           port: int = 53, timeout: float = 2.0, tcp: bool = False) -> DnsAnswer:
+def lookup(
+    name: str | dns.name.Name,
+    rdtype: str = "A",
+    *,
+    nameserver: str | None = None,
+    port: int = 53,
+    timeout: float = 2.0,
+    tcp: bool = False,
+) -> DnsAnswer:
     """Ask ``nameserver`` for ``name``/``rdtype``, following CNAMEs; never raises on the
     network's account. A malformed name, type or server is a :class:`UsageError`."""
     qname = _parse_name(name)
@@ -261,8 +289,9 @@ def lookup(name: str | dns.name.Name, rdtype: str = "A", *, nameserver: str | No
         looped = False
         # Walk the aliases in the answer section (an in-zone chain comes in one reply).
         while qtype != dns.rdatatype.CNAME:
-            alias = response.get_rrset(response.answer, chain[-1], dns.rdataclass.IN,
-                                       dns.rdatatype.CNAME)
+            alias = response.get_rrset(
+                response.answer, chain[-1], dns.rdataclass.IN, dns.rdatatype.CNAME
+            )
             if alias is None:
                 break
             rdata = next(iter(alias))
@@ -292,10 +321,17 @@ def lookup(name: str | dns.name.Name, rdtype: str = "A", *, nameserver: str | No
     else:
         outcome, error = DnsOutcome.ERROR, f"more than {MAX_CNAME_HOPS} CNAME hops"
     return DnsAnswer(
-        name=_text(qname), rdtype=dns.rdatatype.to_text(qtype), outcome=outcome, rcode=rcode,
-        records=tuple(records), cname_chain=tuple(_text(n) for n in chain),
-        aliases=tuple(aliases), nameserver=server, port=port,
-        elapsed=time.monotonic() - started, error=error,
+        name=_text(qname),
+        rdtype=dns.rdatatype.to_text(qtype),
+        outcome=outcome,
+        rcode=rcode,
+        records=tuple(records),
+        cname_chain=tuple(_text(n) for n in chain),
+        aliases=tuple(aliases),
+        nameserver=server,
+        port=port,
+        elapsed=time.monotonic() - started,
+        error=error,
     )
 
 
@@ -324,26 +360,31 @@ class ReverseDns:
         return bool(self.confirmed_names)
 
 
-def reverse_lookup(address: str, *, nameserver: str | None = None, port: int = 53,
-                   timeout: float = 2.0) -> ReverseDns:
+def reverse_lookup(
+    address: str, *, nameserver: str | None = None, port: int = 53, timeout: float = 2.0
+) -> ReverseDns:
     """PTR lookup plus the forward confirmation receivers apply to connecting MTAs."""
     try:
         ip = ipaddress.ip_address(address)
         reverse_name = dns.reversename.from_address(str(ip))
     except (ValueError, dns.exception.DNSException) as exc:
-        raise UsageError(f"{address!r} is not an IP address.",
-                         advice="Reverse DNS needs an address such as 198.51.100.25.") from exc
+        raise UsageError(
+            f"{address!r} is not an IP address.",
+            advice="Reverse DNS needs an address such as 198.51.100.25.",
+        ) from exc
     ptr = lookup(reverse_name, "PTR", nameserver=nameserver, port=port, timeout=timeout)
     family = "AAAA" if ip.version == 6 else "A"
-    forward = tuple(lookup(name, family, nameserver=nameserver, port=port, timeout=timeout)
-                    for name in ptr.values if name)
+    forward = tuple(
+        lookup(name, family, nameserver=nameserver, port=port, timeout=timeout)
+        for name in ptr.values
+        if name
+    )
     return ReverseDns(str(ip), ptr, forward)
 
 
 def spf_records(txt: DnsAnswer) -> tuple[str, ...]:
     """The SPF policies among TXT records (RFC 7208 §4.5: ``v=spf1`` then a space or end)."""
-    return tuple(v for v in txt.values
-                 if v.lower() == "v=spf1" or v.lower().startswith("v=spf1 "))
+    return tuple(v for v in txt.values if v.lower() == "v=spf1" or v.lower().startswith("v=spf1 "))
 
 
 # --------------------------------------------------------------------------- the mail report
@@ -471,61 +512,128 @@ def diagnose_mail_dns(
     issues: list[DnsIssue] = []
     add = issues.append
     if mx.outcome in _FAILED:
-        add(DnsIssue(DnsRule.DNS_FAILURE, "fail", domain, f"The MX lookup for {domain} failed: "
-                     f"{mx.outcome.value}", mx.evidence(), "RFC 1035 §4.1.1"))
+        add(
+            DnsIssue(
+                DnsRule.DNS_FAILURE,
+                "fail",
+                domain,
+                f"The MX lookup for {domain} failed: {mx.outcome.value}",
+                mx.evidence(),
+                "RFC 1035 §4.1.1",
+            )
+        )
     elif mx.outcome is DnsOutcome.NXDOMAIN:
-        add(DnsIssue(DnsRule.DOMAIN_MISSING, "fail", domain,
-                     f"{domain} does not exist (NXDOMAIN) on {mx.nameserver}",
-                     mx.evidence(), "RFC 1035 §4.1.1"))
+        add(
+            DnsIssue(
+                DnsRule.DOMAIN_MISSING,
+                "fail",
+                domain,
+                f"{domain} does not exist (NXDOMAIN) on {mx.nameserver}",
+                mx.evidence(),
+                "RFC 1035 §4.1.1",
+            )
+        )
     elif mx.outcome is DnsOutcome.NOANSWER:
         fallback = ", ".join(apex.values) or "nothing"
-        add(DnsIssue(DnsRule.NO_MX, "warn", domain,
-                     f"{domain} has no MX record; senders fall back to its A record ({fallback})",
-                     mx.evidence(), "RFC 5321 §5.1 (implicit MX)"))
+        add(
+            DnsIssue(
+                DnsRule.NO_MX,
+                "warn",
+                domain,
+                f"{domain} has no MX record; senders fall back to its A record ({fallback})",
+                mx.evidence(),
+                "RFC 5321 §5.1 (implicit MX)",
+            )
+        )
     for host in mx_hosts:
         if host.exchange in ("", "."):
-            add(DnsIssue(DnsRule.NULL_MX, "info", domain, f"{domain} publishes a null MX: "
-                         "it accepts no mail", mx.evidence(), "RFC 7505"))
+            add(
+                DnsIssue(
+                    DnsRule.NULL_MX,
+                    "info",
+                    domain,
+                    f"{domain} publishes a null MX: it accepts no mail",
+                    mx.evidence(),
+                    "RFC 7505",
+                )
+            )
             continue
         if is_address(host.exchange):
-            add(DnsIssue(DnsRule.MX_IS_ADDRESS, "fail", host.exchange,
-                         f"The MX of {domain} is an IP address, not a host name",
-                         mx.evidence(), "RFC 1035 §3.3.9, RFC 5321 §5.1"))
+            add(
+                DnsIssue(
+                    DnsRule.MX_IS_ADDRESS,
+                    "fail",
+                    host.exchange,
+                    f"The MX of {domain} is an IP address, not a host name",
+                    mx.evidence(),
+                    "RFC 1035 §3.3.9, RFC 5321 §5.1",
+                )
+            )
             continue
         if host.is_alias:
             target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
-            add(DnsIssue(
-                DnsRule.MX_IS_CNAME, "fail", host.exchange,
-                f"MX target {host.exchange} is a CNAME (alias of {target}); "
-                "an MX must point at a name with A/AAAA records",
-                f"{domain} IN MX {host.preference} {host.exchange}\n{host.alias_evidence}",
-                "RFC 2181 §10.3, RFC 5321 §5.1",
-            ))
+            add(
+                DnsIssue(
+                    DnsRule.MX_IS_CNAME,
+                    "fail",
+                    host.exchange,
+                    f"MX target {host.exchange} is a CNAME (alias of {target}); "
+                    "an MX must point at a name with A/AAAA records",
+                    f"{domain} IN MX {host.preference} {host.exchange}\n{host.alias_evidence}",
+                    "RFC 2181 §10.3, RFC 5321 §5.1",
+                )
+            )
         if not host.addresses:
             outcomes = f"A: {host.ipv4.outcome.value}, AAAA: {host.ipv6.outcome.value}"
-            add(DnsIssue(DnsRule.MX_UNRESOLVABLE, "fail", host.exchange,
-                         f"MX target {host.exchange} has no address ({outcomes})",
-                         host.ipv4.evidence(), "RFC 5321 §5.1"))
+            add(
+                DnsIssue(
+                    DnsRule.MX_UNRESOLVABLE,
+                    "fail",
+                    host.exchange,
+                    f"MX target {host.exchange} has no address ({outcomes})",
+                    host.ipv4.evidence(),
+                    "RFC 5321 §5.1",
+                )
+            )
     exchanges = {h.exchange.lower() for h in mx_hosts}
     if expect_host and mx.ok and expect_host.lower().rstrip(".") not in exchanges:
-        add(DnsIssue(DnsRule.MX_UNEXPECTED, "warn", domain,
-                     f"{expect_host} is not among the MX targets of {domain}",
-                     mx.evidence(), "RFC 5321 §5.1"))
+        add(
+            DnsIssue(
+                DnsRule.MX_UNEXPECTED,
+                "warn",
+                domain,
+                f"{expect_host} is not among the MX targets of {domain}",
+                mx.evidence(),
+                "RFC 5321 §5.1",
+            )
+        )
     mail_addresses = {a for h in mx_hosts for a in h.addresses}
     if apex.ok and mail_addresses and not mail_addresses & set(apex.values):
-        add(DnsIssue(
-            DnsRule.APEX_DIFFERS, "info", domain,
-            f"{domain}'s own A record ({', '.join(apex.values)}) is not the mail server "
-            f"({', '.join(sorted(mail_addresses))}). That is fine: mail for @{domain} follows "
-            "the MX; the apex A only matters when there is no MX.",
-            apex.evidence(), "RFC 5321 §5.1",
-        ))
+        add(
+            DnsIssue(
+                DnsRule.APEX_DIFFERS,
+                "info",
+                domain,
+                f"{domain}'s own A record ({', '.join(apex.values)}) is not the mail server "
+                f"({', '.join(sorted(mail_addresses))}). That is fine: mail for @{domain} follows "
+                "the MX; the apex A only matters when there is no MX.",
+                apex.evidence(),
+                "RFC 5321 §5.1",
+            )
+        )
     for rev in reverse:
         if not rev.ptr.ok:
-            add(DnsIssue(DnsRule.PTR_MISSING, "fail", rev.address,
-                         f"{rev.address} has no PTR record ({rev.ptr.outcome.value}); many "
-                         "receivers distrust or reject mail from it", rev.ptr.evidence(),
-                         "RFC 1912 §2.1"))
+            add(
+                DnsIssue(
+                    DnsRule.PTR_MISSING,
+                    "fail",
+                    rev.address,
+                    f"{rev.address} has no PTR record ({rev.ptr.outcome.value}); many "
+                    "receivers distrust or reject mail from it",
+                    rev.ptr.evidence(),
+                    "RFC 1912 §2.1",
+                )
+            )
             continue
         names = {n.lower() for n in rev.names}
         if banner_name and "." not in banner_name.strip("."):
@@ -533,29 +641,64 @@ def diagnose_mail_dns(
             # it is not a FQDN at all is a banner problem, not a DNS one.
             names = {n.split(".", 1)[0] for n in names}
         if banner_name and banner_name.lower().rstrip(".") not in names:
-            add(DnsIssue(DnsRule.PTR_MISMATCH, "warn", rev.address,
-                         f"PTR of {rev.address} is {', '.join(rev.names)}, but the server "
-                         f"calls itself {banner_name} (banner/HELO)", rev.ptr.evidence(),
-                         "RFC 5321 §4.1.4"))
+            add(
+                DnsIssue(
+                    DnsRule.PTR_MISMATCH,
+                    "warn",
+                    rev.address,
+                    f"PTR of {rev.address} is {', '.join(rev.names)}, but the server "
+                    f"calls itself {banner_name} (banner/HELO)",
+                    rev.ptr.evidence(),
+                    "RFC 5321 §4.1.4",
+                )
+            )
         if not rev.confirmed:
-            add(DnsIssue(DnsRule.FCRDNS_FAILED, "warn", rev.address,
-                         f"The PTR name(s) of {rev.address} do not resolve back to it "
-                         "(no forward-confirmed reverse DNS)",
-                         "\n".join([rev.ptr.evidence()] + [f.evidence() for f in rev.forward]),
-                         "RFC 8601 §2.7.3"))
+            add(
+                DnsIssue(
+                    DnsRule.FCRDNS_FAILED,
+                    "warn",
+                    rev.address,
+                    f"The PTR name(s) of {rev.address} do not resolve back to it "
+                    "(no forward-confirmed reverse DNS)",
+                    "\n".join([rev.ptr.evidence()] + [f.evidence() for f in rev.forward]),
+                    "RFC 8601 §2.7.3",
+                )
+            )
     spf = spf_records(txt)
     if txt.outcome in _FAILED:
-        add(DnsIssue(DnsRule.DNS_FAILURE, "warn", domain,
-                     f"The TXT lookup for {domain} failed ({txt.outcome.value}); SPF unknown",
-                     txt.evidence(), "RFC 7208 §4.4"))
+        add(
+            DnsIssue(
+                DnsRule.DNS_FAILURE,
+                "warn",
+                domain,
+                f"The TXT lookup for {domain} failed ({txt.outcome.value}); SPF unknown",
+                txt.evidence(),
+                "RFC 7208 §4.4",
+            )
+        )
     elif not spf and mx.outcome is not DnsOutcome.NXDOMAIN:
-        add(DnsIssue(DnsRule.NO_SPF, "warn", domain,
-                     f"{domain} publishes no SPF record; receivers cannot tell which hosts "
-                     "may send its mail", txt.evidence(), "RFC 7208 §3"))
+        add(
+            DnsIssue(
+                DnsRule.NO_SPF,
+                "warn",
+                domain,
+                f"{domain} publishes no SPF record; receivers cannot tell which hosts "
+                "may send its mail",
+                txt.evidence(),
+                "RFC 7208 §3",
+            )
+        )
     elif len(spf) > 1:
-        add(DnsIssue(DnsRule.MULTIPLE_SPF, "fail", domain,
-                     f"{domain} has {len(spf)} SPF records; that is a permanent error",
-                     "\n".join(spf), "RFC 7208 §4.5"))
+        add(
+            DnsIssue(
+                DnsRule.MULTIPLE_SPF,
+                "fail",
+                domain,
+                f"{domain} has {len(spf)} SPF records; that is a permanent error",
+                "\n".join(spf),
+                "RFC 7208 §4.5",
+            )
+        )
     return tuple(issues)
 
 
@@ -563,9 +706,15 @@ def _in_parallel(pool: ThreadPoolExecutor, calls: Sequence[Callable[[], T]]) -> 
     return [f.result() for f in [pool.submit(call) for call in calls]]
 
 
-def mail_dns_report(domain: str, nameserver: str | None = None, *, port: int = 53,
-                    expect_host: str | None = None, banner_name: str | None = None,
-                    timeout: float = 2.0) -> MailDnsReport:
+def mail_dns_report(
+    domain: str,
+    nameserver: str | None = None,
+    *,
+    port: int = 53,
+    expect_host: str | None = None,
+    banner_name: str | None = None,
+    timeout: float = 2.0,
+) -> MailDnsReport:
     """Look up what mail delivery to ``domain`` depends on, concurrently, then judge it.
 
     ``expect_host`` is the host you meant to receive mail (e.g. mail.zimmerman.test);
@@ -579,31 +728,61 @@ def mail_dns_report(domain: str, nameserver: str | None = None, *, port: int = 5
         return lambda: lookup(name, rdtype, nameserver=server, port=port, timeout=timeout)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        mx, apex, txt = _in_parallel(pool, [ask(domain, "MX"), ask(domain, "A"),
-                                            ask(domain, "TXT")])
+        mx, apex, txt = _in_parallel(
+            pool, [ask(domain, "MX"), ask(domain, "A"), ask(domain, "TXT")]
+        )
         targets = [(p, e) for p, e in _parse_mx(mx) if e and not is_address(e)]
         answers = _in_parallel(pool, [ask(e, t) for _, e in targets for t in ("A", "AAAA")])
-        hosts = [MxHost(p, e, answers[2 * i], answers[2 * i + 1])
-                 for i, (p, e) in enumerate(targets)]
-        hosts += [MxHost(p, e, _empty(e, "A", server, port), _empty(e, "AAAA", server, port))
-                  for p, e in _parse_mx(mx) if not e or is_address(e)]
+        hosts = [
+            MxHost(p, e, answers[2 * i], answers[2 * i + 1]) for i, (p, e) in enumerate(targets)
+        ]
+        hosts += [
+            MxHost(p, e, _empty(e, "A", server, port), _empty(e, "AAAA", server, port))
+            for p, e in _parse_mx(mx)
+            if not e or is_address(e)
+        ]
         hosts.sort(key=lambda h: (h.preference, h.exchange))
         primary = [h for h in hosts if h.preference == hosts[0].preference] if hosts else []
         addresses = list(dict.fromkeys(a for h in primary for a in h.ipv4.values))[:4]
-        reverse = _in_parallel(pool, [
-            functools.partial(reverse_lookup, a, nameserver=server, port=port, timeout=timeout)
-            for a in addresses
-        ])
-    issues = diagnose_mail_dns(domain, mx, hosts, apex, txt, reverse,
-                               expect_host=expect_host, banner_name=banner_name)
+        reverse = _in_parallel(
+            pool,
+            [
+                functools.partial(reverse_lookup, a, nameserver=server, port=port, timeout=timeout)
+                for a in addresses
+            ],
+        )
+    issues = diagnose_mail_dns(
+        domain, mx, hosts, apex, txt, reverse, expect_host=expect_host, banner_name=banner_name
+    )
     return MailDnsReport(
-        domain=domain, nameserver=server, port=port, mx=mx, mx_hosts=tuple(hosts), apex=apex,
-        txt=txt, spf=spf_records(txt), reverse=tuple(reverse), expect_host=expect_host,
-        banner_name=banner_name, issues=issues, elapsed=time.monotonic() - started,
+        domain=domain,
+        nameserver=server,
+        port=port,
+        mx=mx,
+        mx_hosts=tuple(hosts),
+        apex=apex,
+        txt=txt,
+        spf=spf_records(txt),
+        reverse=tuple(reverse),
+        expect_host=expect_host,
+        banner_name=banner_name,
+        issues=issues,
+        elapsed=time.monotonic() - started,
     )
 
 
 def _empty(name: str, rdtype: str, server: str, port: int) -> DnsAnswer:
     """A placeholder for a lookup that was not made (the MX target is not a name)."""
-    return DnsAnswer(name or ".", rdtype, DnsOutcome.NOANSWER, None, (), (name or ".",), (),
-                     server, port, 0.0, "not looked up")
+    return DnsAnswer(
+        name or ".",
+        rdtype,
+        DnsOutcome.NOANSWER,
+        None,
+        (),
+        (name or ".",),
+        (),
+        server,
+        port,
+        0.0,
+        "not looked up",
+    )

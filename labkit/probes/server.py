@@ -60,8 +60,16 @@ T = TypeVar("T")
 
 #: master.cf service names that are really port names (from /etc/services).
 SERVICE_PORTS = {
-    "smtp": 25, "submission": 587, "smtps": 465, "submissions": 465, "urd": 465,
-    "imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995, "lmtp": 24,
+    "smtp": 25,
+    "submission": 587,
+    "smtps": 465,
+    "submissions": 465,
+    "urd": 465,
+    "imap": 143,
+    "imaps": 993,
+    "pop3": 110,
+    "pop3s": 995,
+    "lmtp": 24,
 }
 
 
@@ -130,8 +138,17 @@ class MasterService:
 
     def line(self) -> str:
         opts = " ".join(f"-o {k}={v}" for k, v in self.options.items())
-        fields = [self.name, self.type, self.private, self.unprivileged, self.chroot,
-                  self.wakeup, self.maxproc, self.command, *self.args]
+        fields = [
+            self.name,
+            self.type,
+            self.private,
+            self.unprivileged,
+            self.chroot,
+            self.wakeup,
+            self.maxproc,
+            self.command,
+            *self.args,
+        ]
         return " ".join(fields) + (f" {opts}" if opts else "")
 
 
@@ -171,8 +188,11 @@ def parse_master(text: str) -> tuple[MasterService, ...]:
             else:
                 args.append(word)
             i += 1
-        services.append(MasterService(name, kind, private, unpriv, chroot, wakeup, maxproc,
-                                      command, tuple(args), options))
+        services.append(
+            MasterService(
+                name, kind, private, unpriv, chroot, wakeup, maxproc, command, tuple(args), options
+            )
+        )
     return tuple(services)
 
 
@@ -218,8 +238,11 @@ def parse_ss_listening(text: str) -> tuple[ListeningSocket, ...]:
             continue
         address = match.group("addr").strip("[]") or "*"
         process = _SS_PROC_RE.search(raw)
-        sockets.append(ListeningSocket(address, int(match.group("port")),
-                                       process.group("name") if process else None))
+        sockets.append(
+            ListeningSocket(
+                address, int(match.group("port")), process.group("name") if process else None
+            )
+        )
     return tuple(sockets)
 
 
@@ -287,27 +310,48 @@ _SYSLOG_RE = re.compile(
 )
 
 _PATTERNS: tuple[tuple[LogEventKind, re.Pattern[str]], ...] = (
-    (LogEventKind.TLS_CERT_MISSING, re.compile(
-        r"cannot get (?:RSA|DSA|ECDSA|EC)? ?(?:certificate|private key) from file "
-        r"\"?(?P<subject>[^\":]+)\"?")),
+    (
+        LogEventKind.TLS_CERT_MISSING,
+        re.compile(
+            r"cannot get (?:RSA|DSA|ECDSA|EC)? ?(?:certificate|private key) from file "
+            r"\"?(?P<subject>[^\":]+)\"?"
+        ),
+    ),
     (LogEventKind.TLS_CERT_MISSING, re.compile(r"No server certs available")),
-    (LogEventKind.TLS_HANDSHAKE_FAILED, re.compile(
-        r"SSL_accept error from (?P<subject>\S+)|TLS handshake failed|"
-        r"alert (?:bad|unknown|unsupported) certificate")),
+    (
+        LogEventKind.TLS_HANDSHAKE_FAILED,
+        re.compile(
+            r"SSL_accept error from (?P<subject>\S+)|TLS handshake failed|"
+            r"alert (?:bad|unknown|unsupported) certificate"
+        ),
+    ),
     (LogEventKind.TLS_LIBRARY_PROBLEM, re.compile(r"TLS library problem")),
-    (LogEventKind.SASL_MISCONFIGURED, re.compile(
-        r"SASL: Connect to (?P<subject>\S+) failed|no SASL authentication mechanisms|"
-        r"SASL authentication problem")),
-    (LogEventKind.SASL_AUTH_FAILED, re.compile(
-        r"(?P<subject>\S+\[[^\]]*\]): SASL \S+ authentication failed")),
-    (LogEventKind.RELAY_DENIED, re.compile(
-        r"reject: RCPT from (?P<client>\S+): \d{3} [\d.]+ <(?P<subject>[^>]*)>: "
-        r"Relay access denied")),
-    (LogEventKind.CONNECT_REFUSED, re.compile(
-        r"connect to (?P<subject>\S+): Connection refused")),
-    (LogEventKind.REVERSE_DNS_MISMATCH, re.compile(
-        r"hostname (?P<subject>\S+) does not resolve to address|"
-        r"address not listed for hostname (?P<subject2>\S+)")),
+    (
+        LogEventKind.SASL_MISCONFIGURED,
+        re.compile(
+            r"SASL: Connect to (?P<subject>\S+) failed|no SASL authentication mechanisms|"
+            r"SASL authentication problem"
+        ),
+    ),
+    (
+        LogEventKind.SASL_AUTH_FAILED,
+        re.compile(r"(?P<subject>\S+\[[^\]]*\]): SASL \S+ authentication failed"),
+    ),
+    (
+        LogEventKind.RELAY_DENIED,
+        re.compile(
+            r"reject: RCPT from (?P<client>\S+): \d{3} [\d.]+ <(?P<subject>[^>]*)>: "
+            r"Relay access denied"
+        ),
+    ),
+    (LogEventKind.CONNECT_REFUSED, re.compile(r"connect to (?P<subject>\S+): Connection refused")),
+    (
+        LogEventKind.REVERSE_DNS_MISMATCH,
+        re.compile(
+            r"hostname (?P<subject>\S+) does not resolve to address|"
+            r"address not listed for hostname (?P<subject2>\S+)"
+        ),
+    ),
 )
 
 
@@ -389,8 +433,7 @@ exit 0
 """
 
 
-def parse_local_dialog(stdout: str, stderr: str, exit_code: int, port: int = 25
-                       ) -> LocalSmtpDialog:
+def parse_local_dialog(stdout: str, stderr: str, exit_code: int, port: int = 25) -> LocalSmtpDialog:
     """Turn the output of :func:`local_smtp_script` into a dialog with parsed replies."""
     log = TranscriptBuilder()
     log.shell(f"telnet localhost {port}")
@@ -417,8 +460,9 @@ def parse_local_dialog(stdout: str, stderr: str, exit_code: int, port: int = 25
     parsed: list[Reply | None] = []
     for lines in replies:
         try:
-            parsed.append(parse_reply("".join(f"{ln}\r\n" for ln in lines).encode())
-                          if lines else None)
+            parsed.append(
+                parse_reply("".join(f"{ln}\r\n" for ln in lines).encode()) if lines else None
+            )
         except ProtocolError as exc:
             parsed.append(None)
             error = error or str(exc)
@@ -427,7 +471,7 @@ def parse_local_dialog(stdout: str, stderr: str, exit_code: int, port: int = 25
     if len(parsed) > 1 and parsed[1] is not None and parsed[1].positive:
         _, capabilities = parse_ehlo(parsed[1])
     if exit_code != 0 and error is None:
-        error = (stderr.strip() or f"exit code {exit_code}")
+        error = stderr.strip() or f"exit code {exit_code}"
     return LocalSmtpDialog(port, log.freeze(), banner, capabilities, True, error)
 
 
@@ -479,18 +523,23 @@ class ServerInspection:
 #: A prefilter run on the server: lines that :func:`parse_mail_log` may recognise.
 #: The master's own line when it starts or reloads: the log window begins after the last.
 _RELOAD_MARK = r"postfix/master\[[0-9]+\]: (reload|daemon started)"
-_AWK_SINCE_RELOAD = ('index($0, "postfix/master[") && /: (reload|daemon started) / {n=0; next} '
-                     "{a[++n]=$0} END {for (i = 1; i <= n; i++) print a[i]}")
-_LOG_FILTER = ("warning:|error:|fatal:|panic:|reject:|Connection refused|SSL_accept error|"
-               "does not resolve|No server certs")
+_AWK_SINCE_RELOAD = (
+    'index($0, "postfix/master[") && /: (reload|daemon started) / {n=0; next} '
+    "{a[++n]=$0} END {for (i = 1; i <= n; i++) print a[i]}"
+)
+_LOG_FILTER = (
+    "warning:|error:|fatal:|panic:|reject:|Connection refused|SSL_accept error|"
+    "does not resolve|No server certs"
+)
 
 
 def _run(transport: Transport, argv: list[str], timeout: float) -> ExecResult:
     return transport.run(argv, timeout=timeout)
 
 
-def _attempt(step: str, argv: list[str], work: Callable[[], T], errors: list[StepError]
-             ) -> T | None:
+def _attempt(
+    step: str, argv: list[str], work: Callable[[], T], errors: list[StepError]
+) -> T | None:
     try:
         return work()
     except (LabkitError, OSError, ValueError) as exc:
@@ -499,9 +548,14 @@ def _attempt(step: str, argv: list[str], work: Callable[[], T], errors: list[Ste
         return None
 
 
-def inspect_server(transport: Transport, *, smtp_port: int = 25, log_lines: int = 200,
-                   mail_log: str = "/var/log/mail.log", timeout: float = 10.0
-                   ) -> ServerInspection:
+def inspect_server(
+    transport: Transport,
+    *,
+    smtp_port: int = 25,
+    log_lines: int = 200,
+    mail_log: str = "/var/log/mail.log",
+    timeout: float = 10.0,
+) -> ServerInspection:
     """Run the inside checks concurrently through ``transport``; never raises for a
     failing step (it is recorded in ``errors``), so a half-broken server still gives
     a half-full picture."""
@@ -515,13 +569,19 @@ def inspect_server(transport: Transport, *, smtp_port: int = 25, log_lines: int 
     # lines that can matter are kept, so routine chatter does not push them out, and
     # only those since Postfix last (re)loaded its configuration: older complaints are
     # about a configuration that no longer runs.
-    log_argv = ["sh", "-c", (
-        'f=$(postconf -h maillog_file 2>/dev/null); [ -f "$f" ] || f="$1"; '
-        '[ -r "$f" ] || { echo "cannot read $f" >&2; exit 1; }; '
-        f"tail -n 20000 \"$f\" | grep -E '{_LOG_FILTER}|{_RELOAD_MARK}' "
-        f"| awk '{_AWK_SINCE_RELOAD}' "
-        f"| tail -n {int(log_lines)}; exit 0"
-    ), "sh", log_path]
+    log_argv = [
+        "sh",
+        "-c",
+        (
+            'f=$(postconf -h maillog_file 2>/dev/null); [ -f "$f" ] || f="$1"; '
+            '[ -r "$f" ] || { echo "cannot read $f" >&2; exit 1; }; '
+            f"tail -n 20000 \"$f\" | grep -E '{_LOG_FILTER}|{_RELOAD_MARK}' "
+            f"| awk '{_AWK_SINCE_RELOAD}' "
+            f"| tail -n {int(log_lines)}; exit 0"
+        ),
+        "sh",
+        log_path,
+    ]
     dialog_argv = ["bash", "-c", local_smtp_script(smtp_port)]
 
     def checked(argv: list[str]) -> str:
@@ -529,7 +589,8 @@ def inspect_server(transport: Transport, *, smtp_port: int = 25, log_lines: int 
         if not result.ok:
             raise TransportError(
                 f"`{result.command}` exited with {result.exit_code}: "
-                f"{(result.stderr or result.stdout).strip()[:300]}")
+                f"{(result.stderr or result.stdout).strip()[:300]}"
+            )
         return result.stdout
 
     def listening() -> tuple[ListeningSocket, ...]:
@@ -544,13 +605,20 @@ def inspect_server(transport: Transport, *, smtp_port: int = 25, log_lines: int 
         return parse_local_dialog(result.stdout, result.stderr, result.exit_code, smtp_port)
 
     with ThreadPoolExecutor(max_workers=5) as pool:
-        postconf = pool.submit(_attempt, "postconf", postconf_argv,
-                               lambda: parse_postconf(checked(postconf_argv)), errors)
-        services = pool.submit(_attempt, "master", master_argv,
-                               lambda: parse_master(checked(master_argv)), errors)
+        postconf = pool.submit(
+            _attempt,
+            "postconf",
+            postconf_argv,
+            lambda: parse_postconf(checked(postconf_argv)),
+            errors,
+        )
+        services = pool.submit(
+            _attempt, "master", master_argv, lambda: parse_master(checked(master_argv)), errors
+        )
         sockets = pool.submit(_attempt, "listening", ss_argv, listening, errors)
-        events = pool.submit(_attempt, "log", log_argv,
-                             lambda: parse_mail_log(checked(log_argv)), errors)
+        events = pool.submit(
+            _attempt, "log", log_argv, lambda: parse_mail_log(checked(log_argv)), errors
+        )
         local = pool.submit(_attempt, "dialog", dialog_argv, dialog, errors)
     return ServerInspection(
         vantage=getattr(transport, "description", "?"),

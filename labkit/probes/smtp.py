@@ -189,8 +189,10 @@ class SmtpResult:
 
     @property
     def middlebox_suspected(self) -> bool:
-        return any(a.kind in (AnomalyKind.MASKED_BANNER, AnomalyKind.MASKED_EXTENSION)
-                   for a in self.anomalies)
+        return any(
+            a.kind in (AnomalyKind.MASKED_BANNER, AnomalyKind.MASKED_EXTENSION)
+            for a in self.anomalies
+        )
 
     def reply_to(self, verb: str) -> Reply | None:
         """The reply to the last command starting with ``verb`` (e.g. ``"RCPT"``)."""
@@ -226,18 +228,24 @@ def _b64(data: bytes) -> str:
 def _credentials(auth: object) -> Credentials | None:
     if auth is None or isinstance(auth, Credentials):
         creds = auth
-    elif isinstance(auth, (tuple, list)) and len(auth) in (2, 3) and all(
-        isinstance(x, str) for x in auth
+    elif (
+        isinstance(auth, (tuple, list))
+        and len(auth) in (2, 3)
+        and all(isinstance(x, str) for x in auth)
     ):
         creds = Credentials(*auth)
     else:
-        raise UsageError("auth must be (user, password) or (user, password, mechanism).",
-                         advice="For example auth=('jez@zimmerman.test', 'secret', 'LOGIN').")
+        raise UsageError(
+            "auth must be (user, password) or (user, password, mechanism).",
+            advice="For example auth=('jez@zimmerman.test', 'secret', 'LOGIN').",
+        )
     if creds is not None:
         mechanism = creds.mechanism.upper()
         if mechanism not in ("PLAIN", "LOGIN"):
-            raise UsageError(f"AUTH mechanism {creds.mechanism!r} is not supported.",
-                             advice="Use PLAIN or LOGIN (what Postfix with Dovecot SASL offers).")
+            raise UsageError(
+                f"AUTH mechanism {creds.mechanism!r} is not supported.",
+                advice="Use PLAIN or LOGIN (what Postfix with Dovecot SASL offers).",
+            )
         creds = Credentials(creds.user, creds.password, mechanism)
     return creds
 
@@ -246,15 +254,21 @@ def _check_commands(commands: Sequence[str], message: str | bytes | None) -> tup
     checked = []
     for command in commands:
         if not isinstance(command, str) or not command.strip():
-            raise UsageError(f"Empty or non-text SMTP command: {command!r}.",
-                             advice="Give commands as strings, e.g. 'VRFY root'.")
+            raise UsageError(
+                f"Empty or non-text SMTP command: {command!r}.",
+                advice="Give commands as strings, e.g. 'VRFY root'.",
+            )
         if "\r" in command or "\n" in command:
-            raise UsageError(f"SMTP command {command!r} contains a line break.",
-                             advice="Give one command per item; labkit adds CRLF itself.")
+            raise UsageError(
+                f"SMTP command {command!r} contains a line break.",
+                advice="Give one command per item; labkit adds CRLF itself.",
+            )
         if command.split()[0].upper() == "DATA" and message is None:
-            raise UsageError("DATA needs a message body.",
-                             advice="Pass message='Subject: test\\r\\n\\r\\nbody', or stop at RCPT "
-                             "(enough for a relay test).")
+            raise UsageError(
+                "DATA needs a message body.",
+                advice="Pass message='Subject: test\\r\\n\\r\\nbody', or stop at RCPT "
+                "(enough for a relay test).",
+            )
         checked.append(command.strip())
     return tuple(checked)
 
@@ -269,8 +283,9 @@ def _dot_stuff(message: str | bytes) -> bytes:
 class _Stop(Exception):
     """Internal: ends a dialog; never leaves this module."""
 
-    def __init__(self, phase: Phase, failure: SmtpFailure, reason: str, *,
-                 alive: bool = True) -> None:
+    def __init__(
+        self, phase: Phase, failure: SmtpFailure, reason: str, *, alive: bool = True
+    ) -> None:
         super().__init__(reason)
         self.phase = phase
         self.failure = failure
@@ -294,10 +309,22 @@ _CLOSED_HINTS = {
 
 
 class _Session:
-    def __init__(self, host: str, port: int, *, helo: str | None, starttls: bool,
-                 implicit_tls: bool, creds: Credentials | None, commands: tuple[str, ...],
-                 message: str | bytes | None, timeout: float, cafile: str | None, verify: bool,
-                 servername: str | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        helo: str | None,
+        starttls: bool,
+        implicit_tls: bool,
+        creds: Credentials | None,
+        commands: tuple[str, ...],
+        message: str | bytes | None,
+        timeout: float,
+        cafile: str | None,
+        verify: bool,
+        servername: str | None,
+    ) -> None:
         self.host, self.port = host, port
         self.helo = helo
         self.want_starttls, self.implicit_tls = starttls, implicit_tls
@@ -340,9 +367,12 @@ class _Session:
             raise self._stop_from_wire(phase, exc) from None
         self.log.server_bytes(raw)
         if reply.code == ReplyCode.SERVICE_NOT_AVAILABLE and phase is not Phase.QUIT:
-            raise _Stop(phase, SmtpFailure.REJECTED,
-                        f"The server is closing the connection: {reply.code} {reply.message}",
-                        alive=False)
+            raise _Stop(
+                phase,
+                SmtpFailure.REJECTED,
+                f"The server is closing the connection: {reply.code} {reply.message}",
+                alive=False,
+            )
         return reply
 
     def _command(self, phase: Phase, line: str, shown: str | None = None) -> Reply:
@@ -360,13 +390,18 @@ class _Session:
     def _handshake(self) -> None:
         assert self.wire is not None
         try:
-            tls_sock, session = start_tls(self.wire.sock, server_hostname=self.servername,
-                                          cafile=self.cafile, verify=self.verify,
-                                          timeout=self.timeout)
+            tls_sock, session = start_tls(
+                self.wire.sock,
+                server_hostname=self.servername,
+                cafile=self.cafile,
+                verify=self.verify,
+                timeout=self.timeout,
+            )
         except HandshakeFailed as exc:
             self.log.note(str(exc))
-            raise _Stop(Phase.TLS_HANDSHAKE, SmtpFailure.TLS_FAILED, str(exc),
-                        alive=False) from None
+            raise _Stop(
+                Phase.TLS_HANDSHAKE, SmtpFailure.TLS_FAILED, str(exc), alive=False
+            ) from None
         self.wire.replace_socket(tls_sock)
         self.tls = session
         self.log.note(f"TLS handshake done: {session.summary()}")
@@ -377,14 +412,20 @@ class _Session:
         banner = self._read(Phase.BANNER)
         self.banner = banner
         if banner.lines and MASKED_TEXT_RE.fullmatch(banner.lines[0]):
-            self.anomalies.append(Anomaly(
-                AnomalyKind.MASKED_BANNER, str(banner).splitlines()[0],
-                "The greeting text is all asterisks: an SMTP-inspection middlebox (e.g. "
-                "Cisco ASA 'inspect esmtp' / 'fixup smtp') rewrote it on the way.",
-            ))
+            self.anomalies.append(
+                Anomaly(
+                    AnomalyKind.MASKED_BANNER,
+                    str(banner).splitlines()[0],
+                    "The greeting text is all asterisks: an SMTP-inspection middlebox (e.g. "
+                    "Cisco ASA 'inspect esmtp' / 'fixup smtp') rewrote it on the way.",
+                )
+            )
         if banner.code != ReplyCode.SERVICE_READY:
-            raise _Stop(Phase.BANNER, SmtpFailure.REJECTED,
-                        f"The server refuses service: {banner.code} {banner.message}")
+            raise _Stop(
+                Phase.BANNER,
+                SmtpFailure.REJECTED,
+                f"The server refuses service: {banner.code} {banner.message}",
+            )
 
     def _ehlo(self) -> dict[str, tuple[str, ...]]:
         reply = self._command(Phase.EHLO, f"EHLO {self.helo}")
@@ -403,40 +444,57 @@ class _Session:
                 self.ehlo_name = words[0] if words else None
                 return {}
             reply = helo
-        raise _Stop(Phase.EHLO, SmtpFailure.REJECTED,
-                    f"EHLO/HELO was rejected: {reply.code} {reply.message}")
+        raise _Stop(
+            Phase.EHLO,
+            SmtpFailure.REJECTED,
+            f"EHLO/HELO was rejected: {reply.code} {reply.message}",
+        )
 
     def _flag_masked(self, keyword: str) -> None:
         if any(a.evidence == f"250-{keyword}" for a in self.anomalies):
             return
-        self.anomalies.append(Anomaly(
-            AnomalyKind.MASKED_EXTENSION, f"250-{keyword}",
-            f"{keyword} is an extension blanked out by an SMTP-inspection middlebox "
-            "(Cisco ASA 'fixup smtp' turns STARTTLS into XXXXXXXA). The server may offer "
-            "STARTTLS; something on the path hides it.",
-        ))
+        self.anomalies.append(
+            Anomaly(
+                AnomalyKind.MASKED_EXTENSION,
+                f"250-{keyword}",
+                f"{keyword} is an extension blanked out by an SMTP-inspection middlebox "
+                "(Cisco ASA 'fixup smtp' turns STARTTLS into XXXXXXXA). The server may offer "
+                "STARTTLS; something on the path hides it.",
+            )
+        )
 
     def _starttls(self) -> None:
         assert self.wire is not None
         if "STARTTLS" not in self.caps_before:
             masked = [a.evidence for a in self.anomalies if a.kind is AnomalyKind.MASKED_EXTENSION]
-            hint = (f" EHLO shows {masked[0]} instead: a middlebox on the path strips it."
-                    if masked else
-                    " With Postfix: smtpd_tls_security_level = may and a readable "
-                    "smtpd_tls_cert_file/smtpd_tls_key_file (see mail.log).")
-            raise _Stop(Phase.STARTTLS, SmtpFailure.NOT_OFFERED,
-                        "The server does not offer STARTTLS." + hint)
+            hint = (
+                f" EHLO shows {masked[0]} instead: a middlebox on the path strips it."
+                if masked
+                else " With Postfix: smtpd_tls_security_level = may and a readable "
+                "smtpd_tls_cert_file/smtpd_tls_key_file (see mail.log)."
+            )
+            raise _Stop(
+                Phase.STARTTLS,
+                SmtpFailure.NOT_OFFERED,
+                "The server does not offer STARTTLS." + hint,
+            )
         reply = self._command(Phase.STARTTLS, "STARTTLS")
         if reply.code != ReplyCode.SERVICE_READY:
-            raise _Stop(Phase.STARTTLS, SmtpFailure.REJECTED,
-                        f"STARTTLS was refused: {reply.code} {reply.message}")
+            raise _Stop(
+                Phase.STARTTLS,
+                SmtpFailure.REJECTED,
+                f"STARTTLS was refused: {reply.code} {reply.message}",
+            )
         if self.wire.buffer:
-            self.anomalies.append(Anomaly(
-                AnomalyKind.DATA_AFTER_STARTTLS, repr(bytes(self.wire.buffer[:80])),
-                "The server sent plaintext after '220' to STARTTLS; it is discarded. A "
-                "server that buffers it into the TLS session is vulnerable to command "
-                "injection (CVE-2011-0411).",
-            ))
+            self.anomalies.append(
+                Anomaly(
+                    AnomalyKind.DATA_AFTER_STARTTLS,
+                    repr(bytes(self.wire.buffer[:80])),
+                    "The server sent plaintext after '220' to STARTTLS; it is discarded. A "
+                    "server that buffers it into the TLS session is vulnerable to command "
+                    "injection (CVE-2011-0411).",
+                )
+            )
         self._handshake()
         self.caps_after = self._ehlo()
 
@@ -444,14 +502,21 @@ class _Session:
         caps = self.caps_after if self.caps_after is not None else self.caps_before
         offered = tuple(m.upper() for m in caps.get("AUTH", ()))
         if "AUTH" not in caps:
-            why = ("" if self.tls else
-                   " Before TLS this is expected with smtpd_tls_auth_only = yes: use STARTTLS "
-                   "(or port 465/587).")
-            raise _Stop(Phase.AUTH, SmtpFailure.NOT_OFFERED,
-                        "The server does not offer AUTH." + why)
+            why = (
+                ""
+                if self.tls
+                else " Before TLS this is expected with smtpd_tls_auth_only = yes: use STARTTLS "
+                "(or port 465/587)."
+            )
+            raise _Stop(
+                Phase.AUTH, SmtpFailure.NOT_OFFERED, "The server does not offer AUTH." + why
+            )
         if creds.mechanism not in offered:
-            raise _Stop(Phase.AUTH, SmtpFailure.NOT_OFFERED,
-                        f"AUTH {creds.mechanism} is not offered (offered: {' '.join(offered)}).")
+            raise _Stop(
+                Phase.AUTH,
+                SmtpFailure.NOT_OFFERED,
+                f"AUTH {creds.mechanism} is not offered (offered: {' '.join(offered)}).",
+            )
         user, password = creds.user.encode("utf-8"), creds.password.encode("utf-8")
         if creds.mechanism == "PLAIN":
             token = _b64(b"\0" + user + b"\0" + password)
@@ -466,11 +531,15 @@ class _Session:
                 reply = self._command(Phase.AUTH, _b64(password), "****")
         self.authenticated = reply.code == ReplyCode.AUTH_SUCCESSFUL
         if not self.authenticated:
-            failure = (SmtpFailure.AUTH_FAILED if reply.code == ReplyCode.AUTH_FAILED
-                       else SmtpFailure.REJECTED)
+            failure = (
+                SmtpFailure.AUTH_FAILED
+                if reply.code == ReplyCode.AUTH_FAILED
+                else SmtpFailure.REJECTED
+            )
             status = f" {reply.enhanced}" if reply.enhanced else ""
-            raise _Stop(Phase.AUTH, failure,
-                        f"Authentication failed: {reply.code}{status} {reply.message}")
+            raise _Stop(
+                Phase.AUTH, failure, f"Authentication failed: {reply.code}{status} {reply.message}"
+            )
 
     def _run_commands(self) -> None:
         assert self.wire is not None
@@ -493,8 +562,11 @@ class _Session:
                 self.exchanges.append(Exchange(Phase.DATA, ".", reply))
             if verb in _TRANSACTION_VERBS and not reply.positive:
                 status = f" {reply.enhanced}" if reply.enhanced else ""
-                raise _Stop(phase, SmtpFailure.REJECTED,
-                            f"{verb} was rejected: {reply.code}{status} {reply.message}")
+                raise _Stop(
+                    phase,
+                    SmtpFailure.REJECTED,
+                    f"{verb} was rejected: {reply.code}{status} {reply.message}",
+                )
 
     def _quit(self) -> None:
         self.quit_sent = True
@@ -529,17 +601,31 @@ class _Session:
             finally:
                 close_quietly(self.wire.sock)
         if self.wire is not None and self.wire.bare_lf:
-            self.anomalies.append(Anomaly(
-                AnomalyKind.BARE_LF, "reply lines end in LF, not CRLF",
-                "The server ends lines with a bare LF; RFC 5321 requires CRLF.",
-            ))
+            self.anomalies.append(
+                Anomaly(
+                    AnomalyKind.BARE_LF,
+                    "reply lines end in LF, not CRLF",
+                    "The server ends lines with a bare LF; RFC 5321 requires CRLF.",
+                )
+            )
         return SmtpResult(
-            host=self.host, port=self.port, connection=connection,
-            transcript=self.log.freeze(), stopped_at=phase, failure=failure, reason=reason,
-            banner=self.banner, ehlo_name=self.ehlo_name, used_helo=self.used_helo,
-            capabilities_before_tls=self.caps_before, capabilities_after_tls=self.caps_after,
-            tls=self.tls, authenticated=self.authenticated, exchanges=tuple(self.exchanges),
-            anomalies=tuple(self.anomalies), elapsed=time.monotonic() - started,
+            host=self.host,
+            port=self.port,
+            connection=connection,
+            transcript=self.log.freeze(),
+            stopped_at=phase,
+            failure=failure,
+            reason=reason,
+            banner=self.banner,
+            ehlo_name=self.ehlo_name,
+            used_helo=self.used_helo,
+            capabilities_before_tls=self.caps_before,
+            capabilities_after_tls=self.caps_after,
+            tls=self.tls,
+            authenticated=self.authenticated,
+            exchanges=tuple(self.exchanges),
+            anomalies=tuple(self.anomalies),
+            elapsed=time.monotonic() - started,
         )
 
     def _dialog(self) -> tuple[Phase, SmtpFailure | None, str]:
@@ -577,8 +663,9 @@ class _Session:
 
     def _log_connect_failure(self, connection: PortResult) -> None:
         if connection.state is PortState.NAME_ERROR:
-            self.log.note(f"telnet: could not resolve {self.host}/{self.port}: "
-                          "Name or service not known")
+            self.log.note(
+                f"telnet: could not resolve {self.host}/{self.port}: Name or service not known"
+            )
             return
         if connection.address:
             self.log.note(f"Trying {connection.address}...")
@@ -625,16 +712,29 @@ def smtp_session(
     """
     host, port = validate_target(host, port)
     if starttls and implicit_tls:
-        raise UsageError("starttls and implicit_tls exclude each other.",
-                         advice="Use implicit TLS for 465 (smtps) and STARTTLS for 25 and 587.")
+        raise UsageError(
+            "starttls and implicit_tls exclude each other.",
+            advice="Use implicit TLS for 465 (smtps) and STARTTLS for 25 and 587.",
+        )
     if helo is not None and (not helo.strip() or any(c in helo for c in "\r\n ")):
-        raise UsageError(f"Invalid EHLO name {helo!r}.",
-                         advice="Give a host name or an address literal like [192.0.2.1].")
+        raise UsageError(
+            f"Invalid EHLO name {helo!r}.",
+            advice="Give a host name or an address literal like [192.0.2.1].",
+        )
     if starttls or implicit_tls:
         tls_context(cafile, verify)  # a bad CA file is a usage error, before any packet
     session = _Session(
-        host, port, helo=helo, starttls=starttls, implicit_tls=implicit_tls,
-        creds=_credentials(auth), commands=_check_commands(commands, message), message=message,
-        timeout=timeout, cafile=cafile, verify=verify, servername=servername,
+        host,
+        port,
+        helo=helo,
+        starttls=starttls,
+        implicit_tls=implicit_tls,
+        creds=_credentials(auth),
+        commands=_check_commands(commands, message),
+        message=message,
+        timeout=timeout,
+        cafile=cafile,
+        verify=verify,
+        servername=servername,
     )
     return session.run()

@@ -228,8 +228,14 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
         number = exc.errno if isinstance(exc, socket.gaierror) else None
         name = _gai_name(exc) if isinstance(exc, socket.gaierror) else "EAI_NONAME"
         return None, PortResult(
-            host, port, PortState.NAME_ERROR, None, time.monotonic() - started,
-            errno_name=name, errno_number=number, error=str(exc),
+            host,
+            port,
+            PortState.NAME_ERROR,
+            None,
+            time.monotonic() - started,
+            errno_name=name,
+            errno_number=number,
+            error=str(exc),
         )
     result: PortResult | None = None
     for family, kind, proto, _, sockaddr in infos:
@@ -244,11 +250,19 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
         except OSError as exc:
             sock.close()
             state = _classify(exc)
-            number = exc.errno if exc.errno else (errno.ETIMEDOUT if state is PortState.TIMEOUT
-                                                   else None)
+            number = (
+                exc.errno
+                if exc.errno
+                else (errno.ETIMEDOUT if state is PortState.TIMEOUT else None)
+            )
             result = PortResult(
-                host, port, state, address, time.monotonic() - started,
-                errno_name=_errno_name(number), errno_number=number,
+                host,
+                port,
+                state,
+                address,
+                time.monotonic() - started,
+                errno_name=_errno_name(number),
+                errno_number=number,
                 error=str(exc) or state.value,
             )
             continue
@@ -256,8 +270,14 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
         return sock, PortResult(host, port, PortState.OPEN, address, time.monotonic() - started)
     if result is None:  # the budget ran out before any address was tried
         result = PortResult(
-            host, port, PortState.TIMEOUT, None, time.monotonic() - started,
-            errno_name="ETIMEDOUT", errno_number=errno.ETIMEDOUT, error="timed out",
+            host,
+            port,
+            PortState.TIMEOUT,
+            None,
+            time.monotonic() - started,
+            errno_name="ETIMEDOUT",
+            errno_number=errno.ETIMEDOUT,
+            error="timed out",
         )
     return None, result
 

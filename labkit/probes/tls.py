@@ -225,8 +225,13 @@ class HandshakeFailed(ProtocolError):
     ``verification`` is set when the failure was a verification failure.
     """
 
-    def __init__(self, message: str, *, openssl_reason: str | None = None,
-                 verification: Verification | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        openssl_reason: str | None = None,
+        verification: Verification | None = None,
+    ) -> None:
         super().__init__(message)
         self.openssl_reason = openssl_reason
         self.verification = verification
@@ -368,15 +373,18 @@ def tls_context(cafile: str | None, verify: bool) -> ssl.SSLContext:
         try:
             mtime = os.stat(cafile).st_mtime
         except OSError as exc:
-            raise UsageError(f"CA file {cafile!r} cannot be read: {exc.strerror}.",
-                             advice="Give the path of a PEM file with the CA certificate(s), "
-                             "e.g. the lab's ca.pem.") from exc
+            raise UsageError(
+                f"CA file {cafile!r} cannot be read: {exc.strerror}.",
+                advice="Give the path of a PEM file with the CA certificate(s), "
+                "e.g. the lab's ca.pem.",
+            ) from exc
     try:
         return _context(cafile, mtime, verify)
     except (ssl.SSLError, OSError) as exc:
-        raise UsageError(f"CA file {cafile!r} holds no usable PEM certificate ({exc}).",
-                         advice="Point --cafile at a PEM bundle (BEGIN CERTIFICATE blocks).") \
-            from exc
+        raise UsageError(
+            f"CA file {cafile!r} holds no usable PEM certificate ({exc}).",
+            advice="Point --cafile at a PEM bundle (BEGIN CERTIFICATE blocks).",
+        ) from exc
 
 
 def _openssl_reason(exc: ssl.SSLError) -> str | None:
@@ -387,15 +395,19 @@ def _openssl_reason(exc: ssl.SSLError) -> str | None:
 def _explain_handshake(exc: BaseException) -> str:
     reason = _openssl_reason(exc) if isinstance(exc, ssl.SSLError) else None
     if reason == "WRONG_VERSION_NUMBER":
-        return ("TLS handshake failed (WRONG_VERSION_NUMBER): the server answered in "
-                "plaintext. This port expects STARTTLS (try --starttls smtp), not implicit TLS.")
+        return (
+            "TLS handshake failed (WRONG_VERSION_NUMBER): the server answered in "
+            "plaintext. This port expects STARTTLS (try --starttls smtp), not implicit TLS."
+        )
     if reason in {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE"}:
         return f"TLS handshake failed ({reason}): no TLS version in common with the server."
     if reason and "HANDSHAKE_FAILURE" in reason:
         return f"TLS handshake failed ({reason}): no cipher or key type in common."
     if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
-        return ("TLS handshake failed: the server closed the connection during the handshake "
-                "(no certificate configured, or it does not speak TLS here).")
+        return (
+            "TLS handshake failed: the server closed the connection during the handshake "
+            "(no certificate configured, or it does not speak TLS here)."
+        )
     if isinstance(exc, TimeoutError):
         return "TLS handshake timed out: the server never answered the ClientHello."
     if isinstance(exc, ConnectionError):
@@ -403,8 +415,14 @@ def _explain_handshake(exc: BaseException) -> str:
     return f"TLS handshake failed: {reason or exc}"
 
 
-def start_tls(sock: socket.socket, *, server_hostname: str | None, cafile: str | None,
-              verify: bool, timeout: float) -> tuple[ssl.SSLSocket, TlsSession]:
+def start_tls(
+    sock: socket.socket,
+    *,
+    server_hostname: str | None,
+    cafile: str | None,
+    verify: bool,
+    timeout: float,
+) -> tuple[ssl.SSLSocket, TlsSession]:
     """Run a TLS handshake on a connected socket (after STARTTLS, or at once for 465).
 
     With ``verify`` the chain and the host name are checked and a failure raises
@@ -420,11 +438,17 @@ def start_tls(sock: socket.socket, *, server_hostname: str | None, cafile: str |
     except ssl.SSLCertVerificationError as exc:
         sock.close()
         code = int(exc.verify_code)
-        verification = Verification(code, _VERIFY_MESSAGES.get(code, exc.verify_message),
-                                    _trust_store_label(cafile), server_hostname)
-        raise HandshakeFailed(f"certificate verify failed: {verification}",
-                              openssl_reason="CERTIFICATE_VERIFY_FAILED",
-                              verification=verification) from exc
+        verification = Verification(
+            code,
+            _VERIFY_MESSAGES.get(code, exc.verify_message),
+            _trust_store_label(cafile),
+            server_hostname,
+        )
+        raise HandshakeFailed(
+            f"certificate verify failed: {verification}",
+            openssl_reason="CERTIFICATE_VERIFY_FAILED",
+            verification=verification,
+        ) from exc
     except (ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
         raise HandshakeFailed(
@@ -432,8 +456,7 @@ def start_tls(sock: socket.socket, *, server_hostname: str | None, cafile: str |
             openssl_reason=_openssl_reason(exc) if isinstance(exc, ssl.SSLError) else None,
         ) from exc
     cipher = tls_sock.cipher()
-    verdict = (Verification(0, "ok", _trust_store_label(cafile), server_hostname)
-               if verify else None)
+    verdict = Verification(0, "ok", _trust_store_label(cafile), server_hostname) if verify else None
     session = TlsSession(
         version=tls_sock.version() or "unknown",
         cipher=cipher[0] if cipher else "unknown",
@@ -466,8 +489,12 @@ def _smtp_starttls(wire: Wire, log: TranscriptBuilder, helo: str) -> None:
     _, caps = parse_ehlo(ehlo)
     if "STARTTLS" not in caps:
         masked = [k for k in caps if MASKED_KEYWORD_RE.fullmatch(k)]
-        hint = (f" The EHLO reply has {masked[0]} where STARTTLS would be: an SMTP-inspection "
-                "middlebox on the path is hiding it." if masked else "")
+        hint = (
+            f" The EHLO reply has {masked[0]} where STARTTLS would be: an SMTP-inspection "
+            "middlebox on the path is hiding it."
+            if masked
+            else ""
+        )
         raise _StartTlsRefused("The server does not offer STARTTLS." + hint)
     log.client("STARTTLS")
     wire.send(b"STARTTLS\r\n")
@@ -493,9 +520,17 @@ def _imap_starttls(wire: Wire, log: TranscriptBuilder) -> None:
         raise _StartTlsRefused(f"STARTTLS was refused: {line.decode('utf-8', 'replace')}")
 
 
-def _attempt(host: str, port: int, *, starttls: StartTls | None, servername: str | None,
-             cafile: str | None, verify: bool, timeout: float, log: TranscriptBuilder
-             ) -> tuple[PortResult, TlsPhase, str, TlsSession | None, HandshakeFailed | None]:
+def _attempt(
+    host: str,
+    port: int,
+    *,
+    starttls: StartTls | None,
+    servername: str | None,
+    cafile: str | None,
+    verify: bool,
+    timeout: float,
+    log: TranscriptBuilder,
+) -> tuple[PortResult, TlsPhase, str, TlsSession | None, HandshakeFailed | None]:
     sock, connection = connect(host, port, timeout)
     if sock is None:
         log.note(f"connect:errno={connection.errno_number} ({connection.errno_name})")
@@ -517,8 +552,9 @@ def _attempt(host: str, port: int, *, starttls: StartTls | None, servername: str
                 sock.close()
                 return connection, TlsPhase.STARTTLS, str(exc), None, None
         try:
-            tls_sock, session = start_tls(sock, server_hostname=servername, cafile=cafile,
-                                          verify=verify, timeout=timeout)
+            tls_sock, session = start_tls(
+                sock, server_hostname=servername, cafile=cafile, verify=verify, timeout=timeout
+            )
         except HandshakeFailed as exc:
             return connection, TlsPhase.HANDSHAKE, str(exc), None, exc
         close_quietly(tls_sock)
@@ -528,9 +564,15 @@ def _attempt(host: str, port: int, *, starttls: StartTls | None, servername: str
         raise
 
 
-def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
-              servername: str | None = None, cafile: str | None = None,
-              timeout: float = 5.0) -> TlsResult:
+def probe_tls(
+    host: str,
+    port: int,
+    *,
+    starttls: StartTls | None = None,
+    servername: str | None = None,
+    cafile: str | None = None,
+    timeout: float = 5.0,
+) -> TlsResult:
     """Connect, optionally negotiate STARTTLS, handshake, and judge the certificate.
 
     ``servername`` is both the SNI sent and the name verified (default: ``host``).
@@ -539,9 +581,11 @@ def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
     """
     host, port = validate_target(host, port)
     if starttls not in (None, "smtp", "imap"):
-        raise UsageError(f"Unknown STARTTLS protocol {starttls!r}.",
-                         advice="Use --starttls smtp or --starttls imap, or leave it out "
-                         "for implicit TLS (465, 993).")
+        raise UsageError(
+            f"Unknown STARTTLS protocol {starttls!r}.",
+            advice="Use --starttls smtp or --starttls imap, or leave it out "
+            "for implicit TLS (465, 993).",
+        )
     tls_context(cafile, True)  # fail early on a bad CA file
     name = servername or host
     started = time.monotonic()
@@ -553,8 +597,15 @@ def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
         command += f" -CAfile {cafile}"
     log.shell(command)
     connection, phase, reason, session, failure = _attempt(
-        host, port, starttls=starttls, servername=name, cafile=cafile, verify=True,
-        timeout=timeout, log=log)
+        host,
+        port,
+        starttls=starttls,
+        servername=name,
+        cafile=cafile,
+        verify=True,
+        timeout=timeout,
+        log=log,
+    )
     handshake_error = failure.openssl_reason if failure else None
     if failure is not None and failure.verification is not None:
         # Verification failed: look again without verifying, to show what was presented.
@@ -562,8 +613,15 @@ def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
         log.note(f"verify error:num={verification.code}:{verification.message}")
         retry_log = TranscriptBuilder()
         connection, phase, retry_reason, session, retry_failure = _attempt(
-            host, port, starttls=starttls, servername=name, cafile=cafile, verify=False,
-            timeout=timeout, log=retry_log)
+            host,
+            port,
+            starttls=starttls,
+            servername=name,
+            cafile=cafile,
+            verify=False,
+            timeout=timeout,
+            log=retry_log,
+        )
         if session is not None:
             session = replace(session, verification=verification)
             reason = f"handshake completed; certificate verify failed: {verification}"
@@ -580,7 +638,15 @@ def probe_tls(host: str, port: int, *, starttls: StartTls | None = None,
     elif phase is not TlsPhase.CONNECT:
         log.note(reason)
     return TlsResult(
-        host=host, port=port, starttls=starttls, servername=name, connection=connection,
-        stopped_at=phase, reason=reason, session=session, transcript=log.freeze(),
-        handshake_error=handshake_error, elapsed=time.monotonic() - started,
+        host=host,
+        port=port,
+        starttls=starttls,
+        servername=name,
+        connection=connection,
+        stopped_at=phase,
+        reason=reason,
+        session=session,
+        transcript=log.freeze(),
+        handshake_error=handshake_error,
+        elapsed=time.monotonic() - started,
     )

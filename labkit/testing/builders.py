@@ -45,27 +45,52 @@ __all__ = [
 ]
 
 HOST = "mail.zimmerman.test"
-POSTFIX_EHLO = ("PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS",
-                "ENHANCEDSTATUSCODES", "8BITMIME", "DSN")
+POSTFIX_EHLO = (
+    "PIPELINING",
+    "SIZE 10240000",
+    "VRFY",
+    "ETRN",
+    "STARTTLS",
+    "ENHANCEDSTATUSCODES",
+    "8BITMIME",
+    "DSN",
+)
 
-_ERRNO = {PortState.REFUSED: ("ECONNREFUSED", 111), PortState.TIMEOUT: ("ETIMEDOUT", 110),
-          PortState.RESET: ("ECONNRESET", 104), PortState.UNREACHABLE: ("EHOSTUNREACH", 113),
-          PortState.NAME_ERROR: ("EAI_NONAME", -2)}
+_ERRNO = {
+    PortState.REFUSED: ("ECONNREFUSED", 111),
+    PortState.TIMEOUT: ("ETIMEDOUT", 110),
+    PortState.RESET: ("ECONNRESET", 104),
+    PortState.UNREACHABLE: ("EHOSTUNREACH", 113),
+    PortState.NAME_ERROR: ("EAI_NONAME", -2),
+}
 
 
-def port_result(port: int, state: PortState = PortState.OPEN, *, host: str = HOST,
-                address: str | None = "172.29.25.25") -> PortResult:
+def port_result(
+    port: int,
+    state: PortState = PortState.OPEN,
+    *,
+    host: str = HOST,
+    address: str | None = "172.29.25.25",
+) -> PortResult:
     errno_name, errno_number = _ERRNO.get(state, (None, None))
-    return PortResult(host, port, state, None if state is PortState.NAME_ERROR else address,
-                      0.001, errno_name, errno_number, None if state is PortState.OPEN
-                      else state.value)
+    return PortResult(
+        host,
+        port,
+        state,
+        None if state is PortState.NAME_ERROR else address,
+        0.001,
+        errno_name,
+        errno_number,
+        None if state is PortState.OPEN else state.value,
+    )
 
 
 def reply(code: int, *lines: str) -> Reply:
     """``reply(250, "mx", "STARTTLS")`` -> a parsed multi-line reply."""
     texts = lines or ("",)
-    wire = "".join(f"{code}{'-' if i < len(texts) - 1 else ' '}{t}\r\n"
-                   for i, t in enumerate(texts))
+    wire = "".join(
+        f"{code}{'-' if i < len(texts) - 1 else ' '}{t}\r\n" for i, t in enumerate(texts)
+    )
     return parse_reply(wire.encode())
 
 
@@ -96,16 +121,31 @@ def smtp_result(
     anomalies: list[Anomaly] = []
     if connection is not PortState.OPEN:
         log.note("telnet: Unable to connect to remote host: Connection refused")
-        return SmtpResult(host, port, port_result(port, connection, host=host), log.freeze(),
-                          Phase.CONNECT, SmtpFailure.CONNECT_FAILED, reason, None, None, False,
-                          {}, None, None, None, (), (), 0.001)
+        return SmtpResult(
+            host,
+            port,
+            port_result(port, connection, host=host),
+            log.freeze(),
+            Phase.CONNECT,
+            SmtpFailure.CONNECT_FAILED,
+            reason,
+            None,
+            None,
+            False,
+            {},
+            None,
+            None,
+            None,
+            (),
+            (),
+            0.001,
+        )
     log.note(f"Connected to {host}.")
     banner_reply = reply(220, banner) if banner is not None else None
     if banner_reply is not None:
         log.server(banner_reply.wire_lines())
         if MASKED_TEXT_RE.fullmatch(banner_reply.lines[0]):
-            anomalies.append(Anomaly(AnomalyKind.MASKED_BANNER, str(banner_reply),
-                                     "masked banner"))
+            anomalies.append(Anomaly(AnomalyKind.MASKED_BANNER, str(banner_reply), "masked banner"))
 
     def ehlo_exchange(extensions: Sequence[str]) -> dict[str, tuple[str, ...]]:
         r = reply(250, name, *extensions)
@@ -114,8 +154,9 @@ def smtp_result(
         exchanges.append(Exchange(Phase.EHLO, "EHLO [172.29.25.100]", r))
         for keyword in parse_ehlo(r)[1]:
             if MASKED_KEYWORD_RE.fullmatch(keyword):
-                anomalies.append(Anomaly(AnomalyKind.MASKED_EXTENSION, f"250-{keyword}",
-                                         "masked extension"))
+                anomalies.append(
+                    Anomaly(AnomalyKind.MASKED_EXTENSION, f"250-{keyword}", "masked extension")
+                )
         return parse_ehlo(r)[1]
 
     before = ehlo_exchange(ehlo) if ehlo is not None else {}
@@ -128,48 +169,111 @@ def smtp_result(
         log.client(command)
         log.server(answer.wire_lines())
         verb = command.split()[0].upper()
-        phase = {"MAIL": Phase.MAIL, "RCPT": Phase.RCPT, "AUTH": Phase.AUTH}.get(verb,
-                                                                                Phase.COMMAND)
+        phase = {"MAIL": Phase.MAIL, "RCPT": Phase.RCPT, "AUTH": Phase.AUTH}.get(
+            verb, Phase.COMMAND
+        )
         exchanges.append(Exchange(phase, command, answer))
     return SmtpResult(
-        host, port, port_result(port, host=host), log.freeze(), stopped_at, failure, reason,
-        banner_reply, name if ehlo is not None else None, False, before, after, tls,
-        authenticated, tuple(exchanges), tuple(anomalies), 0.01,
+        host,
+        port,
+        port_result(port, host=host),
+        log.freeze(),
+        stopped_at,
+        failure,
+        reason,
+        banner_reply,
+        name if ehlo is not None else None,
+        False,
+        before,
+        after,
+        tls,
+        authenticated,
+        tuple(exchanges),
+        tuple(anomalies),
+        0.01,
     )
 
 
-def cert_info(*names: str, issuer: str = "O=labkit,CN=labkit test CA", self_signed: bool = False,
-              not_after: datetime | None = None) -> CertInfo:
+def cert_info(
+    *names: str,
+    issuer: str = "O=labkit,CN=labkit test CA",
+    self_signed: bool = False,
+    not_after: datetime | None = None,
+) -> CertInfo:
     names = names or (HOST,)
     now = datetime.now(UTC)
     subject = f"CN={names[0]}"
-    return CertInfo(subject, subject if self_signed else issuer, names[0], names,
-                    now - timedelta(days=1), not_after or now + timedelta(days=90),
-                    "RSA", 2048, self_signed, False, "01", "sha256", "AA:" * 31 + "AA")
+    return CertInfo(
+        subject,
+        subject if self_signed else issuer,
+        names[0],
+        names,
+        now - timedelta(days=1),
+        not_after or now + timedelta(days=90),
+        "RSA",
+        2048,
+        self_signed,
+        False,
+        "01",
+        "sha256",
+        "AA:" * 31 + "AA",
+    )
 
 
-def tls_session(verify_code: int | None = 0, *, message: str | None = None,
-                chain: Sequence[CertInfo] | None = None) -> TlsSession:
-    messages = {0: "ok", 10: "certificate has expired", 18: "self-signed certificate",
-                19: "self-signed certificate in certificate chain",
-                20: "unable to get local issuer certificate", 62: "hostname mismatch"}
+def tls_session(
+    verify_code: int | None = 0,
+    *,
+    message: str | None = None,
+    chain: Sequence[CertInfo] | None = None,
+) -> TlsSession:
+    messages = {
+        0: "ok",
+        10: "certificate has expired",
+        18: "self-signed certificate",
+        19: "self-signed certificate in certificate chain",
+        20: "unable to get local issuer certificate",
+        62: "hostname mismatch",
+    }
     verification = None
     if verify_code is not None:
-        verification = Verification(verify_code, message or messages.get(verify_code, "error"),
-                                    "system store", HOST)
-    return TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, HOST,
-                      tuple(chain) if chain is not None else (cert_info(),), verification)
+        verification = Verification(
+            verify_code, message or messages.get(verify_code, "error"), "system store", HOST
+        )
+    return TlsSession(
+        "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384",
+        256,
+        HOST,
+        tuple(chain) if chain is not None else (cert_info(),),
+        verification,
+    )
 
 
-def tls_result(port: int, session: TlsSession | None = None, *,
-               stopped_at: TlsPhase = TlsPhase.DONE, reason: str = "handshake completed",
-               handshake_error: str | None = None) -> TlsResult:
+def tls_result(
+    port: int,
+    session: TlsSession | None = None,
+    *,
+    stopped_at: TlsPhase = TlsPhase.DONE,
+    reason: str = "handshake completed",
+    handshake_error: str | None = None,
+) -> TlsResult:
     log = TranscriptBuilder()
     log.shell(f"openssl s_client -connect {HOST}:{port}")
     if session is None and stopped_at is TlsPhase.DONE:
         session = tls_session()
-    return TlsResult(HOST, port, None, HOST, port_result(port), stopped_at, reason, session,
-                     log.freeze(), handshake_error, 0.01)
+    return TlsResult(
+        HOST,
+        port,
+        None,
+        HOST,
+        port_result(port),
+        stopped_at,
+        reason,
+        session,
+        log.freeze(),
+        handshake_error,
+        0.01,
+    )
 
 
 def _dialog(ehlo: Sequence[str] | None, port: int) -> LocalSmtpDialog | None:
@@ -197,8 +301,11 @@ def server_inspection(
         vantage="ssh root@mx",
         postconf=parse_postconf(postconf) if postconf is not None else None,
         services=parse_master(master) if master is not None else None,
-        listening=(tuple(ListeningSocket("0.0.0.0", p) for p in listening)
-                   if listening is not None else None),
+        listening=(
+            tuple(ListeningSocket("0.0.0.0", p) for p in listening)
+            if listening is not None
+            else None
+        ),
         log_path="/var/log/mail.log",
         log_events=parse_mail_log(log) if log is not None else None,
         local_smtp=_dialog(local_ehlo, smtp_port),

@@ -73,8 +73,9 @@ class IssuedCert:
     def server_context(self, *, send_chain: bool = False) -> ssl.SSLContext:
         """A server-side context presenting this certificate (and its issuer if asked)."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(str(self.chain_path if send_chain else self.cert_path),
-                            str(self.key_path))
+        ctx.load_cert_chain(
+            str(self.chain_path if send_chain else self.cert_path), str(self.key_path)
+        )
         return ctx
 
 
@@ -97,46 +98,76 @@ class CertFactory:
     def _paths(self, stem: str) -> tuple[Path, Path, Path]:
         self._count += 1
         base = f"{self._count:02d}-{stem}"
-        return (self.directory / f"{base}.crt", self.directory / f"{base}.key",
-                self.directory / f"{base}-chain.pem")
+        return (
+            self.directory / f"{base}.crt",
+            self.directory / f"{base}.key",
+            self.directory / f"{base}-chain.pem",
+        )
 
-    def _write(self, name: str, cert: x509.Certificate, key: _PrivateKey,
-               issuer: x509.Certificate | None) -> IssuedCert:
+    def _write(
+        self, name: str, cert: x509.Certificate, key: _PrivateKey, issuer: x509.Certificate | None
+    ) -> IssuedCert:
         cert_path, key_path, chain_path = self._paths(name.replace("*", "star"))
         pem = cert.public_bytes(serialization.Encoding.PEM)
         cert_path.write_bytes(pem)
-        key_path.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         chain = pem + (issuer.public_bytes(serialization.Encoding.PEM) if issuer else b"")
         chain_path.write_bytes(chain)
         return IssuedCert(name, cert, key, cert_path, key_path, chain_path)
 
     def _make_ca(self, name: str) -> IssuedCert:
         key = _new_key(self.key_type)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
-                             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "labkit")])
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "labkit"),
+            ]
+        )
         now = datetime.now(UTC)
         cert = (
             x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
             .sign(key, hashes.SHA256())
         )
         return self._write(name, cert, key, None)
 
-    def _make_leaf(self, names: tuple[str, ...], *, issuer: IssuedCert | None,
-                   not_before: datetime | None = None,
-                   not_after: datetime | None = None) -> IssuedCert:
+    def _make_leaf(
+        self,
+        names: tuple[str, ...],
+        *,
+        issuer: IssuedCert | None,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> IssuedCert:
         if not names:
             raise ValueError("a certificate needs at least one name")
         key = _new_key(self.key_type)
@@ -146,21 +177,24 @@ class CertFactory:
         issuer_name = issuer.cert.subject if issuer else subject
         builder = (
             x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
+            .subject_name(subject)
+            .issuer_name(issuer_name)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before or now - timedelta(days=1))
             .not_valid_after(not_after or now + timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
         )
         if issuer is not None:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-                critical=False)
+                critical=False,
+            )
         cert = builder.sign(signer_key, hashes.SHA256())
         return self._write(names[0], cert, key, issuer.cert if issuer else None)
 
@@ -175,8 +209,12 @@ class CertFactory:
     def expired(self, *names: str) -> IssuedCert:
         """Signed by the trusted CA but past its end date (verify error 10)."""
         now = datetime.now(UTC)
-        return self._make_leaf(names, issuer=self.ca, not_before=now - timedelta(days=60),
-                               not_after=now - timedelta(days=1))
+        return self._make_leaf(
+            names,
+            issuer=self.ca,
+            not_before=now - timedelta(days=60),
+            not_after=now - timedelta(days=1),
+        )
 
     def foreign_leaf(self, *names: str) -> IssuedCert:
         """Signed by a second CA that clients of this factory do not trust (20, or 19

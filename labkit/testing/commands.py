@@ -16,8 +16,14 @@ from pathlib import Path
 __all__ = ["install_command"]
 
 
-def install_command(bin_dir: Path, name: str, outputs: Mapping[str, str] | str, *,
-                    exit_code: int = 0, stderr: str = "") -> Path:
+def install_command(
+    bin_dir: Path,
+    name: str,
+    outputs: Mapping[str, str] | str,
+    *,
+    exit_code: int = 0,
+    stderr: str = "",
+) -> Path:
     """Write ``bin_dir/name``: a script printing ``outputs[" ".join(args)]`` (or
     ``outputs`` itself when it is a string) and exiting with ``exit_code``; unknown
     arguments exit 1. Put ``bin_dir`` first on PATH to use it."""
@@ -31,16 +37,18 @@ def install_command(bin_dir: Path, name: str, outputs: Mapping[str, str] | str, 
         out.write_text(text)
         pattern = "*" if args == "*" else shlex.quote(args)
         cases.append(f"  {pattern}) cat {shlex.quote(str(out))} ;;")
-    script = "\n".join([
-        "#!/bin/sh",
-        f"printf '%s' {shlex.quote(stderr)} >&2" if stderr else ":",
-        'case "$*" in',
-        *cases,
-        "  *) exit 1 ;;",
-        "esac",
-        f"exit {int(exit_code)}",
-        "",
-    ])
+    script = "\n".join(
+        [
+            "#!/bin/sh",
+            f"printf '%s' {shlex.quote(stderr)} >&2" if stderr else ":",
+            'case "$*" in',
+            *cases,
+            "  *) exit 1 ;;",
+            "esac",
+            f"exit {int(exit_code)}",
+            "",
+        ]
+    )
     path = bin_dir / name
     path.write_text(script)
     path.chmod(path.stat().st_mode | stat.S_IEXEC | stat.S_IXGRP | stat.S_IXOTH)

@@ -53,21 +53,27 @@ _SOA = """$TTL 300
 @   IN NS  ns.zimmerman.test.
 """
 
-BLOG_ZONE = _SOA + f"""ns        IN A     198.51.100.53
+BLOG_ZONE = (
+    _SOA
+    + f"""ns        IN A     198.51.100.53
 @         IN A     {WEB_HOST}
 @         IN MX    10 mail
 mail      IN CNAME metagross
 metagross IN A     {MAIL_HOST}
 www       IN CNAME zimmerman.test.
 """
+)
 
-FIXED_ZONE = _SOA + f"""ns        IN A     198.51.100.53
+FIXED_ZONE = (
+    _SOA
+    + f"""ns        IN A     198.51.100.53
 @         IN A     {WEB_HOST}
 @         IN MX    10 mail
 mail      IN A     {MAIL_HOST}
 metagross IN A     {MAIL_HOST}
 @         IN TXT   "v=spf1 mx -all"
 """
+)
 
 _REVERSE_SOA = """$TTL 300
 @   IN SOA ns.zimmerman.test. hostmaster.zimmerman.test. 1 3600 600 86400 300
@@ -116,8 +122,9 @@ class TinyDnsServer:
     # -- answering ------------------------------------------------------------------------
 
     def _zone_for(self, qname: dns.name.Name) -> dns.zone.Zone | None:
-        candidates = [z for z in self.zones if z.origin is not None and
-                      qname.is_subdomain(z.origin)]
+        candidates = [
+            z for z in self.zones if z.origin is not None and qname.is_subdomain(z.origin)
+        ]
         return max(candidates, key=lambda z: len(z.origin or dns.name.root), default=None)
 
     def respond(self, query: dns.message.Message) -> dns.message.Message | None:
@@ -256,8 +263,7 @@ class TinyDnsServer:
                             conn, _ = self._tcp.accept()
                         except OSError:
                             continue
-                        threading.Thread(target=self._serve_tcp, args=(conn,),
-                                         daemon=True).start()
+                        threading.Thread(target=self._serve_tcp, args=(conn,), daemon=True).start()
 
     def start(self) -> TinyDnsServer:
         self._bind()
@@ -282,11 +288,13 @@ class TinyDnsServer:
 
 def blog_dns_server(extra: Iterable[tuple[str, str]] = ()) -> TinyDnsServer:
     """The blog's zone (MX -> CNAME, no SPF, PTR = metagross) plus its reverse zone."""
-    return TinyDnsServer({"zimmerman.test.": BLOG_ZONE, REVERSE_ORIGIN: BLOG_REVERSE_ZONE,
-                          **dict(extra)})
+    return TinyDnsServer(
+        {"zimmerman.test.": BLOG_ZONE, REVERSE_ORIGIN: BLOG_REVERSE_ZONE, **dict(extra)}
+    )
 
 
 def fixed_dns_server(extra: Iterable[tuple[str, str]] = ()) -> TinyDnsServer:
     """The corrected zone: MX -> A record, SPF published, PTR = mail.zimmerman.test."""
-    return TinyDnsServer({"zimmerman.test.": FIXED_ZONE, REVERSE_ORIGIN: FIXED_REVERSE_ZONE,
-                          **dict(extra)})
+    return TinyDnsServer(
+        {"zimmerman.test.": FIXED_ZONE, REVERSE_ORIGIN: FIXED_REVERSE_ZONE, **dict(extra)}
+    )

@@ -82,8 +82,9 @@ class ScriptServer:
 
     def start(self) -> ScriptServer:
         self._listener.listen(16)
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
-                                          name=f"labkit-{self.name}")
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, daemon=True, name=f"labkit-{self.name}"
+        )
         self._acceptor.start()
         return self
 
@@ -189,7 +190,7 @@ def _send(conn: socket.socket, data: bytes, script: _Script) -> None:
         conn.sendall(data)
         return
     for i in range(len(data)):
-        conn.sendall(data[i:i + 1])
+        conn.sendall(data[i : i + 1])
         if script.delay:
             time.sleep(script.delay)
 
@@ -236,8 +237,10 @@ def scripted_smtp_server(
     (``"CONNECT"`` closes before the banner); ``reset`` makes that close a RST.
     """
     table = {
-        "EHLO": (b"250-mail.zimmerman.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-                 b"250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"),
+        "EHLO": (
+            b"250-mail.zimmerman.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+            b"250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"
+        ),
         "HELO": b"250 mail.zimmerman.test\r\n",
         "MAIL": b"250 2.1.0 Ok\r\n",
         "RCPT": b"454 4.7.1 <relay-test@example.net>: Relay access denied\r\n",
@@ -284,6 +287,7 @@ def silent_server() -> ScriptServer:
 
 def garbage_server(payload: bytes = b"\x00\xff\xfeSSH-2.0-not-smtp\x1b[0m\r\n") -> ScriptServer:
     """Answers every connection with bytes that are not SMTP, then idles."""
+
     def handle(conn: socket.socket, stopping: threading.Event) -> None:
         conn.sendall(payload)
         _wait_until_stopped(conn, stopping)
@@ -294,9 +298,11 @@ def garbage_server(payload: bytes = b"\x00\xff\xfeSSH-2.0-not-smtp\x1b[0m\r\n") 
 # --------------------------------------------------------------------------- TLS endpoints
 
 
-def tls_server(context: ssl.SSLContext, *, greeting: bytes = b"220 tls.test ESMTP\r\n"
-               ) -> ScriptServer:
+def tls_server(
+    context: ssl.SSLContext, *, greeting: bytes = b"220 tls.test ESMTP\r\n"
+) -> ScriptServer:
     """Implicit TLS (like 465): handshake at once with ``context``, then greet and idle."""
+
     def handle(conn: socket.socket, stopping: threading.Event) -> None:
         conn.settimeout(5)
         try:
@@ -312,6 +318,7 @@ def tls_server(context: ssl.SSLContext, *, greeting: bytes = b"220 tls.test ESMT
 
 def imap_starttls_server(context: ssl.SSLContext) -> ScriptServer:
     """An IMAP greeting, ``a1 STARTTLS`` -> ``a1 OK``, then a TLS handshake."""
+
     def handle(conn: socket.socket, stopping: threading.Event) -> None:
         conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] Dovecot ready.\r\n")
         buffer = bytearray()

@@ -45,19 +45,29 @@ class _Handler:
     def __init__(self, server: FakeMailServer) -> None:
         self.server = server
 
-    async def handle_EHLO(self, smtp: SMTP, session: Session, envelope: Envelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, smtp: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         lines = [r[4:] for r in responses if r[4:] != "HELP"]
         if not self.server.users:  # no SASL configured: Postfix shows no AUTH at all
             lines = [line for line in lines if not line.startswith("AUTH")]
         return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
-    async def handle_RCPT(self, smtp: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        smtp: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         domain = address.rpartition("@")[2].lower()
-        if (domain not in self.server.local_domains and not session.authenticated
-                and not self.server.open_relay):
+        if (
+            domain not in self.server.local_domains
+            and not session.authenticated
+            and not self.server.open_relay
+        ):
             return f"454 4.7.1 <{address}>: Relay access denied"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
@@ -67,8 +77,9 @@ class _Handler:
         user = None
         if session.authenticated and isinstance(session.auth_data, LoginPassword):
             user = session.auth_data.login.decode("utf-8", "replace")
-        self.server.messages.append(ReceivedMessage(
-            envelope.mail_from or "", tuple(envelope.rcpt_tos), content, user))
+        self.server.messages.append(
+            ReceivedMessage(envelope.mail_from or "", tuple(envelope.rcpt_tos), content, user)
+        )
         return "250 2.0.0 Ok: queued as LABKIT"
 
 
@@ -82,8 +93,7 @@ class _Controller(Controller):
         super().__init__(handler, hostname=host, port=port, **kwargs)
 
     def _create_server(self) -> Any:
-        return self.loop.create_server(self._factory_invoker, sock=self._sock,
-                                       ssl=self.ssl_context)
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
 
 class FakeMailServer:
@@ -114,8 +124,9 @@ class FakeMailServer:
         self.port = 0
         self._controller: _Controller | None = None
 
-    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
-                      mechanism: str, auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
             user = auth_data.login.decode("utf-8", "replace")
             ok = self.users.get(user) == auth_data.password.decode("utf-8", "replace")

@@ -17,9 +17,13 @@ PLANTED = {
     "self-signed": [("certificate", ":25", "18")],
     "bad-dns": [("dns", "mail.zimmerman.test", "CNAME"), ("dns", "25", "PTR")],
     "open-relay": [("relay", ":25", "mynetworks")],
-    "blog": [("ports", ":465", "master.cf"), ("ports", ":587", "master.cf"),
-             ("certificate", ":25", "18"), ("dns", "mail.zimmerman.test", "CNAME"),
-             ("dns", "25", "PTR")],
+    "blog": [
+        ("ports", ":465", "master.cf"),
+        ("ports", ":587", "master.cf"),
+        ("certificate", ":25", "18"),
+        ("dns", "mail.zimmerman.test", "CNAME"),
+        ("dns", "25", "PTR"),
+    ],
 }
 
 
@@ -45,9 +49,10 @@ def test_planted_faults_are_failures_with_their_cause(lab, scenario):
     fails = [f for f in report["findings"] if f["status"] == "fail"]
     for check, target_part, cause in PLANTED[scenario]:
         matching = [f for f in fails if f["check"] == check and target_part in f["target"]]
-        assert matching, f"{scenario}: no failing {check} finding for {target_part}: " + \
-            json.dumps([(f["check"], f["status"], f["target"], f["title"])
-                        for f in report["findings"]], indent=1)
+        assert matching, f"{scenario}: no failing {check} finding for {target_part}: " + json.dumps(
+            [(f["check"], f["status"], f["target"], f["title"]) for f in report["findings"]],
+            indent=1,
+        )
         text = json.dumps(matching)
         assert cause in text, f"{scenario}: {check} finding does not name {cause!r}: {text}"
 

@@ -144,8 +144,14 @@ def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab)
     assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v1"
 
     lab.ws("echo '# my own notes' >> ~/notebooks/README.md")
-    root.exec_run(["sh", "-c", f"echo v2 > {shipped}/zz-update-test.md && "
-                               f"echo '# course text, new edition' >> {shipped}/README.md"])
+    root.exec_run(
+        [
+            "sh",
+            "-c",
+            f"echo v2 > {shipped}/zz-update-test.md && "
+            f"echo '# course text, new edition' >> {shipped}/README.md",
+        ]
+    )
     _restart_workstation(lab)
     assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v2"
     mine = lab.ws("cat ~/notebooks/README.md").stdout
@@ -160,13 +166,20 @@ def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab)
 
 def test_commands_follow_the_running_lab_not_the_environment(lab):
     # Only the project name: network prefix and port must come from the running lab.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LABKIT_NET_PREFIX", "LABKIT_JUPYTER_PORT")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("LABKIT_NET_PREFIX", "LABKIT_JUPYTER_PORT")
+    }
     env["LABKIT_PROJECT"] = lab.config.project
-    out = subprocess.run(["labkit", "scenario", "apply", "fixed"], env=env, text=True,
-                         capture_output=True, timeout=60)
+    out = subprocess.run(
+        ["labkit", "scenario", "apply", "fixed"],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert lab.ws("dig +short A mail.zimmerman.test").stdout.strip() == lab.config.mx_ip
-    out = subprocess.run(["labkit", "status", "--json"], env=env, text=True,
-                         capture_output=True, timeout=60)
+    out = subprocess.run(
+        ["labkit", "status", "--json"], env=env, text=True, capture_output=True, timeout=60
+    )
     assert json.loads(out.stdout)["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/")

@@ -31,7 +31,9 @@ def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
         assert [s.seat for s in seats] == [1, 2]
         assert all(s.healthy and s.scenario == "blog" for s in seats), seats
         assert [s.url.split("/?")[0] for s in seats] == [
-            f"http://127.0.0.1:{first}", f"http://127.0.0.1:{first + 1}"]
+            f"http://127.0.0.1:{first}",
+            f"http://127.0.0.1:{first + 1}",
+        ]
         assert seats[0].possible > 0 and seats[0].earned == 0
 
         # One participant's fix does not leak into the other seat.

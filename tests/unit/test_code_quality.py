@@ -1,4 +1,4 @@
-"""The code stays as STYLE.md asks: ruff-clean and mypy-clean (a failing run names the lines)."""
+"""The code stays as STYLE.md asks: ruff-clean, ruff-formatted and mypy-clean (a failing run names the lines)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("argv", [
-    ["ruff", "check", "labkit", "tests", "benchmarks"],
-    [sys.executable, "-m", "mypy", "labkit"],
-], ids=["ruff", "mypy"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ruff", "check", "labkit", "tests", "benchmarks"],
+        ["ruff", "format", "--check", "labkit", "tests", "benchmarks"],
+        [sys.executable, "-m", "mypy", "labkit"],
+    ],
+    ids=["ruff", "ruff-format", "mypy"],
+)
 def test_linters_pass(argv):
     if argv[0] == "ruff" and shutil.which("ruff") is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")

@@ -21,9 +21,17 @@ POSTCONF_M_BLOG = "smtp       inet  n       -       n       -       -       smtp
 
 
 def _target(dns, certs, smtp, smtps, submission, **kw) -> DoctorTarget:
-    return DoctorTarget(address="127.0.0.1", nameserver=dns.host, dns_port=dns.port,
-                        cafile=str(certs.ca_path), smtp_port=smtp, smtps_port=smtps,
-                        submission_port=submission, password=LAB_PASSWORD, **kw)
+    return DoctorTarget(
+        address="127.0.0.1",
+        nameserver=dns.host,
+        dns_port=dns.port,
+        cafile=str(certs.ca_path),
+        smtp_port=smtp,
+        smtps_port=smtps,
+        submission_port=submission,
+        password=LAB_PASSWORD,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -38,8 +46,9 @@ def healthy(serve, certs, fixed_dns):
 def test_healthy_server_is_all_ok_and_fast(healthy):
     report = run_doctor(healthy)
     statuses = {f.status for f in report.findings}
-    assert statuses <= {Status.OK, Status.INFO}, [f for f in report.findings
-                                                  if f.status not in (Status.OK, Status.INFO)]
+    assert statuses <= {Status.OK, Status.INFO}, [
+        f for f in report.findings if f.status not in (Status.OK, Status.INFO)
+    ]
     assert report.ok and report.exit_code == 0 and report.worst is Status.INFO
     checks = {f.check for f in report.findings if f.status is Status.OK}
     assert checks >= {"ports", "greeting", "starttls", "certificate", "auth", "relay", "dns"}
@@ -51,8 +60,15 @@ def test_healthy_server_is_all_ok_and_fast(healthy):
 def test_report_views(healthy):
     report = run_doctor(healthy)
     frame = report.to_dataframe()
-    assert list(frame.columns) == ["check", "target", "status", "title", "evidence", "hint",
-                                   "learn_more"]
+    assert list(frame.columns) == [
+        "check",
+        "target",
+        "status",
+        "title",
+        "evidence",
+        "hint",
+        "learn_more",
+    ]
     assert len(frame) == len(report.findings)
     assert set(frame["status"]) <= {"ok", "info"}
     data = report.to_dict()
@@ -63,17 +79,29 @@ def test_report_views(healthy):
     json.dumps(to_jsonable(report.findings))  # findings serialise cleanly
 
 
-def test_blog_like_server_with_inside_view(serve, certs, blog_dns, closed, blackhole,
-                                           fake_bin, tmp_path):
+def test_blog_like_server_with_inside_view(
+    serve, certs, blog_dns, closed, blackhole, fake_bin, tmp_path
+):
     """The blog: self-signed on 25, 587 refused (not in master.cf), 465 dropped, DNS with
     MX -> CNAME; the inside view explains 587."""
-    server = serve(FakeMailServer(hostname="metagross", users=USERS,
-                                  tls=certs.self_signed("metagross").server_context()))
+    server = serve(
+        FakeMailServer(
+            hostname="metagross", users=USERS, tls=certs.self_signed("metagross").server_context()
+        )
+    )
     mail_log = tmp_path / "mail.log"
-    mail_log.write_text("Jul  7 01:08:00 metagross postfix/smtpd[9]: warning: hostname "
-                        "metagross.zimmerman.test does not resolve to address 127.0.0.1\n")
-    fake_bin("postconf", {"-n": "myhostname = metagross\nmynetworks = 127.0.0.0/8\n",
-                          "-M": POSTCONF_M_BLOG, "-h maillog_file": str(mail_log)})
+    mail_log.write_text(
+        "Jul  7 01:08:00 metagross postfix/smtpd[9]: warning: hostname "
+        "metagross.zimmerman.test does not resolve to address 127.0.0.1\n"
+    )
+    fake_bin(
+        "postconf",
+        {
+            "-n": "myhostname = metagross\nmynetworks = 127.0.0.0/8\n",
+            "-M": POSTCONF_M_BLOG,
+            "-h maillog_file": str(mail_log),
+        },
+    )
     fake_bin("ss", f"LISTEN 0 100 0.0.0.0:{server.port} 0.0.0.0:*\n")
     target = _target(blog_dns, certs, server.port, blackhole[1], closed[1], timeout=0.5)
     started = time.monotonic()
@@ -89,14 +117,12 @@ def test_blog_like_server_with_inside_view(serve, certs, blog_dns, closed, black
     assert "Enable the submission service in /etc/postfix/master.cf" in refused.hint
     assert ports[str(blackhole[1])].status is Status.FAIL
     assert "DROP" in ports[str(blackhole[1])].hint
-    assert any(f.status is Status.FAIL and "error 18" in f.title
-               for f in by_check["certificate"])
+    assert any(f.status is Status.FAIL and "error 18" in f.title for f in by_check["certificate"])
     assert any("myhostname = mail.zimmerman.test" in f.hint for f in by_check["greeting"])
     dns_titles = " ".join(f.title for f in by_check["dns"])
     assert "is a CNAME" in dns_titles
     assert "inside" not in by_check  # every inside step ran
-    assert [f.title for f in by_check["mail-log"]] == [
-        "Reverse DNS mismatches in the log (1 line)"]
+    assert [f.title for f in by_check["mail-log"]] == ["Reverse DNS mismatches in the log (1 line)"]
 
 
 def test_without_transport_the_inside_is_reported_as_unchecked(healthy):
@@ -125,13 +151,20 @@ def test_bad_target_is_a_usage_error_before_any_probe(tmp_path):
 def test_target_from_lab_target_like_objects():
     from types import SimpleNamespace
 
-    lab = SimpleNamespace(domain="zimmerman.test", mail_host="mail.zimmerman.test",
-                          mx_address="172.29.25.25", nameserver="172.29.25.53",
-                          nameserver_port=53, cafile=None, smtp_ports=(25, 465, 587),
-                          user=LAB_USER, password="metagross2014", outside_domain="example.net")
+    lab = SimpleNamespace(
+        domain="zimmerman.test",
+        mail_host="mail.zimmerman.test",
+        mx_address="172.29.25.25",
+        nameserver="172.29.25.53",
+        nameserver_port=53,
+        cafile=None,
+        smtp_ports=(25, 465, 587),
+        user=LAB_USER,
+        password="metagross2014",
+        outside_domain="example.net",
+    )
     target = DoctorTarget.from_target(lab, timeout=2.0)
     assert target.address == "172.29.25.25" and target.host == "172.29.25.25"
     assert target.ports == (25, 465, 587) and target.password == "metagross2014"
     assert target.timeout == 2.0
-    assert DoctorTarget.from_target({"mail_host": "mx.example.test"}).mail_host == \
-        "mx.example.test"
+    assert DoctorTarget.from_target({"mail_host": "mx.example.test"}).mail_host == "mx.example.test"

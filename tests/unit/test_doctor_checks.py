@@ -26,7 +26,7 @@ from labkit.testing.builders import (
 TARGET = DoctorTarget(password="pw")
 NO_STARTTLS = tuple(x for x in POSTFIX_EHLO if x != "STARTTLS")
 CERT_LOG = (
-    '2026-11-25T01:50:01.1+00:00 metagross postfix/smtpd[812]: warning: cannot get RSA '
+    "2026-11-25T01:50:01.1+00:00 metagross postfix/smtpd[812]: warning: cannot get RSA "
     'certificate from file "/etc/ssl/lab/mail.zimmerman.test.crt": disabling TLS support\n'
 )
 MASTER_WITH_SUBMISSION = (
@@ -40,8 +40,9 @@ def _findings(obs: Observations, name: str) -> list[Finding]:
 
 
 def _one(obs: Observations, name: str, target_suffix: str | None = None) -> Finding:
-    found = [f for f in _findings(obs, name)
-             if target_suffix is None or f.target.endswith(target_suffix)]
+    found = [
+        f for f in _findings(obs, name) if target_suffix is None or f.target.endswith(target_suffix)
+    ]
     assert len(found) == 1, found
     return found[0]
 
@@ -58,8 +59,9 @@ def _ports(**states: PortState) -> dict[int, object]:
 
 
 def test_587_refused_and_no_submission_in_master_cf_says_enable_it():
-    obs = Observations(TARGET, ports=_ports(submission=PortState.REFUSED),
-                       server=server_inspection())
+    obs = Observations(
+        TARGET, ports=_ports(submission=PortState.REFUSED), server=server_inspection()
+    )
     finding = _one(obs, "ports", ":587")
     assert finding.status is Status.FAIL
     assert "Enable the submission service in /etc/postfix/master.cf" in finding.hint
@@ -71,15 +73,20 @@ def test_587_refused_and_no_submission_in_master_cf_says_enable_it():
 
 
 def test_service_present_but_not_listening_says_reload():
-    obs = Observations(TARGET, ports=_ports(submission=PortState.REFUSED),
-                       server=server_inspection(master=MASTER_WITH_SUBMISSION, listening=(25,)))
+    obs = Observations(
+        TARGET,
+        ports=_ports(submission=PortState.REFUSED),
+        server=server_inspection(master=MASTER_WITH_SUBMISSION, listening=(25,)),
+    )
     assert "run `postfix reload`" in _one(obs, "ports", ":587").hint
 
 
 def test_listening_inside_but_refused_outside_points_at_the_path():
-    obs = Observations(TARGET, ports=_ports(submission=PortState.REFUSED),
-                       server=server_inspection(master=MASTER_WITH_SUBMISSION,
-                                                listening=(25, 587)))
+    obs = Observations(
+        TARGET,
+        ports=_ports(submission=PortState.REFUSED),
+        server=server_inspection(master=MASTER_WITH_SUBMISSION, listening=(25, 587)),
+    )
     assert "firewall REJECT" in _one(obs, "ports", ":587").hint
 
 
@@ -90,9 +97,11 @@ def test_refused_without_inside_view_says_what_it_could_not_tell():
 
 
 def test_timeout_means_dropped_packets():
-    obs = Observations(TARGET, ports=_ports(submission=PortState.TIMEOUT),
-                       server=server_inspection(master=MASTER_WITH_SUBMISSION,
-                                                listening=(25, 587)))
+    obs = Observations(
+        TARGET,
+        ports=_ports(submission=PortState.TIMEOUT),
+        server=server_inspection(master=MASTER_WITH_SUBMISSION, listening=(25, 587)),
+    )
     finding = _one(obs, "ports", ":587")
     assert finding.status is Status.FAIL and "DROP" in finding.hint
 
@@ -104,11 +113,14 @@ def test_no_starttls_with_cert_log_line_names_the_missing_file():
     obs = Observations(
         TARGET,
         smtp=smtp_result(ehlo=NO_STARTTLS),
-        starttls=smtp_result(ehlo=NO_STARTTLS, stopped_at=Phase.STARTTLS,
-                             failure=SmtpFailure.NOT_OFFERED),
+        starttls=smtp_result(
+            ehlo=NO_STARTTLS, stopped_at=Phase.STARTTLS, failure=SmtpFailure.NOT_OFFERED
+        ),
         server=server_inspection(
             postconf="smtpd_tls_cert_file = /etc/ssl/lab/mail.zimmerman.test.crt\n",
-            log=CERT_LOG, local_ehlo=NO_STARTTLS),
+            log=CERT_LOG,
+            local_ehlo=NO_STARTTLS,
+        ),
     )
     finding = _one(obs, "starttls")
     assert finding.status is Status.FAIL
@@ -121,15 +133,21 @@ def test_no_starttls_with_cert_log_line_names_the_missing_file():
 def test_starttls_listed_but_refused_454_with_cert_log():
     refused = [("STARTTLS", reply(454, "4.7.0 TLS not available due to local problem"))]
     obs = Observations(
-        TARGET, smtp=smtp_result(),
-        starttls=smtp_result(commands=refused, stopped_at=Phase.STARTTLS,
-                             failure=SmtpFailure.REJECTED, reason="STARTTLS was refused: 454"),
+        TARGET,
+        smtp=smtp_result(),
+        starttls=smtp_result(
+            commands=refused,
+            stopped_at=Phase.STARTTLS,
+            failure=SmtpFailure.REJECTED,
+            reason="STARTTLS was refused: 454",
+        ),
         server=server_inspection(log=CERT_LOG),
     )
     finding = _one(obs, "starttls")
     assert finding.status is Status.FAIL
-    assert finding.title == ("STARTTLS is listed but refused (454 4.7.0 TLS not available due "
-                             "to local problem)")
+    assert finding.title == (
+        "STARTTLS is listed but refused (454 4.7.0 TLS not available due to local problem)"
+    )
     assert "lab-certbot mail.zimmerman.test" in finding.hint
 
 
@@ -137,10 +155,12 @@ def test_starttls_seen_inside_but_masked_outside_blames_the_path():
     masked = tuple("XXXXXXXA" if x == "STARTTLS" else x for x in POSTFIX_EHLO)
     obs = Observations(
         TARGET,
-        smtp=smtp_result(banner="************************************", name="metagross",
-                         ehlo=masked),
-        starttls=smtp_result(ehlo=masked, stopped_at=Phase.STARTTLS,
-                             failure=SmtpFailure.NOT_OFFERED),
+        smtp=smtp_result(
+            banner="************************************", name="metagross", ehlo=masked
+        ),
+        starttls=smtp_result(
+            ehlo=masked, stopped_at=Phase.STARTTLS, failure=SmtpFailure.NOT_OFFERED
+        ),
         server=server_inspection(local_ehlo=POSTFIX_EHLO),
     )
     starttls = _one(obs, "starttls")
@@ -154,8 +174,11 @@ def test_starttls_seen_inside_but_masked_outside_blames_the_path():
 
 
 def test_working_starttls_is_ok():
-    obs = Observations(TARGET, smtp=smtp_result(),
-                       starttls=smtp_result(after_tls=("AUTH PLAIN LOGIN",), tls=tls_session()))
+    obs = Observations(
+        TARGET,
+        smtp=smtp_result(),
+        starttls=smtp_result(after_tls=("AUTH PLAIN LOGIN",), tls=tls_session()),
+    )
     assert _one(obs, "starttls").status is Status.OK
 
 
@@ -185,17 +208,26 @@ def test_good_certificate_is_ok_and_near_expiry_warns():
     from datetime import UTC, datetime, timedelta
 
     soon = cert_info(not_after=datetime.now(UTC) + timedelta(days=5))
-    obs = Observations(TARGET, tls={465: tls_result(465),
-                                    587: tls_result(587, tls_session(0, chain=[soon]))})
+    obs = Observations(
+        TARGET, tls={465: tls_result(465), 587: tls_result(587, tls_session(0, chain=[soon]))}
+    )
     assert _one(obs, "certificate", ":465").status is Status.OK
     assert _one(obs, "certificate", ":587").status is Status.WARN
 
 
 def test_handshake_failure_is_reported():
-    obs = Observations(TARGET, tls={465: tls_result(
-        465, None, stopped_at=TlsPhase.HANDSHAKE,
-        reason="TLS handshake failed (WRONG_VERSION_NUMBER)",
-        handshake_error="WRONG_VERSION_NUMBER")})
+    obs = Observations(
+        TARGET,
+        tls={
+            465: tls_result(
+                465,
+                None,
+                stopped_at=TlsPhase.HANDSHAKE,
+                reason="TLS handshake failed (WRONG_VERSION_NUMBER)",
+                handshake_error="WRONG_VERSION_NUMBER",
+            )
+        },
+    )
     finding = _one(obs, "certificate")
     assert finding.status is Status.FAIL and "WRONG_VERSION_NUMBER" in finding.title
 
@@ -214,13 +246,19 @@ def test_auth_before_tls_warns_and_missing_after_tls_fails():
 
 
 def test_auth_refused_and_auth_working():
-    refused = smtp_result(587, after_tls=("AUTH PLAIN LOGIN",), tls=tls_session(),
-                          authenticated=False, stopped_at=Phase.AUTH,
-                          failure=SmtpFailure.AUTH_FAILED, reason="Authentication failed: 535",
-                          commands=[("AUTH PLAIN ****",
-                                     reply(535, "5.7.8 Error: authentication failed"))])
-    working = smtp_result(465, after_tls=("AUTH PLAIN LOGIN",), tls=tls_session(),
-                          authenticated=True)
+    refused = smtp_result(
+        587,
+        after_tls=("AUTH PLAIN LOGIN",),
+        tls=tls_session(),
+        authenticated=False,
+        stopped_at=Phase.AUTH,
+        failure=SmtpFailure.AUTH_FAILED,
+        reason="Authentication failed: 535",
+        commands=[("AUTH PLAIN ****", reply(535, "5.7.8 Error: authentication failed"))],
+    )
+    working = smtp_result(
+        465, after_tls=("AUTH PLAIN LOGIN",), tls=tls_session(), authenticated=True
+    )
     obs = Observations(TARGET, submission=refused, smtps=working)
     by_port = {f.target: f for f in _findings(obs, "auth")}
     assert by_port["mail.zimmerman.test:587"].status is Status.FAIL
@@ -240,10 +278,12 @@ RELAY = ("MAIL FROM:<labkit-probe@example.net>", "RCPT TO:<relay-test@example.ne
 
 
 def test_open_relay_fails_and_quotes_mynetworks():
-    smtp = smtp_result(commands=[(RELAY[0], reply(250, "2.1.0 Ok")),
-                                 (RELAY[1], reply(250, "2.1.5 Ok"))])
-    obs = Observations(TARGET, smtp=smtp,
-                       server=server_inspection(postconf="mynetworks = 0.0.0.0/0\n"))
+    smtp = smtp_result(
+        commands=[(RELAY[0], reply(250, "2.1.0 Ok")), (RELAY[1], reply(250, "2.1.5 Ok"))]
+    )
+    obs = Observations(
+        TARGET, smtp=smtp, server=server_inspection(postconf="mynetworks = 0.0.0.0/0\n")
+    )
     finding = _one(obs, "relay")
     assert finding.status is Status.FAIL and "Open relay" in finding.title
     assert "reject_unauth_destination" in finding.hint and "0.0.0.0/0" in finding.hint
@@ -251,9 +291,14 @@ def test_open_relay_fails_and_quotes_mynetworks():
 
 
 def test_relay_denied_is_ok():
-    smtp = smtp_result(commands=[(RELAY[0], reply(250, "2.1.0 Ok")), (RELAY[1], reply(
-        454, "4.7.1 <relay-test@example.net>: Relay access denied"))],
-        stopped_at=Phase.RCPT, failure=SmtpFailure.REJECTED)
+    smtp = smtp_result(
+        commands=[
+            (RELAY[0], reply(250, "2.1.0 Ok")),
+            (RELAY[1], reply(454, "4.7.1 <relay-test@example.net>: Relay access denied")),
+        ],
+        stopped_at=Phase.RCPT,
+        failure=SmtpFailure.REJECTED,
+    )
     finding = _one(Observations(TARGET, smtp=smtp), "relay")
     assert finding.status is Status.OK and "454 4.7.1" in finding.title
 
@@ -262,28 +307,57 @@ def test_relay_denied_is_ok():
 
 
 def _answer(name, rdtype, values=(), chain=None, outcome=DnsOutcome.NOERROR):
-    return DnsAnswer(name, rdtype, outcome, "NOERROR",
-                     tuple(DnsRecord(name, rdtype, 300, v) for v in values), chain or (name,),
-                     (), "172.29.25.53", 53, 0.0)
+    return DnsAnswer(
+        name,
+        rdtype,
+        outcome,
+        "NOERROR",
+        tuple(DnsRecord(name, rdtype, 300, v) for v in values),
+        chain or (name,),
+        (),
+        "172.29.25.53",
+        53,
+        0.0,
+    )
 
 
 def _report(mx_alias: bool, ptr: str) -> MailDnsReport:
     chain = ("mail.zimmerman.test", "metagross.zimmerman.test") if mx_alias else None
-    host = MxHost(10, "mail.zimmerman.test",
-                  _answer("mail.zimmerman.test", "A", ("172.29.25.25",), chain),
-                  _answer("mail.zimmerman.test", "AAAA", outcome=DnsOutcome.NOANSWER))
-    rev = ReverseDns("172.29.25.25", _answer("25.25.29.172.in-addr.arpa", "PTR", (ptr,)),
-                     (_answer(ptr, "A", ("172.29.25.25",)),))
+    host = MxHost(
+        10,
+        "mail.zimmerman.test",
+        _answer("mail.zimmerman.test", "A", ("172.29.25.25",), chain),
+        _answer("mail.zimmerman.test", "AAAA", outcome=DnsOutcome.NOANSWER),
+    )
+    rev = ReverseDns(
+        "172.29.25.25",
+        _answer("25.25.29.172.in-addr.arpa", "PTR", (ptr,)),
+        (_answer(ptr, "A", ("172.29.25.25",)),),
+    )
     txt = _answer("zimmerman.test", "TXT", ("v=spf1 mx -all",))
-    return MailDnsReport("zimmerman.test", "172.29.25.53", 53,
-                         _answer("zimmerman.test", "MX", ("10 mail.zimmerman.test",)), (host,),
-                         _answer("zimmerman.test", "A", ("172.29.25.25",)), txt,
-                         ("v=spf1 mx -all",), (rev,), "mail.zimmerman.test", None, (), 0.0)
+    return MailDnsReport(
+        "zimmerman.test",
+        "172.29.25.53",
+        53,
+        _answer("zimmerman.test", "MX", ("10 mail.zimmerman.test",)),
+        (host,),
+        _answer("zimmerman.test", "A", ("172.29.25.25",)),
+        txt,
+        ("v=spf1 mx -all",),
+        (rev,),
+        "mail.zimmerman.test",
+        None,
+        (),
+        0.0,
+    )
 
 
 def test_mx_cname_fails_and_ptr_mismatch_with_the_banner_warns():
-    obs = Observations(TARGET, dns=_report(True, "metagross.zimmerman.test"),
-                       smtp=smtp_result(name="mail.zimmerman.test"))
+    obs = Observations(
+        TARGET,
+        dns=_report(True, "metagross.zimmerman.test"),
+        smtp=smtp_result(name="mail.zimmerman.test"),
+    )
     dns = {f.title.split()[0]: f for f in _findings(obs, "dns")}
     cname = dns["MX"]
     assert cname.status is Status.FAIL and "RFC 2181 §10.3" in cname.learn_more
@@ -301,30 +375,38 @@ def test_clean_dns_is_ok():
 
 
 def test_short_hostname_in_banner_warns_with_myhostname_hint():
-    obs = Observations(TARGET, smtp=smtp_result(banner="metagross ESMTP Postfix",
-                                                name="metagross"))
+    obs = Observations(TARGET, smtp=smtp_result(banner="metagross ESMTP Postfix", name="metagross"))
     finding = _one(obs, "greeting")
     assert finding.status is Status.WARN
     assert "myhostname = mail.zimmerman.test" in finding.hint
 
 
 def test_silent_server_is_a_failed_greeting():
-    smtp = smtp_result(banner=None, ehlo=None, stopped_at=Phase.BANNER,
-                       failure=SmtpFailure.TIMEOUT, reason="No complete reply within 1.5 s.")
+    smtp = smtp_result(
+        banner=None,
+        ehlo=None,
+        stopped_at=Phase.BANNER,
+        failure=SmtpFailure.TIMEOUT,
+        reason="No complete reply within 1.5 s.",
+    )
     finding = _one(Observations(TARGET, smtp=smtp), "greeting")
     assert finding.status is Status.FAIL and "timeout" in finding.title
 
 
 def test_mail_log_fatal_lines_fail_and_others_are_grouped():
-    log = ("Jul  7 01:08:00 mx postfix/master[1]: fatal: bind 0.0.0.0 port 587: Address "
-           "already in use\n"
-           "Jul  7 01:08:00 mx postfix/smtpd[2]: fatal: no SASL authentication mechanisms\n"
-           "Jul  7 01:08:01 mx postfix/smtpd[1]: warning: something odd\n" + CERT_LOG)
+    log = (
+        "Jul  7 01:08:00 mx postfix/master[1]: fatal: bind 0.0.0.0 port 587: Address "
+        "already in use\n"
+        "Jul  7 01:08:00 mx postfix/smtpd[2]: fatal: no SASL authentication mechanisms\n"
+        "Jul  7 01:08:01 mx postfix/smtpd[1]: warning: something odd\n" + CERT_LOG
+    )
     obs = Observations(TARGET, server=server_inspection(log=log))
     statuses = {f.title.rsplit(" (", 1)[0]: f.status for f in _findings(obs, "mail-log")}
-    assert statuses == {"Postfix logged fatal errors": Status.FAIL,
-                        "SASL (Dovecot auth) is misconfigured": Status.FAIL,
-                        "Other warnings in mail.log": Status.INFO}
+    assert statuses == {
+        "Postfix logged fatal errors": Status.FAIL,
+        "SASL (Dovecot auth) is misconfigured": Status.FAIL,
+        "Other warnings in mail.log": Status.INFO,
+    }
 
 
 def test_without_a_transport_the_doctor_says_what_it_did_not_check():
@@ -360,28 +442,40 @@ def test_empty_observations_give_no_false_alarms():
 
 
 def test_greeting_evidence_is_banner_and_ehlo_only():
-    smtp = smtp_result(banner="metagross ESMTP Postfix", name="metagross",
-                       commands=[(RELAY[0], reply(250, "2.1.0 Ok"))])
+    smtp = smtp_result(
+        banner="metagross ESMTP Postfix",
+        name="metagross",
+        commands=[(RELAY[0], reply(250, "2.1.0 Ok"))],
+    )
     evidence = _one(Observations(TARGET, smtp=smtp), "greeting").evidence.splitlines()
     assert evidence[0] == "220 metagross ESMTP Postfix"
     assert evidence[1] == "> EHLO [172.29.25.100]" and evidence[-1] == "250 DSN"
     assert "2.1.0" not in "\n".join(evidence)
 
 
-SSL_ACCEPT = ("Jul  7 01:08:02 metagross postfix/smtpd[1241]: SSL_accept error from "
-              "workstation.zimmerman.test[172.29.25.100]: -1\n")
+SSL_ACCEPT = (
+    "Jul  7 01:08:02 metagross postfix/smtpd[1241]: SSL_accept error from "
+    "workstation.zimmerman.test[172.29.25.100]: -1\n"
+)
 
 
 @pytest.mark.parametrize(("code", "expected"), [(18, Status.INFO), (0, Status.WARN)])
 def test_handshake_aborts_in_the_log_are_expected_while_the_cert_fails(code, expected):
-    obs = Observations(TARGET, tls={25: tls_result(25, tls_session(code))},
-                       server=server_inspection(log=SSL_ACCEPT))
+    obs = Observations(
+        TARGET,
+        tls={25: tls_result(25, tls_session(code))},
+        server=server_inspection(log=SSL_ACCEPT),
+    )
     assert _one(obs, "mail-log").status is expected
 
 
 def test_masked_banner_alone_does_not_claim_starttls_exists():
-    obs = Observations(TARGET, smtp=smtp_result(banner="*****************", ehlo=NO_STARTTLS),
-                       starttls=smtp_result(ehlo=NO_STARTTLS, stopped_at=Phase.STARTTLS,
-                                            failure=SmtpFailure.NOT_OFFERED))
+    obs = Observations(
+        TARGET,
+        smtp=smtp_result(banner="*****************", ehlo=NO_STARTTLS),
+        starttls=smtp_result(
+            ehlo=NO_STARTTLS, stopped_at=Phase.STARTTLS, failure=SmtpFailure.NOT_OFFERED
+        ),
+    )
     assert _one(obs, "starttls").title == "The server does not offer STARTTLS"
     assert _one(obs, "middlebox").status is Status.FAIL

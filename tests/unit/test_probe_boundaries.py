@@ -85,14 +85,30 @@ def payload_server():
     server.stop()
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(
-    st.binary(max_size=200),
-    st.lists(st.sampled_from([b"220 ok\r\n", b"250-x\r\n", b"250 y\r\n", b"220-", b"\r\n",
-                              b"554 no\r\n", b"\xff\x00", b"250 STARTTLS\r\n", b"\n"]),
-             max_size=8).map(b"".join),
-))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"220 ok\r\n",
+                    b"250-x\r\n",
+                    b"250 y\r\n",
+                    b"220-",
+                    b"\r\n",
+                    b"554 no\r\n",
+                    b"\xff\x00",
+                    b"250 STARTTLS\r\n",
+                    b"\n",
+                ]
+            ),
+            max_size=8,
+        ).map(b"".join),
+    )
+)
 def test_smtp_session_never_raises_on_arbitrary_server_bytes(payload_server, data):
     payload, server = payload_server
     with payload.lock:
@@ -106,14 +122,13 @@ def test_smtp_session_never_raises_on_arbitrary_server_bytes(payload_server, dat
 def test_dns_against_silent_garbage_and_refusing_servers(blog_dns, closed):
     for behaviour in ("drop", "garbage", "servfail", "refused"):
         blog_dns.misbehave(behaviour)
-        answer = lookup("zimmerman.test", "MX", nameserver=blog_dns.host, port=blog_dns.port,
-                        timeout=T)
+        answer = lookup(
+            "zimmerman.test", "MX", nameserver=blog_dns.host, port=blog_dns.port, timeout=T
+        )
         assert answer.outcome is not DnsOutcome.NOERROR
-        report = mail_dns_report("zimmerman.test", blog_dns.host, port=blog_dns.port,
-                                 timeout=T)
+        report = mail_dns_report("zimmerman.test", blog_dns.host, port=blog_dns.port, timeout=T)
         assert not report.ok
-    tcp = lookup("zimmerman.test", "MX", nameserver=closed[0], port=closed[1], tcp=True,
-                 timeout=T)
+    tcp = lookup("zimmerman.test", "MX", nameserver=closed[0], port=closed[1], tcp=True, timeout=T)
     assert tcp.outcome is DnsOutcome.ERROR and "cannot reach" in (tcp.error or "")
 
 

@@ -51,10 +51,24 @@ def test_smtp_transcript_in_blog_notation(run, serve):
 
 
 def test_smtp_auth_json_never_shows_the_password(run, serve, certs):
-    server = serve(FakeMailServer(tls=certs.leaf("mail.zimmerman.test").server_context(),
-                                  users={LAB_USER: LAB_PASSWORD}))
-    result = run("probe", "smtp", "127.0.0.1", "-p", str(server.port), "--starttls",
-                 "--auth", LAB_USER, "--password", LAB_PASSWORD, "--json")
+    server = serve(
+        FakeMailServer(
+            tls=certs.leaf("mail.zimmerman.test").server_context(), users={LAB_USER: LAB_PASSWORD}
+        )
+    )
+    result = run(
+        "probe",
+        "smtp",
+        "127.0.0.1",
+        "-p",
+        str(server.port),
+        "--starttls",
+        "--auth",
+        LAB_USER,
+        "--password",
+        LAB_PASSWORD,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert LAB_PASSWORD not in result.output
     data = json.loads(result.output)
@@ -65,8 +79,15 @@ def test_tls_self_signed_exit_1_with_code_18(run, serve, certs):
     from labkit.testing.servers import tls_server
 
     server = serve(tls_server(certs.self_signed("mail.zimmerman.test").server_context()))
-    result = run("probe", "tls", f"127.0.0.1:{server.port}", "--servername",
-                 "mail.zimmerman.test", "--cafile", str(certs.ca_path))
+    result = run(
+        "probe",
+        "tls",
+        f"127.0.0.1:{server.port}",
+        "--servername",
+        "mail.zimmerman.test",
+        "--cafile",
+        str(certs.ca_path),
+    )
     assert result.exit_code == 1
     assert "Verify return code: 18 (self-signed certificate)" in result.output
 
@@ -82,13 +103,35 @@ def test_dns_lookup_and_mail_report(run, blog_dns):
 
 
 def test_doctor_cli_json_and_exit_code(run, serve, certs, fixed_dns, closed):
-    server = serve(FakeMailServer(tls=certs.leaf("mail.zimmerman.test").server_context(),
-                                  users={LAB_USER: LAB_PASSWORD}))
-    args = ["doctor", "--address", "127.0.0.1", "--host", "mail.zimmerman.test",
-            "--server", fixed_dns.host, "--dns-port", str(fixed_dns.port),
-            "--smtp-port", str(server.port), "--smtps-port", str(closed[1]),
-            "--submission-port", str(server.port), "--cafile", str(certs.ca_path),
-            "--password", LAB_PASSWORD, "--no-inside", "--timeout", "1"]
+    server = serve(
+        FakeMailServer(
+            tls=certs.leaf("mail.zimmerman.test").server_context(), users={LAB_USER: LAB_PASSWORD}
+        )
+    )
+    args = [
+        "doctor",
+        "--address",
+        "127.0.0.1",
+        "--host",
+        "mail.zimmerman.test",
+        "--server",
+        fixed_dns.host,
+        "--dns-port",
+        str(fixed_dns.port),
+        "--smtp-port",
+        str(server.port),
+        "--smtps-port",
+        str(closed[1]),
+        "--submission-port",
+        str(server.port),
+        "--cafile",
+        str(certs.ca_path),
+        "--password",
+        LAB_PASSWORD,
+        "--no-inside",
+        "--timeout",
+        "1",
+    ]
     result = run(*args, "--json")
     data = json.loads(result.output)
     assert data["target"]["password"] == "****" and LAB_PASSWORD not in result.output

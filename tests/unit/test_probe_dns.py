@@ -40,7 +40,8 @@ def test_cname_chain_is_followed_and_kept(blog_dns):
     assert answer.cname_chain == ("mail.zimmerman.test", "metagross.zimmerman.test")
     assert answer.is_alias and answer.canonical_name == "metagross.zimmerman.test"
     assert [str(r) for r in answer.aliases] == [
-        "mail.zimmerman.test 300 IN CNAME metagross.zimmerman.test"]
+        "mail.zimmerman.test 300 IN CNAME metagross.zimmerman.test"
+    ]
 
 
 def test_asking_for_the_cname_itself_does_not_follow_it(blog_dns):
@@ -70,8 +71,9 @@ def test_servfail(blog_dns):
 def test_dropped_packets_time_out_within_the_budget(blog_dns):
     blog_dns.misbehave("drop")
     started = time.monotonic()
-    answer = lookup("zimmerman.test", "MX", nameserver=blog_dns.host, port=blog_dns.port,
-                    timeout=0.3)
+    answer = lookup(
+        "zimmerman.test", "MX", nameserver=blog_dns.host, port=blog_dns.port, timeout=0.3
+    )
     assert answer.outcome is DnsOutcome.TIMEOUT and answer.rcode is None
     assert "0.3 s" in (answer.error or "")
     assert time.monotonic() - started < 1.0
@@ -96,8 +98,10 @@ def test_tcp_transport(blog_dns):
 
 
 def test_txt_strings_are_joined(serve):
-    zone = ("$TTL 60\n@ IN SOA ns hm 1 1 1 1 1\n@ IN NS ns\nns IN A 198.51.100.53\n"
-            '@ IN TXT "v=spf1 " "mx -all"\n@ IN TXT "other"\n')
+    zone = (
+        "$TTL 60\n@ IN SOA ns hm 1 1 1 1 1\n@ IN NS ns\nns IN A 198.51.100.53\n"
+        '@ IN TXT "v=spf1 " "mx -all"\n@ IN TXT "other"\n'
+    )
     server = serve(TinyDnsServer({"split.test.": zone}))
     answer = lookup("split.test", "TXT", **_ns(server))
     assert sorted(answer.values) == ["other", "v=spf1 mx -all"]
@@ -115,12 +119,21 @@ def test_reverse_dns_and_forward_confirmation(blog_dns, fixed_dns):
 
 
 def test_blog_zone_report_names_the_broken_rules(blog_dns):
-    report = mail_dns_report("zimmerman.test", blog_dns.host, port=blog_dns.port,
-                             expect_host="mail.zimmerman.test", banner_name="mail.zimmerman.test")
+    report = mail_dns_report(
+        "zimmerman.test",
+        blog_dns.host,
+        port=blog_dns.port,
+        expect_host="mail.zimmerman.test",
+        banner_name="mail.zimmerman.test",
+    )
     assert not report.ok
     rules = {i.rule: i for i in report.issues}
-    assert set(rules) == {DnsRule.MX_IS_CNAME, DnsRule.APEX_DIFFERS, DnsRule.PTR_MISMATCH,
-                          DnsRule.NO_SPF}
+    assert set(rules) == {
+        DnsRule.MX_IS_CNAME,
+        DnsRule.APEX_DIFFERS,
+        DnsRule.PTR_MISMATCH,
+        DnsRule.NO_SPF,
+    }
     cname = rules[DnsRule.MX_IS_CNAME]
     assert cname.severity == "fail" and cname.subject == "mail.zimmerman.test"
     assert "RFC 2181 §10.3" in cname.reference and "RFC 5321 §5.1" in cname.reference
@@ -132,8 +145,13 @@ def test_blog_zone_report_names_the_broken_rules(blog_dns):
 
 
 def test_fixed_zone_report_is_clean(fixed_dns):
-    report = mail_dns_report("zimmerman.test", fixed_dns.host, port=fixed_dns.port,
-                             expect_host="mail.zimmerman.test", banner_name="mail.zimmerman.test")
+    report = mail_dns_report(
+        "zimmerman.test",
+        fixed_dns.host,
+        port=fixed_dns.port,
+        expect_host="mail.zimmerman.test",
+        banner_name="mail.zimmerman.test",
+    )
     assert report.ok
     assert [i.rule for i in report.issues] == [DnsRule.APEX_DIFFERS]
     assert report.spf == ("v=spf1 mx -all",)
@@ -153,15 +171,28 @@ def test_report_when_the_server_drops_everything(blog_dns):
 
 def _answer(name, rdtype, outcome=DnsOutcome.NOERROR, values=(), chain=None):
     records = tuple(DnsRecord(name, rdtype, 300, v) for v in values)
-    return DnsAnswer(name, rdtype, outcome, outcome.value if outcome in (
-        DnsOutcome.NOERROR, DnsOutcome.NXDOMAIN) else None, records, chain or (name,), (),
-        "127.0.0.1", 53, 0.0)
+    return DnsAnswer(
+        name,
+        rdtype,
+        outcome,
+        outcome.value if outcome in (DnsOutcome.NOERROR, DnsOutcome.NXDOMAIN) else None,
+        records,
+        chain or (name,),
+        (),
+        "127.0.0.1",
+        53,
+        0.0,
+    )
 
 
 def _host(exchange, *addresses, pref=10):
     outcome = DnsOutcome.NOERROR if addresses else DnsOutcome.NXDOMAIN
-    return MxHost(pref, exchange, _answer(exchange, "A", outcome, addresses),
-                  _answer(exchange, "AAAA", DnsOutcome.NOANSWER))
+    return MxHost(
+        pref,
+        exchange,
+        _answer(exchange, "A", outcome, addresses),
+        _answer(exchange, "AAAA", DnsOutcome.NOANSWER),
+    )
 
 
 def _diagnose(mx, hosts=(), apex=None, txt=None, reverse=(), **kw):
@@ -183,8 +214,9 @@ def test_diagnose_no_mx_mentions_implicit_mx():
 
 def test_diagnose_unresolvable_and_address_mx_and_unexpected_host():
     mx = _answer("d.test", "MX", values=("10 gone.d.test", "20 192.0.2.9"))
-    issues = _diagnose(mx, [_host("gone.d.test"), _host("192.0.2.9", pref=20)],
-                       expect_host="mail.d.test")
+    issues = _diagnose(
+        mx, [_host("gone.d.test"), _host("192.0.2.9", pref=20)], expect_host="mail.d.test"
+    )
     assert issues[DnsRule.MX_UNRESOLVABLE].subject == "gone.d.test"
     assert issues[DnsRule.MX_IS_ADDRESS].severity == "fail"
     assert issues[DnsRule.MX_UNEXPECTED].severity == "warn"
@@ -193,11 +225,14 @@ def test_diagnose_unresolvable_and_address_mx_and_unexpected_host():
 def test_diagnose_multiple_spf_and_failed_fcrdns():
     mx = _answer("d.test", "MX", values=("10 mail.d.test",))
     txt = _answer("d.test", "TXT", values=("v=spf1 mx -all", "v=spf1 a -all"))
-    rev = ReverseDns("192.0.2.1", _answer("1.2.0.192.in-addr.arpa", "PTR",
-                                          values=("elsewhere.test",)),
-                     (_answer("elsewhere.test", "A", values=("192.0.2.200",)),))
-    issues = _diagnose(mx, [_host("mail.d.test", "192.0.2.1")], txt=txt, reverse=[rev],
-                       banner_name="mail.d.test")
+    rev = ReverseDns(
+        "192.0.2.1",
+        _answer("1.2.0.192.in-addr.arpa", "PTR", values=("elsewhere.test",)),
+        (_answer("elsewhere.test", "A", values=("192.0.2.200",)),),
+    )
+    issues = _diagnose(
+        mx, [_host("mail.d.test", "192.0.2.1")], txt=txt, reverse=[rev], banner_name="mail.d.test"
+    )
     assert issues[DnsRule.MULTIPLE_SPF].severity == "fail"
     assert issues[DnsRule.FCRDNS_FAILED].subject == "192.0.2.1"
     assert issues[DnsRule.PTR_MISMATCH].severity == "warn"

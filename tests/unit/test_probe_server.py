@@ -47,11 +47,12 @@ relay      unix  -       -       n       -       -       smtp -o syslog_name=pos
 postlog    unix-dgram n  -       n       -       1       postlogd
 """
 
-POSTCONF_M_FIXED = POSTCONF_M_BLOG + """\
+_SUBMISSION_SMTPS = """\
 submission inet  n       -       n       -       -       smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes
 smtps      inet  n       -       n       -       -       smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes
 127.0.0.1:10025 inet n   -       n       -       -       smtpd
 """  # noqa: E501
+POSTCONF_M_FIXED = POSTCONF_M_BLOG + _SUBMISSION_SMTPS
 
 SS_LTNPH = """\
 LISTEN 0      4096   127.0.0.11:45055 0.0.0.0:*
@@ -134,7 +135,11 @@ def test_parse_master_cf_itself_skips_commented_services_and_joins_continuations
 def test_parse_ss_listening():
     sockets = parse_ss_listening(SS_LTNPH)
     assert [(s.address, s.port) for s in sockets][:4] == [
-        ("127.0.0.11", 45055), ("0.0.0.0", 993), ("0.0.0.0", 22), ("0.0.0.0", 25)]
+        ("127.0.0.11", 45055),
+        ("0.0.0.0", 993),
+        ("0.0.0.0", 22),
+        ("0.0.0.0", 25),
+    ]
     assert sockets[1].process == "dovecot" and sockets[3].process is None
     assert sockets[-1].address == "::" and sockets[0].loopback_only
 
@@ -147,7 +152,10 @@ def test_parse_ss_with_header():
 def test_parse_proc_net_tcp():
     sockets = parse_proc_net_tcp(PROC_NET_TCP)
     assert [(s.address, s.port) for s in sockets] == [
-        ("0.0.0.0", 25), ("127.0.0.1", 8888), ("::", 22)]
+        ("0.0.0.0", 25),
+        ("127.0.0.1", 8888),
+        ("::", 22),
+    ]
 
 
 def test_parse_mail_log_recognises_known_lines():
@@ -177,8 +185,12 @@ def test_parse_mail_log_recognises_known_lines():
 
 
 def test_parse_local_dialog_refused():
-    dialog = parse_local_dialog("", "bash: connect: Connection refused\n"
-                                "bash: line 1: /dev/tcp/127.0.0.1/25: Connection refused\n", 111)
+    dialog = parse_local_dialog(
+        "",
+        "bash: connect: Connection refused\n"
+        "bash: line 1: /dev/tcp/127.0.0.1/25: Connection refused\n",
+        111,
+    )
     assert not dialog.connected and not dialog.ok
     assert dialog.transcript.render_text().endswith("Connection refused")
 
@@ -202,8 +214,9 @@ def fake_postfix(tmp_path, fake_bin):
 
 def test_inspect_server_through_a_local_transport(fake_postfix, serve):
     server = serve(FakeMailServer())
-    result = inspect_server(LocalTransport(), smtp_port=server.port,
-                            mail_log=str(fake_postfix / "mail.log"))
+    result = inspect_server(
+        LocalTransport(), smtp_port=server.port, mail_log=str(fake_postfix / "mail.log")
+    )
     assert result.errors == ()
     assert result.vantage == "local shell"
     assert result.param("myhostname") == "metagross"
@@ -224,8 +237,9 @@ def test_inspect_server_through_a_local_transport(fake_postfix, serve):
 def test_inspect_server_falls_back_to_proc_net_tcp(fake_postfix, fake_bin, serve):
     fake_bin("ss", "", exit_code=127, stderr="ss: command not found")
     server = serve(FakeMailServer())
-    result = inspect_server(LocalTransport(), smtp_port=server.port,
-                            mail_log=str(fake_postfix / "mail.log"))
+    result = inspect_server(
+        LocalTransport(), smtp_port=server.port, mail_log=str(fake_postfix / "mail.log")
+    )
     assert result.listening is not None
     assert any(s.port == server.port for s in result.listening)
     assert result.errors == ()
@@ -233,8 +247,9 @@ def test_inspect_server_falls_back_to_proc_net_tcp(fake_postfix, fake_bin, serve
 
 def test_inspect_server_records_failing_steps(fake_postfix, fake_bin, closed):
     fake_bin("postconf", "", exit_code=1, stderr="postconf: fatal: open /etc/postfix/main.cf")
-    result = inspect_server(LocalTransport(), smtp_port=closed[1],
-                            mail_log=str(fake_postfix / "no-such.log"))
+    result = inspect_server(
+        LocalTransport(), smtp_port=closed[1], mail_log=str(fake_postfix / "no-such.log")
+    )
     steps = {e.step for e in result.errors}
     assert steps == {"postconf", "master", "log"}
     assert result.postconf is None and result.services is None and result.log_events is None
@@ -247,8 +262,9 @@ class _Unreachable:
     description = "ssh root@mx"
 
     def run(self, argv, *, input=None, timeout=15.0) -> ExecResult:
-        raise TransportError("Cannot log in to mx over SSH: Connection refused",
-                             advice="Is the lab up?")
+        raise TransportError(
+            "Cannot log in to mx over SSH: Connection refused", advice="Is the lab up?"
+        )
 
 
 def test_inspect_server_with_no_way_in_says_so_without_raising():
@@ -262,7 +278,7 @@ def test_only_log_lines_since_the_last_reload_count(fake_postfix, closed):
     log = fake_postfix / "mail.log"
     log.write_text(
         "2026-11-25T01:00:00+00:00 metagross postfix/smtpd[10]: warning: cannot get RSA "
-        "certificate from file \"/etc/ssl/private/old.pem\": disabling TLS support\n"
+        'certificate from file "/etc/ssl/private/old.pem": disabling TLS support\n'
         "2026-11-25T01:05:00+00:00 metagross postfix/master[1]: reload -- version 3.7.11, "
         "configuration /etc/postfix\n"
         "2026-11-25T01:06:00+00:00 metagross postfix/smtpd[11]: warning: hostname x does "

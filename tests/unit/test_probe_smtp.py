@@ -76,8 +76,9 @@ def test_transcript_html_escapes_and_marks_client_lines(serve):
 
 
 def test_starttls_then_auth_shows_auth_only_after_tls(tls_server):
-    result = smtp_session(tls_server.host, tls_server.port, starttls=True,
-                          auth=(LAB_USER, LAB_PASSWORD), timeout=2)
+    result = smtp_session(
+        tls_server.host, tls_server.port, starttls=True, auth=(LAB_USER, LAB_PASSWORD), timeout=2
+    )
     assert result.ok, result.reason
     assert result.offers("STARTTLS", after_tls=False)
     assert not result.offers("AUTH", after_tls=False)  # smtpd_tls_auth_only = yes
@@ -92,8 +93,9 @@ def test_starttls_then_auth_shows_auth_only_after_tls(tls_server):
 def test_password_never_appears_anywhere(tls_server, mechanism):
     import base64
 
-    result = smtp_session(tls_server.host, tls_server.port, starttls=True,
-                          auth=(LAB_USER, LAB_PASSWORD, mechanism))
+    result = smtp_session(
+        tls_server.host, tls_server.port, starttls=True, auth=(LAB_USER, LAB_PASSWORD, mechanism)
+    )
     assert result.authenticated
     rendered = result.transcript.render_text() + result.transcript.render_html() + repr(result)
     assert LAB_PASSWORD not in rendered
@@ -104,15 +106,18 @@ def test_password_never_appears_anywhere(tls_server, mechanism):
 
 
 def test_raw_auth_command_is_redacted_too(tls_server):
-    result = smtp_session(tls_server.host, tls_server.port, starttls=True,
-                          commands=("AUTH PLAIN AGplekB6aW1tZXJtYW4udGVzdABzZWNyZXQ=",))
+    result = smtp_session(
+        tls_server.host,
+        tls_server.port,
+        starttls=True,
+        commands=("AUTH PLAIN AGplekB6aW1tZXJtYW4udGVzdABzZWNyZXQ=",),
+    )
     assert "AGplekB6" not in result.transcript.render_text()
     assert "> AUTH PLAIN ****" in result.transcript.render_text()
 
 
 def test_wrong_password_is_auth_failed(tls_server):
-    result = smtp_session(tls_server.host, tls_server.port, starttls=True,
-                          auth=(LAB_USER, "wrong"))
+    result = smtp_session(tls_server.host, tls_server.port, starttls=True, auth=(LAB_USER, "wrong"))
     assert result.stopped_at is Phase.AUTH
     assert result.failure is SmtpFailure.AUTH_FAILED
     assert result.authenticated is False
@@ -145,8 +150,13 @@ def test_relay_denied_is_a_rejection_at_rcpt_with_enhanced_code(tls_server):
 
 
 def test_relay_accepted_after_auth_and_for_an_open_relay(tls_server, serve):
-    authed = smtp_session(tls_server.host, tls_server.port, starttls=True,
-                          auth=(LAB_USER, LAB_PASSWORD), commands=RELAY_TEST)
+    authed = smtp_session(
+        tls_server.host,
+        tls_server.port,
+        starttls=True,
+        auth=(LAB_USER, LAB_PASSWORD),
+        commands=RELAY_TEST,
+    )
     assert authed.ok and authed.reply_to("RCPT").positive
     open_relay = serve(FakeMailServer(open_relay=True))
     result = smtp_session(open_relay.host, open_relay.port, commands=RELAY_TEST)
@@ -156,7 +166,8 @@ def test_relay_accepted_after_auth_and_for_an_open_relay(tls_server, serve):
 def test_data_sends_a_dot_stuffed_message(serve):
     server = serve(FakeMailServer())
     result = smtp_session(
-        server.host, server.port,
+        server.host,
+        server.port,
         commands=("MAIL FROM:<a@example.net>", "RCPT TO:<jez@zimmerman.test>", "DATA"),
         message="Subject: hi\r\n\r\n.leading dot\r\nbye\r\n",
     )
@@ -168,11 +179,18 @@ def test_data_sends_a_dot_stuffed_message(serve):
 
 def test_implicit_tls_on_465_style_port(serve, certs):
     leaf = certs.leaf("mail.zimmerman.test")
-    server = serve(FakeMailServer(tls=leaf.server_context(), implicit_tls=True,
-                                  users={LAB_USER: LAB_PASSWORD}))
-    result = smtp_session(server.host, server.port, implicit_tls=True,
-                          auth=(LAB_USER, LAB_PASSWORD), cafile=str(certs.ca_path),
-                          verify=True, servername="mail.zimmerman.test")
+    server = serve(
+        FakeMailServer(tls=leaf.server_context(), implicit_tls=True, users={LAB_USER: LAB_PASSWORD})
+    )
+    result = smtp_session(
+        server.host,
+        server.port,
+        implicit_tls=True,
+        auth=(LAB_USER, LAB_PASSWORD),
+        cafile=str(certs.ca_path),
+        verify=True,
+        servername="mail.zimmerman.test",
+    )
     assert result.ok, result.reason
     assert result.transcript.lines[0].text.startswith("openssl s_client -connect")
     assert result.capabilities_after_tls is not None and "AUTH" in result.capabilities_after_tls
@@ -198,8 +216,14 @@ def test_tls_on_plaintext_port_explains_wrong_version(serve):
 
 def test_verify_true_stops_on_self_signed_certificate(serve, certs):
     server = serve(FakeMailServer(tls=certs.self_signed("mail.zimmerman.test").server_context()))
-    result = smtp_session(server.host, server.port, starttls=True, verify=True,
-                          cafile=str(certs.ca_path), servername="mail.zimmerman.test")
+    result = smtp_session(
+        server.host,
+        server.port,
+        starttls=True,
+        verify=True,
+        cafile=str(certs.ca_path),
+        servername="mail.zimmerman.test",
+    )
     assert result.stopped_at is Phase.TLS_HANDSHAKE
     assert "18" in result.reason and "self-signed" in result.reason
 
@@ -219,8 +243,12 @@ def test_reply_split_into_one_byte_packets_is_reassembled(serve):
     server = serve(split_reply_server())
     result = smtp_session(server.host, server.port, timeout=3)
     assert result.ok, result.reason
-    assert set(result.capabilities_before_tls) == {"PIPELINING", "SIZE", "ENHANCEDSTATUSCODES",
-                                                   "8BITMIME"}
+    assert set(result.capabilities_before_tls) == {
+        "PIPELINING",
+        "SIZE",
+        "ENHANCEDSTATUSCODES",
+        "8BITMIME",
+    }
 
 
 def test_silent_server_times_out_at_banner_without_hanging(serve):
@@ -271,7 +299,8 @@ def test_refused_port_stops_at_connect_like_telnet(closed):
     assert result.stopped_at is Phase.CONNECT and result.failure is SmtpFailure.CONNECT_FAILED
     assert result.connection.state is PortState.REFUSED
     assert result.transcript.render_text().endswith(
-        "telnet: Unable to connect to remote host: Connection refused")
+        "telnet: Unable to connect to remote host: Connection refused"
+    )
     assert "111" in result.reason or "61" in result.reason
 
 
@@ -283,8 +312,9 @@ def test_service_refused_in_banner(serve):
 
 
 def test_ehlo_refused_falls_back_to_helo(serve):
-    server = serve(scripted_smtp_server(replies={"EHLO": b"502 5.5.2 Error: command not "
-                                                         b"recognized\r\n"}))
+    server = serve(
+        scripted_smtp_server(replies={"EHLO": b"502 5.5.2 Error: command not recognized\r\n"})
+    )
     result = smtp_session(server.host, server.port)
     assert result.ok and result.used_helo
     assert result.capabilities_before_tls == {}
@@ -292,8 +322,11 @@ def test_ehlo_refused_falls_back_to_helo(serve):
 
 
 def test_bare_lf_is_tolerated_and_flagged(serve):
-    server = serve(scripted_smtp_server(banner=b"220 lf.test ESMTP\n",
-                                        replies={"EHLO": b"250-lf.test\n250 8BITMIME\n"}))
+    server = serve(
+        scripted_smtp_server(
+            banner=b"220 lf.test ESMTP\n", replies={"EHLO": b"250-lf.test\n250 8BITMIME\n"}
+        )
+    )
     result = smtp_session(server.host, server.port)
     assert result.ok
     assert AnomalyKind.BARE_LF in {a.kind for a in result.anomalies}

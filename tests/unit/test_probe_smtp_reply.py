@@ -18,9 +18,11 @@ def test_single_line():
 
 
 def test_multi_line_ehlo_from_the_blog():
-    data = (b"250-metagross\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
-            b"250-ETRN\r\n250-XXXXXXXA\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
-            b"250-STARTTLS\r\n250 DSN\r\n")
+    data = (
+        b"250-metagross\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
+        b"250-ETRN\r\n250-XXXXXXXA\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+        b"250-STARTTLS\r\n250 DSN\r\n"
+    )
     reply = parse_reply(data)
     assert reply.code == 250 and len(reply.lines) == 10
     name, caps = parse_ehlo(reply)
@@ -85,16 +87,18 @@ def test_arbitrary_bytes_parse_or_raise_only_protocol_error(data):
 
 
 _code = st.integers(min_value=200, max_value=559).filter(lambda c: (c // 10) % 10 <= 5)
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
-                max_size=40)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40
+)
 
 
 @settings(max_examples=200, deadline=None)
 @given(_code, st.lists(_text, min_size=1, max_size=6), st.booleans())
 def test_well_formed_replies_round_trip(code, lines, crlf):
     end = "\r\n" if crlf else "\n"
-    wire = "".join(f"{code}{'-' if i < len(lines) - 1 else ' '}{t}{end}"
-                   for i, t in enumerate(lines))
+    wire = "".join(
+        f"{code}{'-' if i < len(lines) - 1 else ' '}{t}{end}" for i, t in enumerate(lines)
+    )
     reply = parse_reply(wire.encode("utf-8"))
     assert reply.code == code
     assert reply.lines == tuple(lines)

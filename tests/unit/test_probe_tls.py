@@ -146,8 +146,12 @@ def test_handshake_timeout_on_a_silent_port(serve, certs):
 
 def test_rsa_certificates_are_described(tmp_path, serve):
     factory = CertFactory(tmp_path, key_type="rsa")
-    result = probe_tls("127.0.0.1", serve(tls_server(factory.leaf(NAME).server_context())).port,
-                       servername=NAME, cafile=str(factory.ca_path))
+    result = probe_tls(
+        "127.0.0.1",
+        serve(tls_server(factory.leaf(NAME).server_context())).port,
+        servername=NAME,
+        cafile=str(factory.ca_path),
+    )
     assert result.ok
     assert (result.session.leaf.key_type, result.session.leaf.key_size) == ("RSA", 2048)
 
