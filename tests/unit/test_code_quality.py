@@ -1,4 +1,7 @@
-"""The code stays as STYLE.md asks: ruff-clean, ruff-formatted and mypy-clean (a failing run names the lines)."""
+"""The code stays as STYLE.md asks: ruff-clean, ruff-formatted and mypy-clean.
+
+A failing run names the lines.
+"""
 
 from __future__ import annotations
 
