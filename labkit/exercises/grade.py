@@ -6,8 +6,10 @@ misuse (a malformed exercise definition) raises a :class:`~labkit.errors.UsageEr
 
 Assistance is part of the grade so progress can show it honestly:
 
-* each revealed hint costs :data:`HINT_PENALTY` of the points, at most
-  :data:`MAX_HINT_PENALTY` in total, so a learner who needed hints still passes;
+* hints are a ladder (a nudge, then where to look, then the fix), and each rung
+  costs more than the one before: the n-th hint costs n x :data:`HINT_PENALTY` of
+  the points (10 %, then 20 %, then 30 %), at most :data:`MAX_HINT_PENALTY` in
+  total, so a learner who climbed the whole ladder still passes;
 * a shown solution caps the score at :data:`SOLUTION_CAP` and the exercise is not
   counted as passed, though the feedback still says whether the answer was right.
 """
@@ -32,10 +34,10 @@ __all__ = [
     "notebook_of",
 ]
 
-#: Fraction of the points each revealed hint costs.
+#: Fraction of the points the first hint costs; the n-th costs n times as much.
 HINT_PENALTY = 0.1
 #: Hints never cost more than this fraction of the points.
-MAX_HINT_PENALTY = 0.5
+MAX_HINT_PENALTY = 0.6
 #: Fraction of the points still available once the solution has been shown.
 SOLUTION_CAP = 0.0
 
@@ -89,7 +91,7 @@ def assisted_score(
     """Scale a raw score by the help the learner asked for."""
     if hints_used < 0:
         raise UsageError(f"hints_used must be 0 or more, not {hints_used}.")
-    penalty = min(hints_used * hint_penalty, MAX_HINT_PENALTY)
+    penalty = min(hint_penalty * hints_used * (hints_used + 1) / 2, MAX_HINT_PENALTY)
     score = raw_score * (1.0 - penalty)
     if solution_shown:
         score = min(score, SOLUTION_CAP * max_score)

@@ -61,6 +61,7 @@ SUMMARY_COLUMNS = [
     "title",
     "exercises",
     "attempted",
+    "tries",
     "passed",
     "hints_used",
     "solutions_shown",
@@ -209,7 +210,7 @@ class ProgressStore:
     # --- summaries -------------------------------------------------------------------
 
     def summary(self, exercises: Iterable[Exercise] | None = None) -> pd.DataFrame:
-        """Per notebook: exercises, attempted, passed, hints, solutions, earned/possible.
+        """Per notebook: exercises, attempted, tries, passed, hints, solutions, earned/possible.
 
         ``exercises`` defaults to the whole course bank, so notebooks not started yet
         appear with nothing earned. Recorded ids missing from it still count.
@@ -235,6 +236,7 @@ class ProgressStore:
             if record is None:
                 continue
             row["attempted"] += int(record.attempts > 0)
+            row["tries"] += record.attempts
             row["passed"] += int(record.passed)
             row["hints_used"] += record.hints_used
             row["solutions_shown"] += int(record.solution_shown)

@@ -15,16 +15,18 @@ attempt teaches something.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import random
 import re
 import string
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from labkit.errors import UsageError
 from labkit.exercises.grade import Exercise, Grade
-from labkit.exercises.normalize import keyword_of, normalize_answer
+from labkit.exercises.normalize import find_claims, first_command, normalize_answer
 
 __all__ = [
     "Choice",
@@ -36,9 +38,9 @@ __all__ = [
     "parse_number",
 ]
 
-#: An accepted (or known wrong) answer: plain text compared after normalisation,
-#: or a compiled pattern searched in the normalised answer.
-Matcher = str | re.Pattern[str]
+#: An accepted (or known wrong) answer: a phrase found as whole words in the
+#: normalised answer, a compiled pattern searched in it, or a predicate over it.
+Matcher = str | re.Pattern[str] | Callable[[str], bool]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +50,10 @@ class Question(Exercise):
     kind: ClassVar[str] = "question"
 
     explanation: str = ""
+    #: Answers as people really type them that must be accepted (tested).
+    variants: tuple[object, ...] = ()
+    #: Wrong, mixed or contradicted answers that must fail (tested).
+    rejects: tuple[object, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -96,8 +102,10 @@ _SPLIT_KEYS = re.compile(r"[\s,;/]+")
 class MultipleChoice(Question):
     """Pick one option (``multi=False``) or every right option (``multi=True``).
 
-    Options are keyed ``a``, ``b``, ``c``... in order. A multi-select answer earns
-    ``(right picks - wrong picks) / right options`` of the points, never below zero.
+    Options are keyed ``a``, ``b``, ``c``... in the order shown. The bank lists them
+    as written; :meth:`for_learner` shuffles them, stably per learner, so that no key
+    is guessable by position. A multi-select try gets one verdict: the right set or
+    not, with no per-option feedback that would turn it into a guessing game.
     """
 
     kind: ClassVar[str] = "multiple_choice"
@@ -116,6 +124,17 @@ class MultipleChoice(Question):
     def choice(self, key: str) -> Choice:
         return self.choices[self.keys.index(key)]
 
+    def for_learner(self, seed: str) -> MultipleChoice:
+        """The same question with its options in this learner's order.
+
+        The order depends only on ``seed`` and the question id, so a reload (or a
+        new kernel) shows the same order, and two learners usually see different ones.
+        """
+        digest = hashlib.sha256(f"{seed}\0{self.id}".encode()).digest()
+        order = list(self.choices)
+        random.Random(digest).shuffle(order)
+        return replace(self, choices=tuple(order))
+
     def _validate(self) -> None:
         if not 2 <= len(self.choices) <= 26:
             raise UsageError(f"{self.id}: a multiple-choice question needs 2 to 26 choices.")
@@ -125,6 +144,8 @@ class MultipleChoice(Question):
                 f"{self.id}: {right} correct choices; single-choice needs exactly one, "
                 "multi-select at least one."
             )
+        if len({c.text for c in self.choices}) != len(self.choices):
+            raise UsageError(f"{self.id}: two options have the same text.")
 
     def _resolve(self, answer: object) -> tuple[set[str], list[str]]:
         """Map an answer (keys, or choice texts) to known keys, and list what was not."""
@@ -173,19 +194,16 @@ class MultipleChoice(Question):
         return self._judge_multi(keys)
 
     def _judge_multi(self, keys: set[str]) -> tuple[float, bool, str]:
-        right = self.correct_keys
-        hits, wrong, missed = keys & right, sorted(keys - right), right - keys
-        fraction = max(0, len(hits) - len(wrong)) / len(right)
-        if not wrong and not missed:
-            why = " ".join(self.choice(k).feedback for k in sorted(hits) if self.choice(k).feedback)
+        """One verdict for the whole selection; the reasons come once it is right."""
+        if keys == self.correct_keys:
+            why = " ".join(self.choice(k).feedback for k in sorted(keys) if self.choice(k).feedback)
             return 1.0, True, _join("Correct: exactly the right options.", why)
-        parts = ["Not quite."]
-        for key in wrong:
-            parts.append(_join(f"{self._label(key)}:", self.choice(key).feedback or "not right."))
-        if missed:
-            n = len(missed)
-            parts.append(f"{n} right option{'s' if n > 1 else ''} not selected yet.")
-        return fraction, False, " ".join(parts)
+        return (
+            0.0,
+            False,
+            "Not yet: that is not the right set of options. Check each option on its own "
+            "against the evidence (a transcript, a log line, a record) before trying again.",
+        )
 
     def _default_solution(self) -> str:
         return "; ".join(self._label(k) for k in sorted(self.correct_keys))
@@ -198,21 +216,19 @@ def _join(*parts: str) -> str:
 # --- short answer ----------------------------------------------------------------------
 
 
-def _matches(matcher: Matcher, text: str) -> bool:
-    if isinstance(matcher, re.Pattern):
-        return matcher.search(text) is not None
-    return text == matcher
-
-
 @dataclass(frozen=True, kw_only=True)
 class ShortAnswer(Question):
-    """A typed answer compared after :func:`normalize_answer`.
+    """A typed answer, judged on what it says rather than on its first word.
 
-    ``accept`` lists aliases (compared after normalisation) and compiled patterns
-    (searched in the normalised text). ``wrong`` maps known wrong answers to targeted
-    feedback. With ``keyword=True`` only the first word counts, so ``250-AUTH PLAIN
-    LOGIN``, ``AUTH`` and ``auth plain login`` are the same answer. ``case_sensitive``
-    suits shell commands, where ``postconf -M`` is not ``postconf -m``.
+    The answer is normalised (:func:`normalize_answer`; with ``command=True`` only its
+    first shell command counts, without prompt, ``sudo``, ``ssh HOST`` or directory).
+    Then every ``accept`` term and every known-``wrong`` term is looked for
+    (:func:`~labkit.exercises.normalize.find_claims`): the answer passes when it
+    asserts an accepted term and no wrong one. Terms it denies (``not STARTTLS``)
+    do not count, nor wrong ones mentioned only in an explanation (``AUTH, which
+    comes after STARTTLS``); an answer that names a right and a wrong term at once,
+    or denies the right one, fails. ``keyword`` is kept for EHLO-keyword questions
+    and means nothing more than that.
     """
 
     kind: ClassVar[str] = "short_answer"
@@ -220,24 +236,35 @@ class ShortAnswer(Question):
     accept: tuple[Matcher, ...]
     wrong: tuple[tuple[Matcher, str], ...] = ()
     keyword: bool = False
+    command: bool = False
     smtp_notation: bool = True
     case_sensitive: bool = False
     _accept: tuple[Matcher, ...] = field(init=False, repr=False, compare=False)
-    _wrong: tuple[tuple[Matcher, str], ...] = field(init=False, repr=False, compare=False)
+    _wrong: tuple[Matcher, ...] = field(init=False, repr=False, compare=False)
 
     def _validate(self) -> None:
         if not self.accept:
             raise UsageError(f"{self.id}: a short-answer question needs at least one answer.")
         object.__setattr__(self, "_accept", tuple(self._prepare(m) for m in self.accept))
-        object.__setattr__(self, "_wrong", tuple((self._prepare(m), fb) for m, fb in self.wrong))
+        object.__setattr__(self, "_wrong", tuple(self._prepare(m) for m, _ in self.wrong))
 
     def _prepare(self, matcher: Matcher) -> Matcher:
-        """Normalise author-written aliases the same way as learners' answers."""
-        return matcher if isinstance(matcher, re.Pattern) else self._normalize(matcher)
+        """Normalise author-written phrases the same way as learners' answers.
+
+        In a command, a phrase is the command itself, so it must start the answer
+        (``echo postconf -n`` does not run ``postconf -n``).
+        """
+        if not isinstance(matcher, str):
+            return matcher
+        text = self._normalize(matcher)
+        return re.compile("^" + re.escape(text) + r"(?![\w-])") if self.command else text
 
     def _normalize(self, text: str) -> str:
-        if self.keyword:
-            return keyword_of(text)
+        if self.command:
+            line = first_command(text)
+            program, _, rest = line.partition(" ")
+            line = f"{program.casefold()} {rest}".strip()
+            return normalize_answer(line, smtp_notation=False, case_sensitive=True)
         return normalize_answer(
             text, smtp_notation=self.smtp_notation, case_sensitive=self.case_sensitive
         )
@@ -246,11 +273,24 @@ class ShortAnswer(Question):
         text = self._normalize("" if answer is None else str(answer))
         if not text:
             return 0.0, False, "Type an answer first."
-        if any(_matches(m, text) for m in self._accept):
+        claims = find_claims(text, self._accept, self._wrong)
+        asserted = [c for c in claims if not c.negated]
+        head = [c for c in asserted if not c.in_explanation] or asserted
+        right = [c for c in head if c.accepted]
+        wrong = [c for c in head if not c.accepted]
+        if right and wrong:
+            return (
+                0.0,
+                False,
+                "Your answer names more than one thing. Which one do you mean? "
+                "Give that one (an explanation after it is welcome).",
+            )
+        if right:
             return 1.0, True, "Correct."
-        for matcher, feedback in self._wrong:
-            if _matches(matcher, text):
-                return 0.0, False, _join("Not quite.", feedback)
+        if wrong:
+            return 0.0, False, _join("Not quite.", self.wrong[wrong[0].index][1])
+        if any(c.accepted and c.negated for c in claims):
+            return 0.0, False, "Your answer says what it is not; say what it is."
         return 0.0, False, "Not the answer we are looking for. A hint may help."
 
     def _default_solution(self) -> str:
@@ -262,16 +302,40 @@ class ShortAnswer(Question):
 
 # A whole number token: not part of a word, a version ("5.7.1") or a dotted address.
 _NUMBER = re.compile(r"(?<!\w)(?<!\d\.)[-+]?\d+(?:\.\d+)?(?!\w)(?!\.\d)")
+# "RFC 2181 §10.3", "RFC2181, section 10.3": the section is not the answer.
+_SECTION = re.compile(r"(?:§+|\bsections?\b|\bsec\.)\s*\d+(?:\.\d+)*", re.IGNORECASE)
+_RFC = re.compile(r"\brfc\s*-?\s*(?=\d)", re.IGNORECASE)
+# "587, not 465": a number the answer rules out is not part of it.
+_DENIED_NUMBER = re.compile(
+    r"\b(?:not|no|never|isn'?t|instead of|rather than)\s+(?:errno\s+|port\s+|code\s+)?"
+    r"[-+]?\d+(?:\.\d+)?\b",
+    re.IGNORECASE,
+)
+_BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_BECAUSE = re.compile(
+    r"\b(?:because|since|as|which|so|unlike|than|whereas|while)\b|\s-\s", re.IGNORECASE
+)
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in _NUMBER.findall(text)}
 
 
 def parse_number(answer: object) -> float | None | str:
-    """A number from ``111``, ``"errno=111"`` or ``"port 587/tcp"``; a message if not one."""
+    """A number from ``111``, ``"errno=111"``, ``"port 587/tcp"`` or ``"RFC 2181 §10.3"``.
+
+    Numbers in brackets or after ``because``... are an explanation (``111 (61 on
+    macOS)``) and count only when the answer has no other; two different numbers
+    in the answer itself are a message asking for one.
+    """
     if isinstance(answer, bool):
         return "Give a number, not true/false."
     if isinstance(answer, (int, float)):
         return float(answer) if math.isfinite(answer) else "Give a finite number."
     text = "" if answer is None else str(answer).replace("=", " ").replace("/", " ")
-    found = {float(n) for n in _NUMBER.findall(text)}
+    text = _DENIED_NUMBER.sub(" ", _RFC.sub("", _SECTION.sub(" ", text)))
+    head = _BECAUSE.split(text, maxsplit=1)[0]
+    found = _numbers(_BRACKETS.sub(" ", head)) or _numbers(head) or _numbers(text)
     if not found:
         return "Give a single number." if re.search(r"\d", text) else None
     if len(found) > 1:

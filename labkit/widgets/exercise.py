@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from labkit.errors import LabkitError
 from labkit.exercises.bank import exercises_for, get
 from labkit.exercises.grade import Exercise, Grade
+from labkit.exercises.learner import learner_seed
 from labkit.exercises.progress import ProgressStore
 from labkit.exercises.questions import MultipleChoice, Question
 from labkit.exercises.session import ExerciseSession
@@ -171,10 +172,12 @@ class ExerciseWidget(widgets.VBox):
             self.status.value = ""
             return
         mark = "\u2714 passed" if record.passed else "not passed yet"
+        hints = f" \u00b7 {record.hints_used} hint{'s' if record.hints_used != 1 else ''}"
         self.status.value = (
             '<div style="color:#757575;font-size:0.85em">'
             f"{mark} \u00b7 best {record.best_score:g}/{record.max_score:g} \u00b7 "
-            f"{record.attempts} attempt{'s' if record.attempts != 1 else ''}</div>"
+            f"{record.attempts} tr{'ies' if record.attempts != 1 else 'y'}"
+            f"{hints if record.hints_used else ''}</div>"
         )
 
 
@@ -185,7 +188,14 @@ class QuestionWidget(ExerciseWidget):
     form the grader takes (a key, a tuple of keys, or text).
     """
 
-    def __init__(self, question: Question, store: ProgressStore | None = None) -> None:
+    def __init__(
+        self, question: Question, store: ProgressStore | None = None, seed: str | None = None
+    ) -> None:
+        if isinstance(question, MultipleChoice):
+            if seed is None:
+                where = store.path.parent / "learner-id" if store is not None else None
+                seed = learner_seed(where)
+            question = question.for_learner(seed)
         self.question = question
         self.choice_boxes: list[widgets.Checkbox] = []
         self.text = widgets.Text(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from labkit.errors import UsageError
@@ -51,7 +49,8 @@ def test_every_wrong_option_says_why_it_is_wrong(question: MultipleChoice) -> No
         grade = question.grade([key] if question.multi else key)
         assert not grade.correct
         assert question.choice(key).feedback, f"{question.id} ({key}) has no feedback"
-        assert question.choice(key).feedback in grade.feedback
+        # Single choice explains the pick; a multi-select try gets one verdict only.
+        assert (question.choice(key).feedback in grade.feedback) is not question.multi
 
 
 @pytest.mark.parametrize(
@@ -59,7 +58,7 @@ def test_every_wrong_option_says_why_it_is_wrong(question: MultipleChoice) -> No
 )
 def test_known_wrong_answers_get_their_feedback(question: Numeric | ShortAnswer) -> None:
     for wrong, feedback in question.wrong:
-        if isinstance(wrong, re.Pattern):
+        if not isinstance(wrong, (str, int, float)):
             continue
         grade = question.grade(wrong)
         assert not grade.correct, wrong
@@ -102,7 +101,7 @@ def test_known_wrong_answers_get_their_feedback(question: Numeric | ShortAnswer)
         ("nb06.postconf-n", "postconf -n", True, ""),
         ("nb06.postconf-n", "postconf -d", False, "defaults"),
         ("nb06.root-causes", ["a", "b"], True, ""),
-        ("nb06.root-causes", ["a", "e"], False, "RFC 2181"),
+        ("nb06.root-causes", ["a", "e"], False, "not the right set"),
         ("nb06.masked-banner", "a", True, "eight letters"),
     ],
 )

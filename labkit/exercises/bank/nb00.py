@@ -11,26 +11,28 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="In the blog's transcripts, what does a line starting with `> ` mean?",
         choices=(
             Choice(
-                "A line typed by the learner and sent to the server.",
+                "A line the client sent to the server.",
                 correct=True,
                 feedback="The blog's legend: `> ` is sent to the server, `$ ` is typed at "
                 "the shell, and unmarked lines come from the server.",
             ),
             Choice(
-                "A command typed at the bash prompt.",
-                feedback="That is `$ `, as in `$ telnet mail.zimmerman.io 25`.",
+                "A command the blogger typed at his laptop's bash prompt.",
+                feedback="The legend gives the shell prompt another mark; look at the line "
+                "that starts the telnet session.",
             ),
             Choice(
-                "A line the server sent back.",
-                feedback="Server lines carry no marker; they start with a reply code like `250-`.",
+                "A line the server sent back in reply to a command.",
+                feedback="Look at the lines that start with a reply code like `250-`: which "
+                "mark do they carry?",
             ),
             Choice(
                 "A quoted line from an earlier e-mail.",
-                feedback="That is an e-mail convention; in the transcripts `>` marks what "
-                "the client sent.",
+                feedback="That is an e-mail convention; the blog defines its own legend right "
+                "after the first transcript.",
             ),
         ),
-        hints=("The blog lists the legend right after the first telnet transcript.",),
+        hints=("The blog lists its legend right after the first telnet transcript.",),
     ),
     MultipleChoice(
         id="nb00.symptoms",
@@ -40,7 +42,7 @@ QUESTIONS: tuple[Question, ...] = (
         multi=True,
         choices=(
             Choice(
-                "Port 25 accepted the connection, but EHLO listed neither STARTTLS nor AUTH.",
+                "Port 25 answered, but EHLO listed neither STARTTLS nor AUTH.",
                 correct=True,
                 feedback="Yes: telnet to 25 worked, yet no `250-STARTTLS` and no `250-AUTH`.",
             ),
@@ -55,11 +57,11 @@ QUESTIONS: tuple[Question, ...] = (
                 feedback="Yes: 61 is ECONNREFUSED on macOS, where the laptop ran.",
             ),
             Choice(
-                "Port 25 refused the connection.",
+                "Port 25 refused the connection with errno 111.",
                 feedback="No: port 25 answered with a 220 banner; only 465 and 587 refused.",
             ),
             Choice(
-                "mail.log showed certificate errors.",
+                "mail.log showed errors about the self-signed certificate.",
                 feedback="No: he stressed that nothing showed up in the logs, which is "
                 "itself a clue that the refusals never reached Postfix.",
             ),
@@ -71,7 +73,8 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         hints=(
             "Re-read the bulleted 'diagnostic list' in the section 'The Problems Set In'.",
-            "Three options are right.",
+            "Check each option on its own against that list and the quotes in this "
+            "notebook: was it seen, from the laptop?",
         ),
     ),
     ShortAnswer(
@@ -84,10 +87,31 @@ QUESTIONS: tuple[Question, ...] = (
             ("telnet", "telnet speaks plain text only; it cannot do TLS."),
             ("s_server", "`s_server` is the server side; to connect you want the client."),
             ("x509", "`openssl x509` reads certificates from files; it does not connect."),
+            ("openssl", "That is the program; the question asks for its subcommand."),
         ),
-        hints=("Its name ends in `_client`.",),
+        hints=(
+            "The blog's second tool: look at the command line he ran against port 465.",
+            "`openssl help` lists every subcommand; one of them is the client side of a "
+            "TLS connection.",
+        ),
         explanation="`openssl s_client -connect host:465` for implicit TLS, or "
         "`-connect host:25 -starttls smtp` to upgrade a plain connection.",
+        variants=(
+            "s_client",
+            "openssl s_client",
+            "$ openssl s_client -connect mail.zimmerman.test:465",
+            "S_CLIENT",
+            "s_client, with -starttls smtp for port 25",
+            "`s_client`.",
+        ),
+        rejects=(
+            "s_server",
+            "telnet",
+            "openssl",
+            "s_client or s_server",
+            "not s_client",
+            "x509",
+        ),
     ),
     MultipleChoice(
         id="nb00.ehlo-purpose",
@@ -95,22 +119,24 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="Why does a client send `EHLO` right after the banner?",
         choices=(
             Choice(
-                "To identify itself and get the list of extensions the server supports.",
+                "To learn which extensions this server supports.",
                 correct=True,
                 feedback="The `250-` lines after EHLO are the server's capabilities "
-                "(STARTTLS, AUTH, SIZE...): what this session may use.",
+                "(STARTTLS, AUTH, SIZE...): what this session may use. It also names the "
+                "client.",
             ),
             Choice(
-                "To log in.",
-                feedback="Logging in is `AUTH`, and only if EHLO advertised it.",
+                "To log in with the mailbox's user name and password.",
+                feedback="Which command in the blog's transcripts would carry a password, and "
+                "when may a client send it?",
             ),
             Choice(
-                "To start encryption.",
-                feedback="Encryption starts with `STARTTLS`, after EHLO listed it.",
+                "To start encrypting the rest of the conversation.",
+                feedback="Encryption has its own command, which EHLO's reply may list.",
             ),
             Choice(
-                "To ask for the server's IP address.",
-                feedback="DNS gave the client that address before it could connect.",
+                "To ask the server for its IP address and host name.",
+                feedback="The client already had the address: it connected to it.",
             ),
         ),
     ),

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from labkit.exercises.questions import Choice, MultipleChoice, Numeric, Question, ShortAnswer
+
+#: ``AUTH`` with any SASL mechanisms after it, as the EHLO line lists them.
+_AUTH_LINE = re.compile(
+    r"(?<![\w-])auth(?:[ =](?:plain|login|cram-md5|digest-md5|xoauth2|"
+    r"oauthbearer|scram-sha-\S+|gssapi|ntlm))*(?![\w-])"
+)
 
 QUESTIONS: tuple[Question, ...] = (
     Numeric(
@@ -20,32 +28,38 @@ QUESTIONS: tuple[Question, ...] = (
             (354, "354 invites the message text after `DATA`."),
             (554, "554 as a greeting means 'no service for you', e.g. a blocklisted client."),
         ),
-        hints=("It is in the blog's first transcript, right after 'Escape character'.",),
+        hints=(
+            "Look at your own telnet session: the first line after 'Escape character'.",
+            "The blog's first transcript has it too, even with the text masked.",
+        ),
         explanation="220 means 'service ready'; the rest of the line is free text, often "
         "the host name and 'ESMTP'.",
+        variants=("220", "`220`", "code 220", "220 service ready", "220 (then the host name)"),
+        rejects=("250", "220 or 250", "554", "2xx", "221"),
     ),
     MultipleChoice(
         id="nb01.multiline-end",
         title="Where a multi-line reply ends",
         prompt="The EHLO reply spans many lines (`250-PIPELINING`, `250-SIZE 10240000`, ... "
-        "`250 DSN`). How does a client know it has read the last line?",
+        "`250 CHUNKING`). How does a client know it has read the last line?",
         choices=(
             Choice(
-                "The last line has a space after the code (`250 `); the others a hyphen (`250-`).",
+                "Its code is followed by a space, not a hyphen.",
                 correct=True,
                 feedback="RFC 5321 §4.2.1: `NNN-` means more lines follow, `NNN ` ends the "
                 "reply. Reading until that line, not 'one recv()', is what robust clients do.",
             ),
             Choice(
-                "An empty line follows the reply.",
-                feedback="SMTP replies have no blank-line terminator; that is HTTP headers.",
+                "A blank line follows it.",
+                feedback="Look at the transcript: is there a blank line anywhere in it?",
             ),
             Choice(
-                "`DSN` is always the last capability.",
-                feedback="The order is up to the server; DSN happened to be last on Postfix.",
+                "The server always lists DSN or CHUNKING as its last capability.",
+                feedback="Compare the lab's list with the blog's: do they end with the same "
+                "keyword?",
             ),
             Choice(
-                "The server pauses for a moment.",
+                "The server pauses for a moment before it says anything more.",
                 feedback="Timing is not a protocol: on a slow link a pause can come anywhere.",
             ),
         ),
@@ -58,18 +72,38 @@ QUESTIONS: tuple[Question, ...] = (
         accept=("starttls",),
         keyword=True,
         wrong=(
-            ("tls", "Close, but the keyword (and the command) is STARTTLS, from RFC 3207."),
-            ("ssl", "SMTP has no SSL keyword; the upgrade command is STARTTLS."),
+            ("tls", "Close, but the EHLO keyword (and the command) is longer."),
+            ("ssl", "SMTP has no SSL keyword; look at the lab's EHLO list for the upgrade."),
             (
                 "xxxxxxxa",
                 "That is what the blogger saw *instead of* it: something on the "
                 "path overwrote the keyword with eight characters.",
             ),
-            ("auth", "AUTH is for logging in; the upgrade to TLS comes first."),
+            (_AUTH_LINE, "AUTH is for logging in; the upgrade to TLS comes first."),
         ),
-        hints=("It is the command the blog used with `openssl s_client -starttls smtp`.",),
+        hints=(
+            "Compare the lab's EHLO list with the blog's: which keyword has eight letters, "
+            "like the blog's `XXXXXXXA`?",
+            "RFC 3207 defines it; its title names it.",
+        ),
         explanation="After `STARTTLS` and the TLS handshake the client sends EHLO again "
         "and gets a fresh capability list.",
+        variants=(
+            "STARTTLS",
+            "250-STARTTLS",
+            "starttls, defined in RFC 3207",
+            "STARTTLS (not XXXXXXXA)",
+            "> STARTTLS",
+            "STARTTLS, which appears before AUTH",
+        ),
+        rejects=(
+            "starttls is wrong, the answer is AUTH",
+            "TLS",
+            "AUTH or STARTTLS",
+            "not starttls",
+            "XXXXXXXA",
+            "AUTH",
+        ),
     ),
     ShortAnswer(
         id="nb01.auth-keyword",
@@ -77,7 +111,8 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="With `smtpd_tls_auth_only = yes`, the blogger's plain-text EHLO reply lacked "
         "the capability that lets a client log in. Write that line as the server sends it "
         "after STARTTLS (or just its keyword).",
-        accept=("auth",),
+        accept=(_AUTH_LINE,),
+        solution="250-AUTH PLAIN LOGIN",
         keyword=True,
         wrong=(
             ("plain", "PLAIN is one SASL mechanism listed *after* the keyword."),
@@ -85,9 +120,21 @@ QUESTIONS: tuple[Question, ...] = (
             ("starttls", "STARTTLS was missing too, but it upgrades to TLS; it does not log in."),
             ("sasl", "SASL is the framework behind it; the EHLO keyword is different."),
         ),
-        hints=("The blog quotes it: `250-... PLAIN LOGIN`.",),
+        hints=(
+            "Look at the 'after TLS' column of the comparison above: which line is new?",
+            "The blog quotes the whole line in its paragraph about `smtpd_tls_auth_only`.",
+        ),
         explanation="The full line is `250-AUTH PLAIN LOGIN`: the keyword AUTH, then the "
         "mechanisms the server accepts.",
+        variants=(
+            "AUTH",
+            "250-AUTH PLAIN LOGIN",
+            "auth plain login",
+            "AUTH, which only appears after STARTTLS",
+            "AUTH (RFC 4954)",
+            "250-AUTH=PLAIN LOGIN",
+        ),
+        rejects=("PLAIN", "STARTTLS", "AUTH or STARTTLS", "not AUTH", "SASL", "PLAIN LOGIN"),
     ),
     MultipleChoice(
         id="nb01.mail-order",
@@ -95,25 +142,22 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="In which order do you send the commands for one message?",
         choices=(
             Choice(
-                "EHLO, MAIL FROM, RCPT TO, DATA, the message ending with a lone `.`, QUIT",
+                "EHLO, MAIL FROM, RCPT TO, DATA, QUIT",
                 correct=True,
                 feedback="Envelope sender, then each recipient, then the content; a line "
                 "with a single dot ends the content.",
             ),
             Choice(
                 "EHLO, RCPT TO, MAIL FROM, DATA, QUIT",
-                feedback="`MAIL FROM` opens the transaction; a RCPT before it gets "
-                "`503 5.5.1 Error: need MAIL command`.",
+                feedback="Try it in telnet: what does Postfix answer to a RCPT that comes first?",
             ),
             Choice(
                 "EHLO, DATA, MAIL FROM, RCPT TO, QUIT",
-                feedback="DATA needs a sender and at least one accepted recipient first "
-                "(`503 5.5.1 Error: need RCPT command`).",
+                feedback="Try it in telnet: what does Postfix answer to a DATA that comes first?",
             ),
             Choice(
                 "MAIL FROM, RCPT TO, DATA, EHLO, QUIT",
-                feedback="EHLO comes first: it opens the session and lists what the server "
-                "supports.",
+                feedback="What does a server need to know before the first transaction?",
             ),
         ),
     ),
@@ -127,7 +171,19 @@ QUESTIONS: tuple[Question, ...] = (
             (220, "220 is the greeting, or the go-ahead after STARTTLS."),
             (503, "503 is 'bad sequence': DATA before an accepted RCPT."),
         ),
-        hints=("It is the only 3xx (intermediate) reply in a normal session.",),
+        hints=(
+            "The reply-code table above says which first digit means 'go ahead, I am "
+            "waiting for more'.",
+            "Send `DATA` in your telnet session (after MAIL FROM and RCPT TO) and read the reply.",
+        ),
         explanation="Postfix says `354 End data with <CR><LF>.<CR><LF>`.",
+        variants=(
+            "354",
+            "354 End data with <CR><LF>.<CR><LF>",
+            "code 354",
+            "354 (go ahead)",
+            "354, then the message and a lone dot",
+        ),
+        rejects=("250", "3xx", "354 or 250", "220", "503"),
     ),
 )

@@ -14,25 +14,29 @@ QUESTIONS: tuple[Question, ...] = (
         "certificate)`. What does that mean for the session?",
         choices=(
             Choice(
-                "The traffic is encrypted, but the server's identity is unverified: its "
-                "certificate signed itself and no trusted CA vouches for it.",
+                "Encrypted, but nobody vouches for the server's identity.",
                 correct=True,
                 feedback="Exactly the blog's trade-off ('encrypted, but people can't "
                 "necessarily trust that I am who I say I am').",
             ),
             Choice(
-                "The connection is not encrypted.",
-                feedback="The handshake finished, so it is encrypted; verification is a "
-                "separate question from encryption.",
+                "The connection fell back to plain text because verification failed.",
+                feedback="Look further down the s_client output: is there a cipher, and a "
+                "TLS version?",
             ),
             Choice(
-                "The certificate has expired.",
-                feedback="Expiry is code 10 (`certificate has expired`).",
+                "The certificate's validity period has ended, so it has expired.",
+                feedback="Expiry has its own code; compare `notAfter` with today's date.",
             ),
             Choice(
-                "The certificate is for another host name.",
-                feedback="A name mismatch is code 62, and only with `-verify_hostname`.",
+                "The certificate names another host than the one you connected to.",
+                feedback="A name mismatch has its own code, and s_client checks names only "
+                "when asked to.",
             ),
+        ),
+        hints=(
+            "s_client prints a verify error and then carries on: what did the handshake "
+            "still produce?",
         ),
     ),
     Numeric(
@@ -58,20 +62,30 @@ QUESTIONS: tuple[Question, ...] = (
                 "21 (unable to verify the first certificate) means the leaf's issuer "
                 "could not be found at all.",
             ),
-            (0, "0 is 'ok': that needs `-CAfile` pointing at the lab CA."),
+            (0, "0 is 'ok': that needs a CA file that contains the lab CA."),
         ),
         hints=(
             "The chain ends in a self-signed root that you don't trust.",
-            "Its name is 'self-signed certificate in certificate chain'.",
+            "Play that machine: `openssl s_client ... -CAfile "
+            "/etc/ssl/certs/ca-certificates.crt.dist` uses a bundle without the lab CA; "
+            "read the verify return code.",
         ),
-        explanation="19 = self-signed certificate in certificate chain. Pass "
-        "`-CAfile /etc/ssl/certs/labkit-ca.pem` and it becomes 0 (ok).",
+        explanation="19 = self-signed certificate in certificate chain. With a CA file "
+        "that contains the lab CA it becomes 0 (ok).",
+        variants=(
+            "19",
+            "Verify return code: 19",
+            "19 (self-signed certificate in certificate chain)",
+            "error 19",
+            "num=19",
+        ),
+        rejects=("18", "20", "18 or 19", "0", "21"),
     ),
     Numeric(
         id="nb03.verify-62",
         title="Host name mismatch",
-        prompt="The certificate is for `metagross.zimmerman.io` but you connected with "
-        "`-connect mail.zimmerman.io:465 -verify_hostname mail.zimmerman.io`. Which "
+        prompt="The certificate is for `metagross.zimmerman.test` but you connected with "
+        "`-connect mail.zimmerman.test:465 -verify_hostname mail.zimmerman.test`. Which "
         "verify return code do you get (the CA is trusted)?",
         answer=62,
         wrong=(
@@ -80,33 +94,51 @@ QUESTIONS: tuple[Question, ...] = (
             (19, "19 is an untrusted CA in the chain; here the CA is trusted."),
             (20, "20 is a missing issuer; here the chain is complete."),
         ),
-        hints=("It is the code named 'hostname mismatch'.",),
+        hints=(
+            "The server has a certificate for the wrong name ready: "
+            "`/etc/ssl/lab/selfsigned.crt` is for metagross.",
+            "`openssl verify -verify_hostname mail.zimmerman.test -CAfile ca.crt CERT` on "
+            "the server prints the code for a certificate of your choice.",
+        ),
         explanation="62 = hostname mismatch. Without `-verify_hostname` (or `-verify_name`) "
         "s_client does not check names at all, so always pass it when testing.",
+        variants=("62", "error 62", "62 (hostname mismatch)", "verify error:num=62", "code 62"),
+        rejects=("18", "19", "62 or 18", "10", "0"),
     ),
     ShortAnswer(
         id="nb03.missing-cert-log",
         title="The missing-certificate log line",
         prompt="With `smtpd_tls_cert_file` pointing at a file that does not exist, Postfix "
-        'logs `warning: cannot get RSA certificate from file "...": disabling ____` '
-        "and STARTTLS vanishes from EHLO. Fill in the blank.",
+        'logs `warning: cannot get RSA certificate from file "...": disabling ____`. '
+        "Fill in the blank.",
         accept=("tls support", "tls"),
         wrong=(
             (
                 "starttls",
-                "Close: STARTTLS disappears as a result, but the log names the "
-                "whole feature it switches off.",
+                "Close: STARTTLS fails as a result, but the log names the whole feature it "
+                "switches off.",
             ),
             ("ssl", "Postfix says TLS, not SSL."),
             (
-                re.compile(r"^(auth|sasl)"),
+                re.compile(r"(?<![\w-])(?:auth|sasl)(?![\w-])"),
                 "AUTH is hidden too with `smtpd_tls_auth_only`, "
                 "but that is a consequence; the log line is about TLS.",
             ),
+            ("smtpd", "smtpd keeps running; it switches one feature off."),
         ),
-        hints=("Two words; the first is the protocol.",),
+        hints=(
+            "Read it in the server's own words: `grep -i 'cannot get' /var/log/mail.log` on mx.",
+        ),
         explanation="`grep -i 'disabling TLS' /var/log/mail.log` finds it. The blogger's "
         "logs stayed quiet: one more sign his certificate loaded and the fault lay elsewhere.",
+        variants=(
+            "TLS support",
+            "tls",
+            "disabling TLS support",
+            '"TLS support"',
+            "TLS support (so STARTTLS fails with 454)",
+        ),
+        rejects=("STARTTLS", "SSL", "AUTH", "TLS or SSL", "not TLS support", "smtpd"),
     ),
     MultipleChoice(
         id="nb03.self-signed-refused",
@@ -115,21 +147,19 @@ QUESTIONS: tuple[Question, ...] = (
         "refused' on 465/587. Could it?",
         choices=(
             Choice(
-                "No: the TCP connection is refused before any TLS bytes, so no certificate "
-                "is ever sent.",
+                "No: TCP is refused before any certificate is sent.",
                 correct=True,
                 feedback="A certificate problem shows up *after* connecting, as a handshake "
                 "or verify error, never as ECONNREFUSED.",
             ),
             Choice(
-                "Yes: clients refuse to connect to self-signed servers.",
-                feedback="Clients may abort a handshake, but they report a TLS error; "
-                "'refused' comes from the server's kernel.",
+                "Yes: clients refuse to connect to servers whose certificate is self-signed.",
+                feedback="Which side's kernel says 'refused', and when does the client "
+                "first see the certificate?",
             ),
             Choice(
-                "Yes, but only on port 465.",
-                feedback="On 465 TLS starts right after connecting, but still only after "
-                "the TCP connect succeeded.",
+                "Yes, but only on port 465, where TLS starts at once.",
+                feedback="Even on 465, TLS starts only after the TCP connect succeeded.",
             ),
         ),
     ),
@@ -140,25 +170,25 @@ QUESTIONS: tuple[Question, ...] = (
         "the client send first?",
         choices=(
             Choice(
-                "EHLO again.",
+                "EHLO again, to get the new capability list.",
                 correct=True,
                 feedback="RFC 3207: both sides forget what was said in plain text; the new "
                 "EHLO reply is the one that now lists AUTH.",
             ),
             Choice(
                 "AUTH PLAIN, since the session is now secure.",
-                feedback="The server has not advertised AUTH in this (new) session yet; "
-                "EHLO first.",
+                feedback="In this new session, has the server advertised anything yet?",
             ),
             Choice(
                 "MAIL FROM, continuing where it left off.",
-                feedback="The plain-text session's state is discarded by STARTTLS.",
+                feedback="What happens to the plain-text session's state at STARTTLS?",
             ),
             Choice(
-                "STARTTLS again, to confirm.",
-                feedback="A second STARTTLS inside TLS is an error (`554 5.5.1 Error: TLS "
-                "already active`).",
+                "STARTTLS again.",
+                feedback="Try it with s_client: Postfix answers `554 5.5.1 Error: TLS "
+                "already active`.",
             ),
         ),
+        hints=("RFC 3207 §4.2 says what both sides must forget after the handshake.",),
     ),
 )

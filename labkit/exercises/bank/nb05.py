@@ -3,8 +3,63 @@
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Callable
 
 from labkit.exercises.questions import Choice, MultipleChoice, Numeric, Question, ShortAnswer
+
+_RR_TYPES = frozenset(
+    {"a", "aaaa", "mx", "cname", "ns", "soa", "ptr", "txt", "any", "srv", "caa", "tlsa"}
+)
+
+
+def _dig_query(command: str) -> tuple[str | None, str | None] | None:
+    """``(name, type)`` that a ``dig`` command line asks for; None if it is not dig.
+
+    dig takes its arguments in any order: ``dig MX zimmerman.test +short``, ``dig -t mx
+    zimmerman.test``, ``dig zimmerman.test mx @ns1``. Options (``+x``, ``@server``) are
+    skipped; a word that is a record type is the type, the other word the name.
+    """
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    if not words or words[0].lower() != "dig":
+        return None
+    name = rtype = None
+    args = iter(words[1:])
+    for word in args:
+        low = word.lower()
+        if low in ("-t", "-q", "-c", "-p", "-b", "-y", "-k", "-f", "-x"):
+            value = next(args, "")
+            if low == "-t":
+                rtype = value.lower()
+            elif low == "-q":
+                name = value.lower().rstrip(".")
+            elif low == "-x":
+                name, rtype = value, "ptr"
+            continue
+        if low.startswith(("+", "@", "-")):
+            continue
+        if low in _RR_TYPES and rtype is None:
+            rtype = low
+        elif name is None:
+            name = low.rstrip(".")
+    return name, rtype
+
+
+def _asks(name: str, *types: str | None, other: bool = False) -> Callable[[str], bool]:
+    """A predicate: the command is dig asking for ``name`` with one of ``types``
+    (``None``: no type given), or with any type but those when ``other``."""
+
+    def predicate(text: str) -> bool:
+        query = _dig_query(text)
+        if query is None or query[0] != name:
+            return False
+        return (query[1] not in types) if other else (query[1] in types)
+
+    return predicate
+
 
 QUESTIONS: tuple[Question, ...] = (
     MultipleChoice(
@@ -14,27 +69,30 @@ QUESTIONS: tuple[Question, ...] = (
         "metagross.zimmerman.io.`. What is wrong with that?",
         choices=(
             Choice(
-                "An MX must name a host with its own A/AAAA records, not an alias.",
+                "An MX must name a host with its own address records, never an alias.",
                 correct=True,
-                feedback="RFC 2181 §10.3: the MX target must not be an alias. Point the MX "
-                "straight at `metagross.zimmerman.io.` (or make `mail` an A record).",
+                feedback="RFC 2181 §10.3: the MX target must be a name with its own address "
+                "records. Point the MX straight at `metagross` (or make `mail` an A record).",
             ),
             Choice(
-                "An MX must contain an IP address, not a name.",
-                feedback="The MX data is a host *name*; an IP address there is invalid.",
+                "An MX record must contain the mail server's IP address, not a host name.",
+                feedback="Look at the MX line in the zone file: what kind of data follows "
+                "the preference?",
             ),
             Choice(
-                "MX and A records cannot both exist at the apex.",
-                feedback="They can: the apex usually has SOA, NS, A, MX and TXT together. "
-                "Only a CNAME cannot share a name with other records.",
+                "MX and A records cannot both exist at the apex of the same zone.",
+                feedback="Look at the zone: which records share the apex `@`, and which "
+                "record type may share its name with no other?",
             ),
             Choice(
-                "The CNAME is what refused the connections on 465/587.",
-                feedback="DNS resolved fine (the laptop reached the server on 25). A "
-                "refusal is the server's kernel answering, long after DNS.",
+                "The CNAME is what refused the connections on ports 465 and 587.",
+                feedback="Did the laptop reach the right server on port 25? Then DNS "
+                "resolved fine.",
             ),
         ),
-        hints=("Look up what RFC 2181 §10.3 says about MX and NS records.",),
+        hints=(
+            "Ask DNS yourself: `dig mail.zimmerman.test A` answers with two records. Which types?",
+        ),
     ),
     Numeric(
         id="nb05.mx-cname-rfc",
@@ -49,30 +107,57 @@ QUESTIONS: tuple[Question, ...] = (
                 "explicit 'must not be an alias' wording is elsewhere.",
             ),
             (974, "RFC 974 was the original mail-routing RFC, long obsoleted."),
+            (1034, "RFC 1034 §3.6.2 is the rule that a CNAME has no other data."),
         ),
-        hints=("'Clarifications to the DNS Specification', 1997.",),
+        hints=(
+            "'Clarifications to the DNS Specification', 1997.",
+            "The doctor's DNS finding cites it under 'learn more' (`labkit doctor` in a terminal).",
+        ),
         explanation="RFC 2181 §10.3 covers MX and NS: both must name hosts directly.",
+        variants=("2181", "RFC 2181", "RFC2181", "RFC 2181 §10.3", "rfc-2181, section 10.3"),
+        rejects=("1035", "5321", "2181 or 1035", "RFC 1034 §3.6.2", "10.3"),
     ),
     ShortAnswer(
         id="nb05.dig-mx",
         title="Asking DNS for the MX",
         prompt="Which `dig` command shows the MX records of `zimmerman.test`?",
-        accept=(re.compile(r"^dig\b(?=.*\bmx\b)(?=.*(?<![\w.])zimmerman\.test\b)"),),
+        accept=(_asks("zimmerman.test", "mx"),),
+        command=True,
         wrong=(
             (
-                re.compile(r"^dig\s+(\S+\s+)*zimmerman\.test$"),
+                _asks("zimmerman.test", None, "a"),
                 "Without a type, dig asks for A records. Add the record type.",
             ),
-            (re.compile(r"^(nslookup|host)\b"), "That works too, but this question asks for dig."),
             (
-                re.compile(r"\bmail\.zimmerman\.test\b"),
+                _asks("mail.zimmerman.test", other=True),
                 "MX records live on the *domain* (the part after @), not on the mail host's name.",
             ),
+            (
+                _asks("zimmerman.test", "mx", None, "a", other=True),
+                "That asks for another record type than MX.",
+            ),
+            (re.compile(r"^(nslookup|host)\b"), "That works too, but this question asks for dig."),
         ),
-        hints=("`dig [name] [type]`",),
+        hints=("`man dig`: `dig [@server] name [type]`.",),
         solution="dig zimmerman.test MX",
         explanation="Add `+short` for just the answer. Then check the target: `dig "
         "mail.zimmerman.test CNAME` must return nothing.",
+        variants=(
+            "dig zimmerman.test MX",
+            "dig +short MX zimmerman.test",
+            "$ dig -t mx zimmerman.test.",
+            "learner@workstation:~$ dig zimmerman.test mx @ns1.zimmerman.test",
+            "dig MX zimmerman.test +short | sort",
+            "/usr/bin/dig zimmerman.test MX",
+        ),
+        rejects=(
+            "dig zimmerman.test AAAA +short; echo mx",
+            "dig zimmerman.test",
+            "dig mail.zimmerman.test MX",
+            "host -t mx zimmerman.test",
+            "echo dig zimmerman.test MX",
+            "dig zimmerman.test TXT  # mx",
+        ),
     ),
     MultipleChoice(
         id="nb05.fcrdns",
@@ -81,19 +166,20 @@ QUESTIONS: tuple[Question, ...] = (
         "sending server. What is it?",
         choices=(
             Choice(
-                "The IP's PTR gives a name, and that name's A/AAAA records include the same IP.",
+                "The IP's PTR names a host whose A/AAAA records include that same IP address.",
                 correct=True,
                 feedback="A round trip: address to name to address. Many receivers also want "
                 "the name to match the HELO/EHLO name.",
             ),
             Choice(
-                "The MX record and the A record of the domain point to the same IP.",
-                feedback="FCrDNS is about the sender's IP, not the receiving domain's records.",
+                "The MX record and the A record of the domain point to the same IP address.",
+                feedback="Whose address does a receiver look up: the sender's, or its own "
+                "domain's?",
             ),
             Choice(
-                "The PTR name must equal the domain in the From: address.",
-                feedback="No such rule: one server sends for many domains; only the round "
-                "trip (and often HELO) must agree.",
+                "The PTR name must equal the domain in the message's From: address.",
+                feedback="One server sends for many domains: could that ever work for a "
+                "mail provider?",
             ),
         ),
     ),
@@ -103,21 +189,18 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="The blogger's droplet has the IP 107.170.7.111. Where does its PTR record get set?",
         choices=(
             Choice(
-                "By whoever controls the address block: the hosting provider (for "
-                "DigitalOcean, via the droplet's name).",
+                "With the owner of the address block: the hosting provider.",
                 correct=True,
                 feedback="Reverse zones (`in-addr.arpa`) belong to the address owner, so "
-                "you ask or configure the provider.",
+                "you ask or configure the provider (on DigitalOcean, via the droplet's name).",
             ),
             Choice(
-                "In the zimmerman.io zone, next to the A record.",
-                feedback="A PTR for 107.170.7.111 lives in `111.7.170.107.in-addr.arpa`, "
-                "which is not part of your domain's zone.",
+                "In the zimmerman.io zone file, right next to the domain's A record.",
+                feedback="Which zone does the name `111.7.170.107.in-addr.arpa` belong to?",
             ),
             Choice(
-                "In Postfix's `myhostname`.",
-                feedback="`myhostname` is what Postfix calls itself (banner, HELO); DNS "
-                "does not read it.",
+                "In Postfix's `myhostname`, which the mail server announces in its banner.",
+                feedback="Does DNS ever read a mail server's configuration?",
             ),
         ),
     ),
@@ -128,21 +211,18 @@ QUESTIONS: tuple[Question, ...] = (
         "zimmerman.io, next to his MX?",
         choices=(
             Choice(
-                "No: a CNAME cannot coexist with other records, and the apex always has SOA "
-                "and NS.",
+                "No: a CNAME allows no other records, and the apex needs SOA and NS.",
                 correct=True,
                 feedback="RFC 1034 §3.6.2. That is why he used an A record for GitHub Pages "
                 "at `@`, which can sit next to the MX.",
             ),
             Choice(
                 "Yes, CNAMEs are allowed anywhere.",
-                feedback="A name with a CNAME can have no other data, and the apex needs SOA "
-                "and NS.",
+                feedback="What else lives at the apex of every zone?",
             ),
             Choice(
                 "Yes, if the MX is removed.",
-                feedback="SOA and NS still have to be at the apex, so the CNAME is still not "
-                "allowed.",
+                feedback="Which records would still be at the apex without the MX?",
             ),
         ),
     ),

@@ -12,24 +12,24 @@ QUESTIONS: tuple[Question, ...] = (
         "and EHLO listed `250-XXXXXXXA` where STARTTLS should be. The best explanation?",
         choices=(
             Choice(
-                "An SMTP-inspecting middlebox on the path (Cisco ASA style) masks the banner "
-                "and overwrites STARTTLS so it cannot be used.",
+                "A box on the path rewrites SMTP.",
                 correct=True,
                 feedback="`XXXXXXXA` has exactly the eight letters of `STARTTLS`: a rewrite in "
-                "flight. Without STARTTLS, `smtpd_tls_auth_only` hides AUTH too.",
+                "flight, typical of SMTP inspection (a Cisco ASA's `inspect esmtp`). Without "
+                "STARTTLS, `smtpd_tls_auth_only` hides AUTH too.",
             ),
             Choice(
-                "Postfix's `smtpd_banner` is misconfigured.",
-                feedback="A banner setting cannot rewrite EHLO keywords, and from the server "
-                "itself the banner and STARTTLS looked normal.",
+                "Postfix's `smtpd_banner` setting is misconfigured on the server.",
+                feedback="Could a banner setting rewrite EHLO keywords, and what did the "
+                "server show from localhost?",
             ),
             Choice(
-                "The TLS certificate is missing.",
-                feedback="Then STARTTLS would be *absent* (with a log line), not replaced by "
-                "eight Xs.",
+                "The TLS certificate files are missing, so Postfix hides STARTTLS.",
+                feedback="What did notebook 3 show for missing files: a log line, and what "
+                "in EHLO?",
             ),
             Choice(
-                "telnet garbles lines it does not understand.",
+                "telnet garbles lines.",
                 feedback="telnet shows the bytes it receives; something else changed them.",
             ),
         ),
@@ -57,22 +57,25 @@ QUESTIONS: tuple[Question, ...] = (
                 "no AUTH either; from the server both worked.",
             ),
             Choice(
-                "The ufw firewall.",
+                "The ufw firewall on the droplet blocked 465 and 587.",
                 feedback="`ufw status` allowed 25, 465 and 587, and a dropping firewall "
                 "causes timeouts, not refusals.",
             ),
             Choice(
-                "The self-signed certificate.",
+                "The self-signed certificate made clients refuse the server.",
                 feedback="It makes clients warn about identity, but it cannot refuse TCP "
                 "connections or hide STARTTLS.",
             ),
             Choice(
-                "The MX pointing at a CNAME.",
+                "The MX record pointing at a CNAME instead of a host.",
                 feedback="Worth fixing (RFC 2181 §10.3), but the tests connected to "
                 "mail.zimmerman.io directly; no MX lookup was involved.",
             ),
         ),
-        hints=("Two separate faults: one explains 465/587, the other explains port 25's EHLO.",),
+        hints=(
+            "Take each symptom of the blog's list in turn and ask which option explains it, "
+            "from the laptop *and* from the server.",
+        ),
     ),
     MultipleChoice(
         id="nb06.prove-middlebox",
@@ -81,24 +84,23 @@ QUESTIONS: tuple[Question, ...] = (
         "Postfix, removes STARTTLS?",
         choices=(
             Choice(
-                "Compare EHLO on port 25 from the laptop with EHLO from another network (the "
-                "server itself, a phone hotspot) against the same server.",
+                "Compare EHLO from two different networks against the same server, same port.",
                 correct=True,
-                feedback="Same server, different paths: if only one path loses STARTTLS, the "
-                "path is to blame. The blog's own localhost test was half of this.",
+                feedback="Same server, different paths (the server itself, a phone hotspot): "
+                "if only one path loses STARTTLS, the path is to blame. The blog's own "
+                "localhost test was half of this.",
             ),
             Choice(
-                "Restart Postfix and try again.",
-                feedback="A restart changes nothing in the network path.",
+                "Restart Postfix on the server and then try the laptop's telnet again.",
+                feedback="What in the network path would a restart change?",
             ),
             Choice(
-                "Read mail.log for the XXXXXXXA line.",
-                feedback="Postfix never sent it; the rewrite happened after the reply left "
-                "the server.",
+                "Search mail.log on the server for the line with `XXXXXXXA` in it.",
+                feedback="Who wrote `XXXXXXXA`: Postfix, or something after it?",
             ),
             Choice(
-                "Replace the self-signed certificate with a CA-signed one.",
-                feedback="The certificate is never reached: the client cannot even issue STARTTLS.",
+                "Replace the self-signed certificate with a CA-signed one, then retry.",
+                feedback="Can the client ever reach the certificate without STARTTLS?",
             ),
         ),
     ),
@@ -107,8 +109,8 @@ QUESTIONS: tuple[Question, ...] = (
         title="Show only what you changed",
         prompt="Which command prints only the `main.cf` settings that differ from Postfix's "
         "defaults, the first thing to paste when asking for help?",
-        accept=("postconf -n",),
-        case_sensitive=True,
+        accept=("postconf -n", "postconf -nf", "postconf -fn"),
+        command=True,
         wrong=(
             ("postconf", "Without an option it prints every parameter, hundreds of lines."),
             ("postconf -d", "`-d` prints the *defaults*, the opposite of what is wanted."),
@@ -120,9 +122,32 @@ QUESTIONS: tuple[Question, ...] = (
                 "has a command that shows the effective non-default values.",
             ),
         ),
-        hints=("It is `postconf` with one option letter.",),
+        hints=(
+            "`man postconf`: one option shows non-default settings.",
+            "`postconf --help` is not a thing; `postconf -h` prints values only. Read the "
+            "option list in the manual page.",
+        ),
         explanation="`postconf -n` for main.cf and `postconf -M` for master.cf give a "
         "compact picture of a server's configuration.",
+        variants=(
+            "postconf -n",
+            "$ postconf -n",
+            "# postconf -n",
+            "root@mx:~# postconf -n",
+            "sudo postconf -n",
+            "ssh mx postconf -n",
+            "ssh mx 'postconf -n'",
+            "/usr/sbin/postconf -n",
+            "postconf -n | less",
+        ),
+        rejects=(
+            "postconf -d",
+            "postconf",
+            "postconf -M",
+            "echo postconf -n",
+            "postconf -m",
+            "cat /etc/postfix/main.cf",
+        ),
     ),
     MultipleChoice(
         id="nb06.check-order",
@@ -130,22 +155,24 @@ QUESTIONS: tuple[Question, ...] = (
         prompt="A client reports 'connection refused' on 587. Which check comes first?",
         choices=(
             Choice(
-                "On the server: does anything listen on 587 (`ss -ltnp`, `postconf -M`)?",
+                "On the server: what listens on port 587, if anything at all.",
                 correct=True,
                 feedback="Refused means the host answered 'nothing here'. Confirm the "
-                "listener before touching DNS, certificates or firewalls.",
+                "listener (`ss -ltn`, `postconf -M`) before touching DNS, certificates or "
+                "firewalls.",
             ),
             Choice(
-                "The TLS certificate chain.",
-                feedback="TLS is several steps after a refused TCP connect.",
+                "The TLS certificate chain that the server sends to clients.",
+                feedback="Where in a connection does TLS start, and did this one get there?",
             ),
             Choice(
-                "The MX record.",
-                feedback="The client already reached the host, so name resolution worked.",
+                "The MX record of the domain and the address it leads to.",
+                feedback="Did the client reach a host? Then name resolution worked.",
             ),
             Choice(
-                "SPF and DKIM records.",
-                feedback="Those matter for delivery reputation, not for connecting.",
+                "The SPF and DKIM records published for the domain.",
+                feedback="Those matter for delivery reputation; do they play any part in a "
+                "TCP connect?",
             ),
         ),
     ),
