@@ -23,11 +23,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from labkit.doctor import DoctorTarget, run_doctor
+from labkit.doctor import run_doctor
 from labkit.probes.dns import lookup, mail_dns_report
 from labkit.probes.smtp import smtp_session
 from labkit.probes.tcp import probe_port, scan_ports
 from labkit.probes.tls import probe_tls
+from labkit.target import Target
 from labkit.testing.certs import CertFactory
 from labkit.testing.dns import blog_dns_server, fixed_dns_server
 from labkit.testing.servers import blackhole_port, closed_port, silent_server, split_reply_server
@@ -107,7 +108,7 @@ def main() -> None:
             call()  # warm up (imports, CA loading)
             results[label] = measure(call, rounds)
 
-        healthy = DoctorTarget(
+        healthy = Target(
             address=host,
             nameserver=fixed_dns.host,
             dns_port=fixed_dns.port,
@@ -117,7 +118,7 @@ def main() -> None:
             submission_port=submission.port,
             password=PASSWORD,
         )
-        broken = DoctorTarget(
+        broken = Target(
             address=host,
             nameserver=blog_dns.host,
             dns_port=blog_dns.port,

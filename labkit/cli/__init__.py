@@ -22,12 +22,7 @@ app = typer.Typer(
 )
 
 # Command groups register themselves on import.
-for _optional in ("lab", "probe", "doctor", "progress", "workshop"):
-    try:
-        __import__(f"labkit.cli.{_optional}")
-    except ModuleNotFoundError as _exc:  # a group still being written
-        if _exc.name != f"labkit.cli.{_optional}":
-            raise
+from labkit.cli import doctor, lab, probe, progress, workshop  # noqa: E402, F401
 
 
 def main() -> None:

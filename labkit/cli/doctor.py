@@ -1,7 +1,7 @@
 """``labkit doctor``: examine the mail server from here and, when possible, from inside.
 
-Defaults come from the running lab (:func:`labkit.lab.config.lab_target`) when
-labkit's lab package provides it; every option overrides one field. Inside the
+Defaults come from the running lab (:func:`labkit.doctor.doctor_target`); every
+option overrides one field. Inside the
 workstation the inside view logs in to ``mx`` over SSH; on the host it uses
 ``docker exec``; without either, the doctor says what it could not check.
 Exit code 0 when no finding failed, 1 otherwise, 2 for a usage or setup error.
@@ -9,7 +9,7 @@ Exit code 0 when no finding failed, 1 otherwise, 2 for a usage or setup error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -18,7 +18,7 @@ from rich.text import Text
 
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
-from labkit.doctor import DoctorReport, DoctorTarget, Status, run_doctor
+from labkit.doctor import DoctorReport, Status, doctor_target, run_doctor
 from labkit.errors import LabkitError
 
 if TYPE_CHECKING:
@@ -32,29 +32,12 @@ _ICON = {
 }
 
 
-def default_target() -> DoctorTarget:
-    """The lab's target when labkit's lab package can describe it, else the defaults."""
-    try:
-        from labkit.lab import config
-    except ImportError:
-        return DoctorTarget()
-    lab_target = getattr(config, "lab_target", None)
-    if not callable(lab_target):
-        return DoctorTarget()
-    try:
-        return DoctorTarget.from_target(lab_target())
-    except LabkitError:
-        return DoctorTarget()
-
-
 def inside_transport() -> tuple[Transport | None, str | None]:
     """A way into the lab's mail server, or None and why not."""
-    try:
-        from labkit.lab.lifecycle import Lab
+    from labkit.lab.lifecycle import Lab
 
+    try:
         return Lab().access().mx, None
-    except ImportError as exc:
-        return None, f"the lab package is not available ({exc})"
     except LabkitError as exc:
         return None, exc.message
 
@@ -90,22 +73,21 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Diagnose the mail server: ports, STARTTLS, certificates, AUTH, relay, DNS, logs."""
-    overrides: dict[str, Any] = {
-        "domain": domain,
-        "mail_host": host,
-        "address": address,
-        "nameserver": server,
-        "dns_port": dns_port,
-        "smtp_port": smtp_port,
-        "smtps_port": smtps_port,
-        "submission_port": submission_port,
-        "cafile": cafile,
-        "user": user,
-        "password": password,
-        "outside_domain": outside_domain,
-        "timeout": timeout,
-    }
-    target = DoctorTarget.from_target(default_target(), **overrides)
+    target = doctor_target(
+        domain=domain,
+        mail_host=host,
+        address=address,
+        nameserver=server,
+        dns_port=dns_port,
+        smtp_port=smtp_port,
+        smtps_port=smtps_port,
+        submission_port=submission_port,
+        cafile=cafile,
+        user=user,
+        password=password,
+        outside_domain=outside_domain,
+        timeout=timeout,
+    )
     transport, why_not = inside_transport() if inside else (None, "--no-inside was given")
     if transport is None and why_not and not as_json:
         err_console.print(f"[dim]inside view skipped: {escape(why_not)}[/]")

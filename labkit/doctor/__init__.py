@@ -9,8 +9,9 @@ Two layers, so the diagnosis can be tested without a network:
 
 ::
 
-    from labkit.doctor import DoctorTarget, run_doctor
-    report = run_doctor(DoctorTarget(password="..."), transport=SSHTransport("mx"))
+    from labkit.doctor import run_doctor
+    from labkit.target import Target
+    report = run_doctor(Target(password="..."), transport=SSHTransport("mx"))
     report.to_dataframe()          # one row per Finding
     report.worst                   # Status.FAIL / WARN / INFO / OK
 """
@@ -21,23 +22,33 @@ import time
 from typing import TYPE_CHECKING
 
 from labkit.doctor._gather import gather, relay_commands
-from labkit.doctor._model import DoctorReport, DoctorTarget, Finding, Observations, Status
+from labkit.doctor._model import (
+    DOCTOR_TIMEOUT,
+    CheckName,
+    DoctorReport,
+    Finding,
+    Observations,
+    Status,
+)
 from labkit.doctor.checks import Check, check, diagnose, registered_checks
 from labkit.probes.tcp import validate_target
 from labkit.probes.tls import tls_context
+from labkit.target import Target
 
 if TYPE_CHECKING:
     from labkit.lab.transport import Transport
 
 __all__ = [
+    "DOCTOR_TIMEOUT",
     "Check",
+    "CheckName",
     "DoctorReport",
-    "DoctorTarget",
     "Finding",
     "Observations",
     "Status",
     "check",
     "diagnose",
+    "doctor_target",
     "gather",
     "registered_checks",
     "relay_commands",
@@ -45,7 +56,7 @@ __all__ = [
 ]
 
 
-def run_doctor(target: DoctorTarget, transport: Transport | None = None) -> DoctorReport:
+def run_doctor(target: Target, transport: Transport | None = None) -> DoctorReport:
     """Examine ``target`` from here (and from inside through ``transport``, if given).
 
     A malformed target (bad host or port, unreadable CA file) raises
@@ -59,3 +70,17 @@ def run_doctor(target: DoctorTarget, transport: Transport | None = None) -> Doct
     observations = gather(target, transport)
     findings = diagnose(observations)
     return DoctorReport(target, findings, observations, time.monotonic() - started)
+
+
+def doctor_target(**overrides: object) -> Target:
+    """The running lab's target, reached by address (so a DNS exercise in progress
+    cannot hide the server), with the doctor's short timeout, then ``overrides`` (None
+    keeps a field). Outside a configured lab, the defaults."""
+    from labkit.errors import LabkitError
+    from labkit.lab.config import lab_target
+
+    try:
+        target = lab_target()
+    except LabkitError:
+        target = Target()
+    return target.but(address=target.mx_address, timeout=DOCTOR_TIMEOUT).but(**overrides)

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from labkit.doctor._model import DoctorTarget, Observations
+from labkit.doctor._model import DNS_TIMEOUT, Observations
 from labkit.errors import LabkitError
 from labkit.probes.dns import mail_dns_report
 from labkit.probes.server import inspect_server
 from labkit.probes.smtp import smtp_session
 from labkit.probes.tcp import scan_ports
 from labkit.probes.tls import TlsResult, probe_tls
+from labkit.target import Target
 
 if TYPE_CHECKING:
     from labkit.lab.transport import Transport
@@ -28,7 +29,7 @@ __all__ = ["gather", "relay_commands"]
 T = TypeVar("T")
 
 
-def relay_commands(target: DoctorTarget) -> tuple[str, str]:
+def relay_commands(target: Target) -> tuple[str, str]:
     """An outside-to-outside envelope: accepting it would make the server an open relay.
     The doctor never sends DATA, so nothing is ever delivered."""
     return (
@@ -37,7 +38,7 @@ def relay_commands(target: DoctorTarget) -> tuple[str, str]:
     )
 
 
-def gather(target: DoctorTarget, transport: Transport | None = None) -> Observations:
+def gather(target: Target, transport: Transport | None = None) -> Observations:
     """Probe ``target`` from here (and from inside via ``transport``) concurrently."""
     started = time.monotonic()
     t = target
@@ -60,7 +61,11 @@ def gather(target: DoctorTarget, transport: Transport | None = None) -> Observat
         "tls-smtps": lambda: probe_tls(t.host, t.smtps_port, **common),
         "tls-submission": lambda: probe_tls(t.host, t.submission_port, starttls="smtp", **common),
         "dns": lambda: mail_dns_report(
-            t.domain, t.nameserver, port=t.dns_port, expect_host=t.mail_host, timeout=t.dns_timeout
+            t.domain,
+            t.nameserver,
+            port=t.dns_port,
+            expect_host=t.mail_host,
+            timeout=min(timeout, DNS_TIMEOUT),
         ),
     }
     if transport is not None:

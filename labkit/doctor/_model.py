@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.probes.dns import MailDnsReport
@@ -12,11 +11,18 @@ from labkit.probes.server import ServerInspection
 from labkit.probes.smtp import SmtpResult
 from labkit.probes.tcp import PortResult
 from labkit.probes.tls import TlsResult
+from labkit.target import Target
 
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["DoctorReport", "DoctorTarget", "Finding", "Observations", "Status"]
+__all__ = ["DOCTOR_TIMEOUT", "CheckName", "DoctorReport", "Finding", "Observations", "Status"]
+
+#: Seconds each of the doctor's probes may take: short, because they all run at once
+#: and a broken server should cost about one timeout.
+DOCTOR_TIMEOUT = 1.5
+#: Seconds for each DNS query (at most the target's timeout).
+DNS_TIMEOUT = 1.0
 
 
 class Status(enum.StrEnum):
@@ -35,7 +41,22 @@ class Status(enum.StrEnum):
 _RANK = {Status.OK: 0, Status.INFO: 1, Status.WARN: 2, Status.FAIL: 3}
 
 
-@dataclass(frozen=True)
+class CheckName(enum.StrEnum):
+    """The names of labkit's own doctor checks, as findings and ``--json`` carry them."""
+
+    PORTS = "ports"
+    GREETING = "greeting"
+    MIDDLEBOX = "middlebox"
+    STARTTLS = "starttls"
+    CERTIFICATE = "certificate"
+    AUTH = "auth"
+    RELAY = "relay"
+    DNS = "dns"
+    MAIL_LOG = "mail-log"
+    INSIDE = "inside"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     """One conclusion, with the proof and the way out.
 
@@ -54,89 +75,6 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class DoctorTarget:
-    """What the doctor examines. The defaults describe the lab from the workstation.
-
-    ``address`` connects there instead of resolving ``mail_host`` (the name is still
-    used for SNI, certificate checks and DNS). ``password`` is never printed.
-    """
-
-    domain: str = "zimmerman.test"
-    mail_host: str = "mail.zimmerman.test"
-    address: str | None = None
-    nameserver: str | None = None
-    dns_port: int = 53
-    cafile: str | None = None
-    smtp_port: int = 25
-    smtps_port: int = 465
-    submission_port: int = 587
-    timeout: float = 1.5
-    dns_timeout: float = 1.0
-    outside_domain: str = "example.net"
-    user: str | None = "jez@zimmerman.test"
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def host(self) -> str:
-        """Where connections go."""
-        return self.address or self.mail_host
-
-    @property
-    def ports(self) -> tuple[int, int, int]:
-        return (self.smtp_port, self.smtps_port, self.submission_port)
-
-    def role(self, port: int) -> str:
-        """The service a port plays in this target: smtp, smtps or submission."""
-        return {
-            self.smtp_port: "smtp",
-            self.smtps_port: "smtps",
-            self.submission_port: "submission",
-        }.get(port, str(port))
-
-    def where(self, port: int | None = None) -> str:
-        return f"{self.mail_host}:{port}" if port is not None else self.mail_host
-
-    @property
-    def credentials(self) -> tuple[str, str] | None:
-        if self.user and self.password is not None:
-            return (self.user, self.password)
-        return None
-
-    def public(self) -> dict[str, Any]:
-        """The target as plain data, with the password masked."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        if data["password"] is not None:
-            data["password"] = "****"
-        return data
-
-    @classmethod
-    def from_target(cls, target: object, **overrides: Any) -> DoctorTarget:
-        """Build from whatever a lab-target object or mapping provides (same field
-        names, or the lab's ``host``/``mx_ip``/``dns_ip``/``outside_domain`` aliases)."""
-        if isinstance(target, cls) and not overrides:
-            return target
-        get = target.get if isinstance(target, Mapping) else lambda k, d=None: getattr(target, k, d)
-        aliases = {
-            "mail_host": ("mail_host", "servername", "host"),
-            "address": ("address", "mx_address", "mail_address", "mx_ip"),
-            "nameserver": ("nameserver", "dns_ip", "dns_server"),
-            "dns_port": ("dns_port", "nameserver_port"),
-        }
-        values: dict[str, Any] = {}
-        ports = get("smtp_ports", None)  # labkit.lab.config.LabTarget: (smtp, smtps, submission)
-        if isinstance(ports, (tuple, list)) and len(ports) == 3:
-            values.update(zip(("smtp_port", "smtps_port", "submission_port"), ports, strict=True))
-        for f in fields(cls):
-            for name in aliases.get(f.name, (f.name,)):
-                value = get(name, None)
-                if value is not None:
-                    values[f.name] = value
-                    break
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-
-@dataclass(frozen=True)
 class Observations:
     """Everything gathered, frozen; every check is a pure function of this.
 
@@ -147,7 +85,7 @@ class Observations:
     ``errors`` says, per gathering step, why something is missing.
     """
 
-    target: DoctorTarget = field(default_factory=DoctorTarget)
+    target: Target = field(default_factory=Target)
     ports: dict[int, PortResult] = field(default_factory=dict)
     smtp: SmtpResult | None = None
     starttls: SmtpResult | None = None
@@ -167,7 +105,7 @@ _COLUMNS = ("check", "target", "status", "title", "evidence", "hint", "learn_mor
 class DoctorReport:
     """The findings of one doctor run, worst first when sorted by :attr:`Status.rank`."""
 
-    target: DoctorTarget
+    target: Target
     findings: tuple[Finding, ...]
     observations: Observations
     elapsed: float

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from labkit.doctor._model import Finding, Observations, Status
+from labkit.doctor._model import CheckName, Finding, Observations, Status
 from labkit.probes.dns import DnsIssue, DnsRule, diagnose_mail_dns
 from labkit.probes.server import LogEvent, LogEventKind, ServerInspection
 from labkit.probes.smtp import AnomalyKind, Phase, SmtpFailure, SmtpResult
@@ -77,10 +77,10 @@ def diagnose(
         except Exception as exc:  # a bug in one check must not hide the others
             findings.append(
                 Finding(
-                    item.name,
-                    observations.target.mail_host,
-                    Status.WARN,
-                    f"The {item.name!r} check crashed: {exc!r}",
+                    check=item.name,
+                    target=observations.target.mail_host,
+                    status=Status.WARN,
+                    title=f"The {item.name!r} check crashed: {exc!r}",
                     hint="This is a labkit bug; please report it.",
                 )
             )
@@ -138,11 +138,11 @@ def _port_finding(obs: Observations, port: int, result: PortResult) -> Finding:
     learn = f"{NB_REFUSED}; {rfc}"
     if result.ok:
         return Finding(
-            "ports",
-            where,
-            Status.OK,
-            f"Port {port} ({role}) accepts connections",
-            result.summary(),
+            check=CheckName.PORTS,
+            target=where,
+            status=Status.OK,
+            title=f"Port {port} ({role}) accepts connections",
+            evidence=result.summary(),
             learn_more=learn,
         )
     evidence = result.summary()
@@ -179,7 +179,15 @@ def _port_finding(obs: Observations, port: int, result: PortResult) -> Finding:
                 f"Check that {name} is enabled in /etc/postfix/master.cf "
                 f"(`postconf -M {name}/inet`) and that `postfix reload` ran." + _inside_note(server)
             )
-        return Finding("ports", where, Status.FAIL, title, evidence, hint, learn)
+        return Finding(
+            check=CheckName.PORTS,
+            target=where,
+            status=Status.FAIL,
+            title=title,
+            evidence=evidence,
+            hint=hint,
+            learn_more=learn,
+        )
     if result.state is PortState.TIMEOUT:
         hint = (
             "Packets are dropped: a firewall DROP rule (ufw, iptables, the provider's "
@@ -191,30 +199,36 @@ def _port_finding(obs: Observations, port: int, result: PortResult) -> Finding:
                 "firewall on the path DROPs them (check `ufw status` and the provider)."
             )
         return Finding(
-            "ports", where, Status.FAIL, f"Port {port} ({role}) times out", evidence, hint, learn
+            check=CheckName.PORTS,
+            target=where,
+            status=Status.FAIL,
+            title=f"Port {port} ({role}) times out",
+            evidence=evidence,
+            hint=hint,
+            learn_more=learn,
         )
     if result.state is PortState.NAME_ERROR:
         return Finding(
-            "ports",
-            where,
-            Status.FAIL,
-            f"{target.host} does not resolve",
-            evidence,
-            f"Add an A record for {target.host} (`labkit probe dns {target.host}`).",
-            f"{NB_DNS}; RFC 1035",
+            check=CheckName.PORTS,
+            target=where,
+            status=Status.FAIL,
+            title=f"{target.host} does not resolve",
+            evidence=evidence,
+            hint=f"Add an A record for {target.host} (`labkit probe dns {target.host}`).",
+            learn_more=f"{NB_DNS}; RFC 1035",
         )
     return Finding(
-        "ports",
-        where,
-        Status.FAIL,
-        f"Port {port} ({role}): {result.state.value}",
-        evidence,
-        result.explanation,
-        learn,
+        check=CheckName.PORTS,
+        target=where,
+        status=Status.FAIL,
+        title=f"Port {port} ({role}): {result.state.value}",
+        evidence=evidence,
+        hint=result.explanation,
+        learn_more=learn,
     )
 
 
-@check("ports", title="Can the mail ports be reached?")
+@check(CheckName.PORTS, title="Can the mail ports be reached?")
 def check_ports(obs: Observations) -> Iterator[Finding]:
     for port in obs.target.ports:
         result = obs.ports.get(port)
@@ -246,7 +260,7 @@ def _greeting_evidence(smtp: SmtpResult) -> str:
     return "\n".join(lines)
 
 
-@check("greeting", title="Does the server greet like an SMTP server?")
+@check(CheckName.GREETING, title="Does the server greet like an SMTP server?")
 def check_greeting(obs: Observations) -> Iterator[Finding]:
     smtp = obs.smtp
     if smtp is None or smtp.stopped_at is Phase.CONNECT:
@@ -256,25 +270,25 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
         smtp.stopped_at in (Phase.BANNER, Phase.EHLO) and smtp.failure is not SmtpFailure.REJECTED
     ):
         yield Finding(
-            "greeting",
-            where,
-            Status.FAIL,
-            f"No usable SMTP dialog: {smtp.failure.value if smtp.failure else '?'} at "
+            check=CheckName.GREETING,
+            target=where,
+            status=Status.FAIL,
+            title=f"No usable SMTP dialog: {smtp.failure.value if smtp.failure else '?'} at "
             f"{smtp.stopped_at.value}",
-            smtp.transcript.excerpt(""),
-            smtp.reason,
-            f"{NB_SMTP}; RFC 5321 §4.2",
+            evidence=smtp.transcript.excerpt(""),
+            hint=smtp.reason,
+            learn_more=f"{NB_SMTP}; RFC 5321 §4.2",
         )
         return
     if smtp.stopped_at is Phase.BANNER:
         yield Finding(
-            "greeting",
-            where,
-            Status.FAIL,
-            "The server refuses service in its banner",
-            str(smtp.banner),
-            smtp.reason,
-            f"{NB_SMTP}; RFC 5321 §3.1",
+            check=CheckName.GREETING,
+            target=where,
+            status=Status.FAIL,
+            title="The server refuses service in its banner",
+            evidence=str(smtp.banner),
+            hint=smtp.reason,
+            learn_more=f"{NB_SMTP}; RFC 5321 §3.1",
         )
         return
     name = _banner_name(smtp)
@@ -283,27 +297,27 @@ def check_greeting(obs: Observations) -> Iterator[Finding]:
         return  # the middlebox check explains the masked text
     if name and name.lower() != obs.target.mail_host.lower():
         yield Finding(
-            "greeting",
-            where,
-            Status.WARN,
-            f"The server calls itself {name!r}, not {obs.target.mail_host}",
-            evidence,
-            f"Set `myhostname = {obs.target.mail_host}` in /etc/postfix/main.cf (then "
+            check=CheckName.GREETING,
+            target=where,
+            status=Status.WARN,
+            title=f"The server calls itself {name!r}, not {obs.target.mail_host}",
+            evidence=evidence,
+            hint=f"Set `myhostname = {obs.target.mail_host}` in /etc/postfix/main.cf (then "
             "`postfix reload`), so that banner, EHLO, PTR and certificate name agree.",
-            f"{NB_SMTP}; RFC 5321 §4.1.1.1",
+            learn_more=f"{NB_SMTP}; RFC 5321 §4.1.1.1",
         )
         return
     yield Finding(
-        "greeting",
-        where,
-        Status.OK,
-        f"Banner and EHLO from {name}",
-        evidence,
+        check=CheckName.GREETING,
+        target=where,
+        status=Status.OK,
+        title=f"Banner and EHLO from {name}",
+        evidence=evidence,
         learn_more=f"{NB_SMTP}; RFC 5321 §4.1.1.1",
     )
 
 
-@check("middlebox", title="Is something on the path rewriting SMTP?")
+@check(CheckName.MIDDLEBOX, title="Is something on the path rewriting SMTP?")
 def check_middlebox(obs: Observations) -> Iterator[Finding]:
     smtp = obs.smtp
     if smtp is None or not smtp.anomalies:
@@ -313,25 +327,25 @@ def check_middlebox(obs: Observations) -> Iterator[Finding]:
     if masked:
         evidence = "\n".join(a.evidence for a in masked) + _starttls_inside(obs.server)
         yield Finding(
-            "middlebox",
-            where,
-            Status.FAIL,
-            "An SMTP-inspection middlebox masks the dialog (220 ****, XXXXXXXA)",
-            evidence,
-            "Something between here and the server rewrites SMTP: typically a Cisco ASA "
+            check=CheckName.MIDDLEBOX,
+            target=where,
+            status=Status.FAIL,
+            title="An SMTP-inspection middlebox masks the dialog (220 ****, XXXXXXXA)",
+            evidence=evidence,
+            hint="Something between here and the server rewrites SMTP: typically a Cisco ASA "
             "with `inspect esmtp` / `fixup smtp`, which blanks STARTTLS out. Turn that "
             "inspection off (`no fixup smtp 25`, or remove esmtp from the policy-map), or "
             "test from another network. The server is not at fault.",
-            f"{NB_SMTP}; RFC 3207 §4",
+            learn_more=f"{NB_SMTP}; RFC 3207 §4",
         )
     for anomaly in smtp.anomalies:
         if not anomaly.kind.value.startswith("masked"):
             yield Finding(
-                "middlebox",
-                where,
-                Status.WARN,
-                anomaly.explanation,
-                anomaly.evidence,
+                check=CheckName.MIDDLEBOX,
+                target=where,
+                status=Status.WARN,
+                title=anomaly.explanation,
+                evidence=anomaly.evidence,
                 learn_more=f"{NB_SMTP}; RFC 5321 §2.3.8",
             )
 
@@ -353,7 +367,7 @@ def _cert_hint(obs: Observations, events: tuple[LogEvent, ...]) -> str:
     )
 
 
-@check("starttls", title="Does port 25 offer working STARTTLS?")
+@check(CheckName.STARTTLS, title="Does port 25 offer working STARTTLS?")
 def check_starttls(obs: Observations) -> Iterator[Finding]:
     plain, session = obs.smtp, obs.starttls
     target = obs.target
@@ -365,11 +379,11 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
     cert_events = _events(server, LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM)
     if session is not None and session.tls is not None:
         yield Finding(
-            "starttls",
-            where,
-            Status.OK,
-            f"STARTTLS works ({session.tls.version}, {session.tls.cipher})",
-            session.transcript.excerpt("STARTTLS", "TLS "),
+            check=CheckName.STARTTLS,
+            target=where,
+            status=Status.OK,
+            title=f"STARTTLS works ({session.tls.version}, {session.tls.cipher})",
+            evidence=session.transcript.excerpt("STARTTLS", "TLS "),
             learn_more=learn,
         )
         return
@@ -380,25 +394,25 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
         blanked = any(a.kind is AnomalyKind.MASKED_EXTENSION for a in plain.anomalies)
         if blanked or seen_inside:
             yield Finding(
-                "starttls",
-                where,
-                Status.FAIL,
-                "STARTTLS is offered by the server but not seen from here",
-                evidence + seen_inside,
-                "Something on the path strips STARTTLS (SMTP inspection on a firewall). "
+                check=CheckName.STARTTLS,
+                target=where,
+                status=Status.FAIL,
+                title="STARTTLS is offered by the server but not seen from here",
+                evidence=evidence + seen_inside,
+                hint="Something on the path strips STARTTLS (SMTP inspection on a firewall). "
                 "Without it, clients never see AUTH (smtpd_tls_auth_only = yes).",
-                learn,
+                learn_more=learn,
             )
             return
         if cert_events:
             yield Finding(
-                "starttls",
-                where,
-                Status.FAIL,
-                "No STARTTLS: Postfix disabled TLS because it has no certificate",
-                evidence + "\n" + _log_evidence(cert_events),
-                _cert_hint(obs, cert_events),
-                learn,
+                check=CheckName.STARTTLS,
+                target=where,
+                status=Status.FAIL,
+                title="No STARTTLS: Postfix disabled TLS because it has no certificate",
+                evidence=evidence + "\n" + _log_evidence(cert_events),
+                hint=_cert_hint(obs, cert_events),
+                learn_more=learn,
             )
             return
         level = server.param("smtpd_tls_security_level") if server else None
@@ -414,13 +428,13 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
                 + _inside_note(server)
             )
         yield Finding(
-            "starttls",
-            where,
-            Status.FAIL,
-            "The server does not offer STARTTLS",
-            evidence,
-            hint,
-            learn,
+            check=CheckName.STARTTLS,
+            target=where,
+            status=Status.FAIL,
+            title="The server does not offer STARTTLS",
+            evidence=evidence,
+            hint=hint,
+            learn_more=learn,
         )
         return
     if session is None:
@@ -442,24 +456,24 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
             else ""
         )
         yield Finding(
-            "starttls",
-            where,
-            Status.FAIL,
-            f"STARTTLS is listed but refused{said}",
-            evidence,
-            hint,
-            learn,
+            check=CheckName.STARTTLS,
+            target=where,
+            status=Status.FAIL,
+            title=f"STARTTLS is listed but refused{said}",
+            evidence=evidence,
+            hint=hint,
+            learn_more=learn,
         )
         return
     if session.stopped_at is Phase.TLS_HANDSHAKE:
         yield Finding(
-            "starttls",
-            where,
-            Status.FAIL,
-            "The TLS handshake after STARTTLS failed",
-            session.transcript.excerpt("STARTTLS", "TLS"),
-            session.reason,
-            learn,
+            check=CheckName.STARTTLS,
+            target=where,
+            status=Status.FAIL,
+            title="The TLS handshake after STARTTLS failed",
+            evidence=session.transcript.excerpt("STARTTLS", "TLS"),
+            hint=session.reason,
+            learn_more=learn,
         )
 
 
@@ -519,7 +533,7 @@ _VERIFY_HINTS: dict[int, str] = {
 }
 
 
-@check("certificate", title="Do the TLS certificates verify?")
+@check(CheckName.CERTIFICATE, title="Do the TLS certificates verify?")
 def check_certificates(obs: Observations) -> Iterator[Finding]:
     target = obs.target
     for port, result in sorted(obs.tls.items()):
@@ -531,13 +545,13 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
         if result.session is None:
             error = result.handshake_error or "handshake failed"
             yield Finding(
-                "certificate",
-                where,
-                Status.FAIL,
-                f"No TLS on {port} ({role}): {error}",
-                result.transcript.excerpt("handshake", "TLS"),
-                result.reason,
-                learn,
+                check=CheckName.CERTIFICATE,
+                target=where,
+                status=Status.FAIL,
+                title=f"No TLS on {port} ({role}): {error}",
+                evidence=result.transcript.excerpt("handshake", "TLS"),
+                hint=result.reason,
+                learn_more=learn,
             )
             continue
         verification = result.verification
@@ -552,13 +566,13 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
                 + f" (issuer {result.session.leaf.issuer if result.session.leaf else '?'})"
             )
             yield Finding(
-                "certificate",
-                where,
-                status,
-                title,
-                _cert_evidence(result),
-                "Renew it before it expires." if soon else "",
-                learn,
+                check=CheckName.CERTIFICATE,
+                target=where,
+                status=status,
+                title=title,
+                evidence=_cert_evidence(result),
+                hint="Renew it before it expires." if soon else "",
+                learn_more=learn,
             )
             continue
         code = verification.code
@@ -572,34 +586,34 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
                 " which use the same smtpd_tls_cert_file, will not.)"
             )
         yield Finding(
-            "certificate",
-            where,
-            Status.FAIL,
-            f"Certificate on {port} ({role}) does not verify: error {code} "
+            check=CheckName.CERTIFICATE,
+            target=where,
+            status=Status.FAIL,
+            title=f"Certificate on {port} ({role}) does not verify: error {code} "
             f"({verification.message})",
-            _cert_evidence(result),
-            hint.format(host=target.mail_host),
-            learn,
+            evidence=_cert_evidence(result),
+            hint=hint.format(host=target.mail_host),
+            learn_more=learn,
         )
 
 
 # --------------------------------------------------------------------------- AUTH
 
 
-@check("auth", title="Is AUTH offered only inside TLS, and does it work?")
+@check(CheckName.AUTH, title="Is AUTH offered only inside TLS, and does it work?")
 def check_auth(obs: Observations) -> Iterator[Finding]:
     target = obs.target
     plain = obs.smtp
     learn = f"{NB_AUTH}; RFC 4954 §4, RFC 8314"
     if plain is not None and _reached(plain, Phase.EHLO) and plain.offers("AUTH", after_tls=False):
         yield Finding(
-            "auth",
-            target.where(target.smtp_port),
-            Status.WARN,
-            "AUTH is offered before TLS: passwords could cross the network in clear",
-            plain.transcript.excerpt("AUTH"),
-            "Set `smtpd_tls_auth_only = yes` in /etc/postfix/main.cf.",
-            learn,
+            check=CheckName.AUTH,
+            target=target.where(target.smtp_port),
+            status=Status.WARN,
+            title="AUTH is offered before TLS: passwords could cross the network in clear",
+            evidence=plain.transcript.excerpt("AUTH"),
+            hint="Set `smtpd_tls_auth_only = yes` in /etc/postfix/main.cf.",
+            learn_more=learn,
         )
     sessions = [
         (obs.submission, target.submission_port),
@@ -613,10 +627,10 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
     ]
     if not encrypted:
         yield Finding(
-            "auth",
-            target.mail_host,
-            Status.INFO,
-            "AUTH after TLS could not be checked: no encrypted session succeeded",
+            check=CheckName.AUTH,
+            target=target.mail_host,
+            status=Status.INFO,
+            title="AUTH after TLS could not be checked: no encrypted session succeeded",
             hint="Fix STARTTLS / the submission ports first.",
             learn_more=learn,
         )
@@ -637,57 +651,57 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
                 "in Dovecot's 10-master.conf."
             )
         yield Finding(
-            "auth",
-            target.where(port),
-            Status.FAIL,
-            "AUTH is not offered even after TLS, so nobody can log in to send",
-            session.transcript.excerpt("250", "EHLO")
+            check=CheckName.AUTH,
+            target=target.where(port),
+            status=Status.FAIL,
+            title="AUTH is not offered even after TLS, so nobody can log in to send",
+            evidence=session.transcript.excerpt("250", "EHLO")
             + ("\n" + _log_evidence(sasl_events) if sasl_events else ""),
-            hint,
-            learn,
+            hint=hint,
+            learn_more=learn,
         )
         return
     for session, port in offering:
         where = target.where(port)
         if session.authenticated is True:
             yield Finding(
-                "auth",
-                where,
-                Status.OK,
-                f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
+                check=CheckName.AUTH,
+                target=where,
+                status=Status.OK,
+                title=f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
                 f"{target.user} logged in",
-                session.transcript.excerpt("AUTH", "235"),
+                evidence=session.transcript.excerpt("AUTH", "235"),
                 learn_more=learn,
             )
         elif session.authenticated is False:
             failed = _events(obs.server, LogEventKind.SASL_AUTH_FAILED)
             yield Finding(
-                "auth",
-                where,
-                Status.FAIL,
-                f"AUTH is offered but {target.user} was refused: {session.reason}",
-                session.transcript.excerpt("AUTH", "535")
+                check=CheckName.AUTH,
+                target=where,
+                status=Status.FAIL,
+                title=f"AUTH is offered but {target.user} was refused: {session.reason}",
+                evidence=session.transcript.excerpt("AUTH", "535")
                 + ("\n" + _log_evidence(failed) if failed else ""),
-                "Check the user and password in Dovecot's passwd file (the login "
+                hint="Check the user and password in Dovecot's passwd file (the login "
                 "is the full address) and Dovecot's auth log.",
-                learn,
+                learn_more=learn,
             )
         else:
             yield Finding(
-                "auth",
-                where,
-                Status.OK,
-                f"AUTH is offered after TLS ({' '.join(session.auth_mechanisms())})",
-                session.transcript.excerpt("AUTH"),
-                "" if target.password else "Give the test password to try a login.",
-                learn,
+                check=CheckName.AUTH,
+                target=where,
+                status=Status.OK,
+                title=f"AUTH is offered after TLS ({' '.join(session.auth_mechanisms())})",
+                evidence=session.transcript.excerpt("AUTH"),
+                hint="" if target.password else "Give the test password to try a login.",
+                learn_more=learn,
             )
 
 
 # --------------------------------------------------------------------------- relay
 
 
-@check("relay", title="Does the server refuse to relay for strangers?")
+@check(CheckName.RELAY, title="Does the server refuse to relay for strangers?")
 def check_relay(obs: Observations) -> Iterator[Finding]:
     smtp = obs.smtp
     if smtp is None:
@@ -698,13 +712,13 @@ def check_relay(obs: Observations) -> Iterator[Finding]:
     if rcpt is None:
         if _reached(smtp, Phase.EHLO) and smtp.stopped_at is Phase.MAIL:
             yield Finding(
-                "relay",
-                where,
-                Status.INFO,
-                "The relay test stopped at MAIL FROM",
-                smtp.transcript.excerpt("MAIL"),
-                smtp.reason,
-                learn,
+                check=CheckName.RELAY,
+                target=where,
+                status=Status.INFO,
+                title="The relay test stopped at MAIL FROM",
+                evidence=smtp.transcript.excerpt("MAIL"),
+                hint=smtp.reason,
+                learn_more=learn,
             )
         return
     evidence = smtp.transcript.excerpt("MAIL FROM", "RCPT TO", context=0)
@@ -719,28 +733,29 @@ def check_relay(obs: Observations) -> Iterator[Finding]:
         if networks:
             hint += f"; and mynetworks ({networks}) must list only your own hosts"
         yield Finding(
-            "relay",
-            where,
-            Status.FAIL,
-            f"Open relay: the server accepts mail from outside to {obs.target.outside_domain}",
-            evidence,
-            hint + ".",
-            learn,
+            check=CheckName.RELAY,
+            target=where,
+            status=Status.FAIL,
+            title="Open relay: the server accepts mail from outside to "
+            f"{obs.target.outside_domain}",
+            evidence=evidence,
+            hint=hint + ".",
+            learn_more=learn,
         )
         return
     yield Finding(
-        "relay",
-        where,
-        Status.OK,
-        f"Relaying is refused ({rcpt.code} {rcpt.enhanced or ''} {rcpt.message})".replace(
+        check=CheckName.RELAY,
+        target=where,
+        status=Status.OK,
+        title=f"Relaying is refused ({rcpt.code} {rcpt.enhanced or ''} {rcpt.message})".replace(
             "  ", " "
         ),
-        evidence,
-        ""
+        evidence=evidence,
+        hint=""
         if rcpt.permanent
         else "A 4xx answer (Postfix's defer_unauth_destination) makes senders retry; "
         "reject_unauth_destination would answer 554 at once.",
-        learn,
+        learn_more=learn,
     )
 
 
@@ -782,7 +797,7 @@ def _dns_hint(issue: DnsIssue, obs: Observations) -> str:
     return hints.get(issue.rule, "")
 
 
-@check("dns", title="Is DNS right for mail?")
+@check(CheckName.DNS, title="Is DNS right for mail?")
 def check_dns(obs: Observations) -> Iterator[Finding]:
     report = obs.dns
     if report is None:
@@ -801,21 +816,21 @@ def check_dns(obs: Observations) -> Iterator[Finding]:
     )
     for issue in issues:
         yield Finding(
-            "dns",
-            issue.subject,
-            _DNS_STATUS[issue.severity],
-            issue.title,
-            issue.evidence,
-            _dns_hint(issue, obs),
-            f"{learn}; {issue.reference}",
+            check=CheckName.DNS,
+            target=issue.subject,
+            status=_DNS_STATUS[issue.severity],
+            title=issue.title,
+            evidence=issue.evidence,
+            hint=_dns_hint(issue, obs),
+            learn_more=f"{learn}; {issue.reference}",
         )
     if not any(i.severity in ("fail", "warn") for i in issues):
         yield Finding(
-            "dns",
-            report.domain,
-            Status.OK,
-            "MX, addresses, reverse DNS and SPF look right",
-            "\n".join(
+            check=CheckName.DNS,
+            target=report.domain,
+            status=Status.OK,
+            title="MX, addresses, reverse DNS and SPF look right",
+            evidence="\n".join(
                 [report.mx.evidence()]
                 + [h.ipv4.evidence() for h in report.mx_hosts]
                 + [r.ptr.evidence() for r in report.reverse]
@@ -835,7 +850,7 @@ _SEEN_ELSEWHERE = {
 }
 
 
-@check("mail-log", title="Does mail.log report problems?")
+@check(CheckName.MAIL_LOG, title="Does mail.log report problems?")
 def check_mail_log(obs: Observations) -> Iterator[Finding]:
     server = obs.server
     if server is None or server.log_events is None:
@@ -888,45 +903,55 @@ def check_mail_log(obs: Observations) -> Iterator[Finding]:
             )
         count = f"{len(events)} line" + ("s" if len(events) != 1 else "")
         yield Finding(
-            "mail-log", where, status, f"{title} ({count})", _log_evidence(events), hint, learn
+            check=CheckName.MAIL_LOG,
+            target=where,
+            status=status,
+            title=f"{title} ({count})",
+            evidence=_log_evidence(events),
+            hint=hint,
+            learn_more=learn,
         )
     if not groups:
         yield Finding(
-            "mail-log", where, Status.OK, "No unexplained problems in mail.log", learn_more=learn
+            check=CheckName.MAIL_LOG,
+            target=where,
+            status=Status.OK,
+            title="No unexplained problems in mail.log",
+            learn_more=learn,
         )
 
 
-@check("inside", title="Could the server itself be examined?")
+@check(CheckName.INSIDE, title="Could the server itself be examined?")
 def check_inside(obs: Observations) -> Iterator[Finding]:
     server = obs.server
     if server is None:
         why = obs.errors.get("server", "No inside view.")
         yield Finding(
-            "inside",
-            obs.target.mail_host,
-            Status.INFO,
-            "The server's inside (master.cf, sockets, mail.log) was not examined",
-            why,
-            "Run the doctor where it can `ssh root@mx` (the workstation), or "
+            check=CheckName.INSIDE,
+            target=obs.target.mail_host,
+            status=Status.INFO,
+            title="The server's inside (master.cf, sockets, mail.log) was not examined",
+            evidence=why,
+            hint="Run the doctor where it can `ssh root@mx` (the workstation), or "
             "from the host with the lab running.",
-            NB_REFUSED,
+            learn_more=NB_REFUSED,
         )
         return
     for error in server.errors:
         yield Finding(
-            "inside",
-            obs.target.mail_host,
-            Status.WARN,
-            f"Could not run `{error.command[:60]}` on the server",
-            error.message,
+            check=CheckName.INSIDE,
+            target=obs.target.mail_host,
+            status=Status.WARN,
+            title=f"Could not run `{error.command[:60]}` on the server",
+            evidence=error.message,
             learn_more=NB_REFUSED,
         )
     for name, message in sorted(obs.errors.items()):
         if name != "server":
             yield Finding(
-                "inside",
-                obs.target.mail_host,
-                Status.WARN,
-                f"The {name} probe could not run",
-                message,
+                check=CheckName.INSIDE,
+                target=obs.target.mail_host,
+                status=Status.WARN,
+                title=f"The {name} probe could not run",
+                evidence=message,
             )

@@ -16,7 +16,7 @@ from labkit.exercises.progress import ExerciseRecord, ProgressStore
 from labkit.exercises.questions import Question
 
 if TYPE_CHECKING:
-    from labkit.exercises.live import LabContext
+    from labkit.target import Target
 
 __all__ = ["ExerciseSession"]
 
@@ -71,14 +71,14 @@ class ExerciseSession:
         )
         return self._record(grade)
 
-    def check_live(self, context: LabContext | None = None) -> Grade:
+    def check_live(self, target: Target | None = None) -> Grade:
         """Probe the lab for a live task, grade what was seen, and record the attempt."""
         from labkit.exercises.live import LiveTask
 
         task = self.exercise
         if not isinstance(task, LiveTask):
             raise UsageError(f"{self.exercise.id} is a question; use check().")
-        self.last_evidence = evidence = task.probe(context)
+        self.last_evidence = evidence = task.probe(target)
         grade = task.grade(evidence, hints_used=self.hints_used, solution_shown=self.solution_shown)
         return self._record(grade)
 

@@ -21,18 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import SetupError, UsageError
+from labkit.target import DOMAIN, TEST_PASSWORD, WORKSTATION_CAFILE, Target
 
-__all__ = ["DOMAIN", "LabConfig", "LabTarget", "find_home", "in_workstation", "lab_target"]
-
-DOMAIN = "zimmerman.test"
-MAIL_HOST = f"mail.{DOMAIN}"
-#: The lab's test mailbox (documented in README.md and notebook 0).
-TEST_USER = f"jez@{DOMAIN}"
-TEST_PASSWORD = "metagross2014"
-#: A domain outside the lab, used for relay tests. Nothing is ever delivered there.
-OUTSIDE_DOMAIN = "example.net"
-#: Where the workstation keeps the lab CA (installed by its init script).
-WORKSTATION_CAFILE = "/etc/ssl/certs/labkit-ca.pem"
+__all__ = ["DOMAIN", "LabConfig", "find_home", "in_workstation", "lab_target"]
 
 
 def in_workstation() -> bool:
@@ -154,39 +145,14 @@ class LabConfig:
         }
 
 
-@dataclass(frozen=True)
-class LabTarget:
-    """What the probes, the doctor and the live tasks aim at in a running lab.
-
-    Only the workstation reaches the lab network on every platform (on macOS and
-    Windows the host cannot route to container addresses), so these values are meant
-    for code running there; the host CLI runs ``probe``/``doctor`` inside it.
-    """
-
-    domain: str
-    mail_host: str
-    mx_address: str
-    nameserver: str
-    nameserver_port: int
-    cafile: str | None
-    smtp_ports: tuple[int, ...]
-    user: str
-    password: str
-    outside_domain: str
-
-
-def lab_target(config: LabConfig | None = None) -> LabTarget:
+def lab_target(config: LabConfig | None = None) -> Target:
+    """The running lab's mail server, as the workstation sees it (by name, with the
+    test mailbox's password, trusting the lab CA where it is installed)."""
     config = config or LabConfig.from_env()
     cafile = WORKSTATION_CAFILE if Path(WORKSTATION_CAFILE).is_file() else None
-    return LabTarget(
-        domain=DOMAIN,
-        mail_host=MAIL_HOST,
+    return Target(
         mx_address=config.mx_ip,
         nameserver=config.dns_ip,
-        nameserver_port=53,
         cafile=cafile,
-        smtp_ports=(25, 465, 587),
-        user=TEST_USER,
         password=TEST_PASSWORD,
-        outside_domain=OUTSIDE_DOMAIN,
     )

@@ -14,16 +14,17 @@ from typing import Generic, TypeVar
 import ipywidgets as widgets
 
 from labkit.errors import LabkitError
-from labkit.exercises.live import LabContext
+from labkit.lab.config import lab_target
+from labkit.target import Target
 from labkit.widgets._style import button, card_layout, error_html, message_html
 
-__all__ = ["ToolWidget", "default_context"]
+__all__ = ["ToolWidget", "default_target"]
 
 R = TypeVar("R")
 
 
-def default_context(context: LabContext | None) -> LabContext:
-    return context if context is not None else LabContext.from_lab()
+def default_target(target: Target | None) -> Target:
+    return target if target is not None else lab_target()
 
 
 class ToolWidget(widgets.VBox, Generic[R]):

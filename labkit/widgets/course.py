@@ -36,7 +36,9 @@ import ipywidgets as widgets
 from labkit.errors import LabkitError, UsageError
 from labkit.exercises.bank import get
 from labkit.exercises.grade import Grade
-from labkit.exercises.live import LabContext, LiveTask
+from labkit.exercises.live import LiveTask
+from labkit.lab.config import lab_target
+from labkit.target import Target
 from labkit.widgets._style import COLORS, button, card_layout, error_html, message_html
 
 if TYPE_CHECKING:
@@ -223,7 +225,7 @@ _ON_HOST = (
 _ON_HOST_FIX = _ON_HOST[0].upper() + _ON_HOST[1:]
 
 
-def _dns_item(ctx: LabContext) -> HealthItem:
+def _dns_item(ctx: Target) -> HealthItem:
     from labkit.probes.dns import lookup
 
     answer = lookup(ctx.domain, "SOA", nameserver=ctx.nameserver, port=ctx.dns_port, timeout=2.0)
@@ -237,11 +239,11 @@ def _dns_item(ctx: LabContext) -> HealthItem:
     )
 
 
-def _smtp_item(ctx: LabContext) -> HealthItem:
+def _smtp_item(ctx: Target) -> HealthItem:
     from labkit.probes.smtp import smtp_session
 
     # By address, so that a DNS exercise in progress cannot make the server look down.
-    where = ctx.mail_address or ctx.host
+    where = ctx.mx_address or ctx.host
     result = smtp_session(where, ctx.smtp_port, timeout=3.0)
     if result.banner is not None and result.banner.code == 220:
         return HealthItem("Mail server (port 25)", True, f"`{result.banner.wire_lines()[0]}`")
@@ -256,7 +258,7 @@ def _smtp_item(ctx: LabContext) -> HealthItem:
     )
 
 
-def _ssh_item(_: LabContext) -> HealthItem:
+def _ssh_item(_: Target) -> HealthItem:
     from labkit.lab.transport import SSHTransport
 
     try:
@@ -273,7 +275,7 @@ def _ssh_item(_: LabContext) -> HealthItem:
     )
 
 
-def _ca_item(ctx: LabContext) -> HealthItem:
+def _ca_item(ctx: Target) -> HealthItem:
     if ctx.cafile and Path(ctx.cafile).is_file():
         return HealthItem("Lab CA", True, f"Trusted here: `{ctx.cafile}`.")
     return HealthItem(
@@ -284,7 +286,7 @@ def _ca_item(ctx: LabContext) -> HealthItem:
     )
 
 
-def _progress_item(_: LabContext) -> HealthItem:
+def _progress_item(_: Target) -> HealthItem:
     from labkit.exercises.progress import ProgressStore
 
     path = ProgressStore().path
@@ -314,13 +316,13 @@ def _scenario_item(lab: Lab) -> HealthItem:
     return HealthItem("Scenario", True, f"`{state.name}`{edits}.")
 
 
-def check_health(*, lab: Lab | None = None, context: LabContext | None = None) -> list[HealthItem]:
+def check_health(*, lab: Lab | None = None, target: Target | None = None) -> list[HealthItem]:
     """Everything the course needs, checked at once (a few seconds at worst).
 
     Only the *lab's* health: a mail server that is broken on purpose still passes as
     long as it answers on port 25.
     """
-    ctx = context if context is not None else LabContext.from_lab()
+    ctx = target if target is not None else lab_target()
     checks: list[tuple[str, Callable[[], HealthItem]]] = [
         ("DNS server", lambda: _dns_item(ctx)),
         ("Mail server (port 25)", lambda: _smtp_item(ctx)),
@@ -380,9 +382,9 @@ def _markup(text: str) -> str:
 class HealthPanel(widgets.VBox):
     """:func:`check_health` as a card with a *Check again* button."""
 
-    def __init__(self, *, lab: Lab | None = None, context: LabContext | None = None) -> None:
+    def __init__(self, *, lab: Lab | None = None, target: Target | None = None) -> None:
         self._lab = lab
-        self._context = context
+        self._target = target
         self.items: list[HealthItem] = []
         self.output = widgets.HTML()
         self.refresh_button = button("Check again", icon="refresh")
@@ -406,16 +408,16 @@ class HealthPanel(widgets.VBox):
         self.refresh_button.disabled = True
         self.output.value = message_html("Checking the lab...", "muted")
         try:
-            self.items = check_health(lab=self._lab, context=self._context)
+            self.items = check_health(lab=self._lab, target=self._target)
         finally:
             self.refresh_button.disabled = False
         self.output.value = health_html(self.items)
         return self.items
 
 
-def health(*, lab: Lab | None = None, context: LabContext | None = None) -> HealthPanel:
+def health(*, lab: Lab | None = None, target: Target | None = None) -> HealthPanel:
     """For a notebook cell: ``health()`` checks the lab and shows what to fix."""
-    return HealthPanel(lab=lab, context=context)
+    return HealthPanel(lab=lab, target=target)
 
 
 # --------------------------------------------------------------------------- live board
@@ -429,13 +431,13 @@ class LiveBoard(widgets.VBox):
     """
 
     def __init__(
-        self, task: str | LiveTask, *, context: LabContext | None = None, interval: float = 5.0
+        self, task: str | LiveTask, *, target: Target | None = None, interval: float = 5.0
     ) -> None:
         found = get(task) if isinstance(task, str) else task
         if not isinstance(found, LiveTask):
             raise UsageError(f"{found.id} is a question, not a live task.")
         self.task = found
-        self.context = context
+        self.target = target
         self.interval = interval
         self.grade: Grade | None = None
         self.output = widgets.HTML()
@@ -470,7 +472,7 @@ class LiveBoard(widgets.VBox):
         """Probe the lab once and show every criterion."""
         with self._lock:
             try:
-                self.grade = self.task.run(self.context)
+                self.grade = self.task.run(self.target)
             except LabkitError as err:
                 self.output.value = error_html(err)
                 return None
@@ -592,14 +594,14 @@ class SecondOpinion(widgets.VBox):
         super().__init__([self.run_button, self.output], layout=card_layout())
 
     def run(self) -> DoctorReport | None:
-        from labkit.cli.doctor import default_target, inside_transport
-        from labkit.doctor import run_doctor
+        from labkit.cli.doctor import inside_transport
+        from labkit.doctor import doctor_target, run_doctor
 
         self.run_button.disabled = True
         self.output.value = message_html("Examining the server from outside and inside...", "muted")
         try:
             transport, _ = inside_transport()
-            self.report = run_doctor(default_target(), transport=transport)
+            self.report = run_doctor(doctor_target(), transport=transport)
         except LabkitError as err:
             self.output.value = error_html(err)
             return None

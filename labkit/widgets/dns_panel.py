@@ -6,11 +6,11 @@ import html
 
 import ipywidgets as widgets
 
-from labkit.exercises.live import LabContext
 from labkit.probes.dns import DnsAnswer, MailDnsReport, ReverseDns, lookup, mail_dns_report
 from labkit.probes.dns import reverse_lookup as reverse_dns
+from labkit.target import Target
 from labkit.widgets._style import message_html, table_html
-from labkit.widgets._tool import ToolWidget, default_context, text_input
+from labkit.widgets._tool import ToolWidget, default_target, text_input
 
 __all__ = ["DnsPanel"]
 
@@ -39,8 +39,8 @@ class DnsPanel(ToolWidget[DnsResult]):
     title = "DNS lookup"
     run_label = "Look up"
 
-    def __init__(self, context: LabContext | None = None) -> None:
-        ctx = default_context(context)
+    def __init__(self, target: Target | None = None) -> None:
+        ctx = default_target(target)
         self.timeout = ctx.timeout
         self.port = ctx.dns_port
         self.name = text_input("Name or address", ctx.domain)

@@ -36,7 +36,8 @@ from labkit.widgets._style import (
 )
 
 if TYPE_CHECKING:
-    from labkit.exercises.live import LabContext, LiveTask
+    from labkit.exercises.live import LiveTask
+    from labkit.target import Target
 
 __all__ = ["ExerciseWidget", "LiveTaskWidget", "QuestionWidget", "ask", "quiz"]
 
@@ -264,10 +265,10 @@ class LiveTaskWidget(ExerciseWidget):
         self,
         task: LiveTask,
         store: ProgressStore | None = None,
-        context: LabContext | None = None,
+        target: Target | None = None,
     ) -> None:
         self.task = task
-        self.context = context
+        self.target = target
         #: Transcripts of what the probes saw, folded away under the feedback.
         self.evidence = widgets.HTML()
         super().__init__(task, store)
@@ -281,7 +282,7 @@ class LiveTaskWidget(ExerciseWidget):
         self.feedback.value = message_html("Probing the lab...", "muted")
         self.evidence.value = ""
         try:
-            grade = self.session.check_live(self.context)
+            grade = self.session.check_live(self.target)
         finally:
             self.check_button.disabled = False
             self.check_button.description = self._check_label
@@ -307,25 +308,25 @@ def evidence_html(evidence: Mapping[str, Any]) -> str:
 def ask(
     exercise: str | Exercise,
     store: ProgressStore | None = None,
-    context: LabContext | None = None,
+    target: Target | None = None,
 ) -> ExerciseWidget:
     """The widget for an exercise id (or object): a question or a live task.
 
-    ``context`` says where the lab is, for live tasks (default: the lab's settings).
+    ``target`` says where the lab is, for live tasks (default: the lab's settings).
     """
     from labkit.exercises.live import LiveTask
 
     item = get(exercise) if isinstance(exercise, str) else exercise
     if isinstance(item, LiveTask):
-        return LiveTaskWidget(item, store, context)
+        return LiveTaskWidget(item, store, target)
     if isinstance(item, Question):
         return QuestionWidget(item, store)
     raise TypeError(f"No widget for {type(item).__name__}.")
 
 
 def quiz(
-    notebook: str, store: ProgressStore | None = None, context: LabContext | None = None
+    notebook: str, store: ProgressStore | None = None, target: Target | None = None
 ) -> widgets.VBox:
     """Every exercise of a notebook, one card after another."""
     shared = store if store is not None else ProgressStore()
-    return widgets.VBox([ask(e, shared, context) for e in exercises_for(notebook)])
+    return widgets.VBox([ask(e, shared, target) for e in exercises_for(notebook)])

@@ -7,10 +7,10 @@ import re
 import ipywidgets as widgets
 
 from labkit.errors import UsageError
-from labkit.exercises.live import LabContext
 from labkit.probes.tcp import PortResult, PortState, scan_ports
+from labkit.target import Target
 from labkit.widgets._style import message_html, table_html
-from labkit.widgets._tool import ToolWidget, default_context, text_input
+from labkit.widgets._tool import ToolWidget, default_target, text_input
 
 __all__ = ["PortScanner", "parse_ports"]
 
@@ -47,8 +47,8 @@ class PortScanner(ToolWidget[tuple[PortResult, ...]]):
     title = "Port scanner"
     run_label = "Scan"
 
-    def __init__(self, context: LabContext | None = None, ports: str = MAIL_PORTS) -> None:
-        ctx = default_context(context)
+    def __init__(self, target: Target | None = None, ports: str = MAIL_PORTS) -> None:
+        ctx = default_target(target)
         self.timeout = ctx.timeout
         self.host = text_input("Host", ctx.host)
         self.ports = text_input("Ports", ports)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from labkit.errors import UsageError
-from labkit.exercises.live import LabContext
 from labkit.probes.smtp import SmtpResult, smtp_session
+from labkit.target import Target
 from labkit.widgets._style import button, message_html, table_html
-from labkit.widgets._tool import ToolWidget, default_context, text_input
+from labkit.widgets._tool import ToolWidget, default_target, text_input
 
 __all__ = ["DialogPlan", "SmtpConsole", "plan_dialog"]
 
@@ -86,9 +86,9 @@ class SmtpConsole(ToolWidget[SmtpResult]):
     title = "SMTP console"
     run_label = "Run dialog"
 
-    def __init__(self, context: LabContext | None = None, port: int = 25) -> None:
-        ctx = default_context(context)
-        self.context = ctx
+    def __init__(self, target: Target | None = None, port: int = 25) -> None:
+        ctx = default_target(target)
+        self.target = ctx
         self.host = text_input("Host", ctx.host)
         self.port = widgets.BoundedIntText(
             value=port, min=1, max=65535, description="Port", layout=widgets.Layout(width="9em")
@@ -117,7 +117,7 @@ class SmtpConsole(ToolWidget[SmtpResult]):
         )
 
     @staticmethod
-    def _templates(ctx: LabContext) -> tuple[str, ...]:
+    def _templates(ctx: Target) -> tuple[str, ...]:
         return (
             "EHLO",
             "STARTTLS",
@@ -147,8 +147,9 @@ class SmtpConsole(ToolWidget[SmtpResult]):
 
     def _probe(self) -> SmtpResult:
         plan = plan_dialog(self.script.value.splitlines())
-        ctx = self.context
-        auth = (ctx.user, ctx.password, plan.auth) if plan.auth else None
+        ctx = self.target
+        creds = ctx.credentials
+        auth = (*creds, plan.auth) if plan.auth and creds else None
         return smtp_session(
             self.host.value,
             self.port.value,

@@ -7,10 +7,10 @@ from typing import Literal
 import ipywidgets as widgets
 
 from labkit.exercises.checks import VERIFY_ADVICE
-from labkit.exercises.live import LabContext
 from labkit.probes.tls import TlsResult, probe_tls
+from labkit.target import Target
 from labkit.widgets._style import message_html, table_html
-from labkit.widgets._tool import ToolWidget, default_context, text_input
+from labkit.widgets._tool import ToolWidget, default_target, text_input
 
 __all__ = ["TlsInspector"]
 
@@ -28,15 +28,15 @@ class TlsInspector(ToolWidget[TlsResult]):
     title = "TLS inspector"
     run_label = "Connect"
 
-    def __init__(self, context: LabContext | None = None, port: int = 25) -> None:
-        ctx = default_context(context)
+    def __init__(self, target: Target | None = None, port: int = 25) -> None:
+        ctx = default_target(target)
         self.timeout = ctx.timeout
         self.host = text_input("Host", ctx.host)
         self.port = widgets.BoundedIntText(
             value=port, min=1, max=65535, description="Port", layout=widgets.Layout(width="9em")
         )
         self.mode = widgets.Dropdown(options=list(MODES), layout=widgets.Layout(width="16em"))
-        self.servername = text_input("Name to verify", ctx.servername or ctx.host)
+        self.servername = text_input("Name to verify", ctx.mail_host)
         self.cafile = text_input("CA file", ctx.cafile or "", width="28em")
         self.cafile.placeholder = "system store"
         super().__init__(

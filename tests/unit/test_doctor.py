@@ -9,9 +9,10 @@ import time
 import pytest
 
 from labkit.cli._output import to_jsonable
-from labkit.doctor import DoctorTarget, Status, run_doctor
+from labkit.doctor import Status, run_doctor
 from labkit.errors import UsageError
 from labkit.lab.transport import LocalTransport
+from labkit.target import Target
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
 from labkit.testing.servers import masked_middlebox_server
 from labkit.testing.smtpd import FakeMailServer
@@ -20,8 +21,8 @@ USERS = {LAB_USER: LAB_PASSWORD}
 POSTCONF_M_BLOG = "smtp       inet  n       -       n       -       -       smtpd\n"
 
 
-def _target(dns, certs, smtp, smtps, submission, **kw) -> DoctorTarget:
-    return DoctorTarget(
+def _target(dns, certs, smtp, smtps, submission, **kw) -> Target:
+    return Target(
         address="127.0.0.1",
         nameserver=dns.host,
         dns_port=dns.port,
@@ -143,28 +144,17 @@ def test_middlebox_is_diagnosed_end_to_end(serve, certs, fixed_dns, closed):
 
 def test_bad_target_is_a_usage_error_before_any_probe(tmp_path):
     with pytest.raises(UsageError):
-        run_doctor(DoctorTarget(address="not a host"))
+        run_doctor(Target(address="not a host"))
     with pytest.raises(UsageError):
-        run_doctor(DoctorTarget(address="127.0.0.1", cafile=str(tmp_path / "none.pem")))
+        run_doctor(Target(address="127.0.0.1", cafile=str(tmp_path / "none.pem")))
 
 
-def test_target_from_lab_target_like_objects():
-    from types import SimpleNamespace
+def test_doctor_target_is_the_lab_by_address_with_a_short_timeout(monkeypatch):
+    from labkit.doctor import DOCTOR_TIMEOUT, doctor_target
 
-    lab = SimpleNamespace(
-        domain="zimmerman.test",
-        mail_host="mail.zimmerman.test",
-        mx_address="172.29.25.25",
-        nameserver="172.29.25.53",
-        nameserver_port=53,
-        cafile=None,
-        smtp_ports=(25, 465, 587),
-        user=LAB_USER,
-        password="metagross2014",
-        outside_domain="example.net",
-    )
-    target = DoctorTarget.from_target(lab, timeout=2.0)
-    assert target.address == "172.29.25.25" and target.host == "172.29.25.25"
+    monkeypatch.setenv("LABKIT_NET_PREFIX", "10.1.2")
+    target = doctor_target(timeout=None, mail_host="mx.example.test")
+    assert target.address == "10.1.2.25" and target.host == "10.1.2.25"
+    assert target.mail_host == "mx.example.test" and target.timeout == DOCTOR_TIMEOUT
     assert target.ports == (25, 465, 587) and target.password == "metagross2014"
-    assert target.timeout == 2.0
-    assert DoctorTarget.from_target({"mail_host": "mx.example.test"}).mail_host == "mx.example.test"
+    assert doctor_target(timeout=2.0).timeout == 2.0

@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from labkit.doctor import DoctorTarget, Finding, Observations, Status, diagnose
+from labkit.doctor import Finding, Observations, Status, diagnose
 from labkit.doctor.checks import Check, check, registered_checks
 from labkit.probes.dns import DnsAnswer, DnsOutcome, DnsRecord, MailDnsReport, MxHost, ReverseDns
 from labkit.probes.smtp import Phase, SmtpFailure
 from labkit.probes.tcp import PortState
 from labkit.probes.tls import TlsPhase
+from labkit.target import Target
 from labkit.testing.builders import (
     POSTFIX_EHLO,
     cert_info,
@@ -23,7 +24,7 @@ from labkit.testing.builders import (
     tls_session,
 )
 
-TARGET = DoctorTarget(password="pw")
+TARGET = Target(password="pw")
 NO_STARTTLS = tuple(x for x in POSTFIX_EHLO if x != "STARTTLS")
 CERT_LOG = (
     "2026-11-25T01:50:01.1+00:00 metagross postfix/smtpd[812]: warning: cannot get RSA "

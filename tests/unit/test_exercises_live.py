@@ -3,6 +3,7 @@ real local servers (aiosmtpd with per-test certificates), never the network."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from labkit.exercises.checks import (
     grade_criteria,
 )
 from labkit.exercises.grade import Criterion
-from labkit.exercises.live import LabContext, LiveTask
+from labkit.exercises.live import LiveTask
 from labkit.exercises.session import ExerciseSession
 from labkit.probes._transcript import Transcript
 from labkit.probes.dns import DnsAnswer, DnsOutcome, DnsRecord, MxHost, ReverseDns
@@ -36,6 +37,7 @@ from labkit.probes.smtp import (
 )
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsPhase, TlsResult, TlsSession, Verification
+from labkit.target import Target
 from labkit.testing.certs import CertFactory
 from labkit.testing.dns import TinyDnsServer, blog_dns_server, fixed_dns_server
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
@@ -355,38 +357,32 @@ def test_every_live_task_has_hints_and_a_solution() -> None:
         assert task.hints and task.solution_text, task.id
 
 
-def test_lab_context_from_a_target_object_or_mapping() -> None:
-    class Target:
-        mail_host = "mx.lab.test"
-        mx_ip = "10.1.2.25"
-        dns_ip = "10.1.2.53"
-        cafile = "/tmp/ca.pem"
-
-    ctx = LabContext.from_target(Target())
-    assert (ctx.host, ctx.mail_address, ctx.nameserver, ctx.cafile) == (
-        "mx.lab.test",
-        "10.1.2.25",
-        "10.1.2.53",
-        "/tmp/ca.pem",
-    )
-    assert ctx.domain == "zimmerman.test"
-    assert LabContext.from_target({"host": "h", "smtp_port": 2525}).smtp_port == 2525
-
-
-def test_lab_context_from_the_lab_settings() -> None:
+def test_live_tasks_default_to_the_lab_target(monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit.lab.config import LabConfig, lab_target
 
-    ctx = LabContext.from_lab()
+    monkeypatch.setenv("LABKIT_NET_PREFIX", "10.1.2")
     target = lab_target()
-    assert ctx.host == "mail.zimmerman.test" and ctx.domain == "zimmerman.test"
-    assert ctx.cafile == target.cafile  # None where the lab CA is not installed
-    assert ctx.mail_address == LabConfig.from_env().mx_ip
-    assert (ctx.nameserver, ctx.dns_port) == (target.nameserver, target.nameserver_port)
-    assert ctx.credentials == (target.user, target.password)
+    assert target.host == "mail.zimmerman.test"  # by name, as the learner's own tools
+    assert (target.mx_address, target.nameserver) == ("10.1.2.25", "10.1.2.53")
+    assert target.mx_address == LabConfig.from_env().mx_ip
+    assert target.credentials == ("jez@zimmerman.test", "metagross2014")
+    seen: list[Target] = []
+    task = dataclasses.replace(
+        get_task("nb04.auth-after-tls"), gather=lambda t: seen.append(t) or {}
+    )
+    task.probe()
+    assert seen == [target]
 
 
-def test_lab_context_keeps_a_target_none() -> None:
-    assert LabContext.from_target({"cafile": None}).cafile is None
+def test_target_connects_to_its_address_and_names_its_host() -> None:
+    target = Target(address="127.0.0.1", mail_host="mx.lab.test", password="pw")
+    assert (target.host, target.mail_host) == ("127.0.0.1", "mx.lab.test")
+    assert "pw" not in repr(target) and target.public()["password"] == "****"
+    assert Target().credentials is None  # no password: nothing tries to log in
+    assert target.but(timeout=2.0, cafile=None).timeout == 2.0
+    assert (
+        target.but(cafile=None).cafile is None and target.but(address=None).address == "127.0.0.1"
+    )
 
 
 # --- end to end: run() probes real local servers ----------------------------------------
@@ -394,10 +390,10 @@ def test_lab_context_keeps_a_target_none() -> None:
 Serve = Callable[[FakeMailServer], FakeMailServer]
 
 
-def local_context(server: FakeMailServer, certs: CertFactory, **kw: Any) -> LabContext:
-    return LabContext(
-        host=server.host,
-        servername=HOST,
+def local_context(server: FakeMailServer, certs: CertFactory, **kw: Any) -> Target:
+    return Target(
+        address=server.host,
+        mail_host=HOST,
         cafile=str(certs.ca_path),
         smtp_port=server.port,
         user=LAB_USER,
@@ -582,9 +578,9 @@ def test_ptr_without_an_address() -> None:
     assert "no address" in check_ptr(None, HOST).feedback
 
 
-def dns_context(server: TinyDnsServer, **kw: Any) -> LabContext:
-    return LabContext(
-        nameserver=server.host, dns_port=server.port, mail_address=MAIL_IP, timeout=2.0, **kw
+def dns_context(server: TinyDnsServer, **kw: Any) -> Target:
+    return Target(
+        nameserver=server.host, dns_port=server.port, mx_address=MAIL_IP, timeout=2.0, **kw
     )
 
 
@@ -610,7 +606,7 @@ def test_run_ptr_against_real_servers(
 ) -> None:
     mail = serve(FakeMailServer(hostname=ehlo))
     with zone_server() as server:
-        ctx = dns_context(server, host=mail.host, smtp_port=mail.port, servername=HOST)
+        ctx = dns_context(server, address=mail.host, smtp_port=mail.port, mail_host=HOST)
         grade = get_task("nb05.ptr-matches").run(ctx)
     assert grade.correct is passes, grade.feedback
     assert names(grade).get("EHLO name matches the PTR") is passes

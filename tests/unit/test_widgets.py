@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labkit.exercises import MultipleChoice, ProgressStore, exercises_for, question
-from labkit.exercises.live import LabContext
+from labkit.target import Target
 from labkit.testing.certs import CertFactory
 from labkit.testing.smtpd import FakeMailServer
 from labkit.widgets import LiveTaskWidget, QuestionWidget, ask, quiz
@@ -185,7 +185,7 @@ def test_live_task_widget_checks_the_fix_and_shows_the_transcripts(
     store: ProgressStore, serve: Serve, certs: CertFactory
 ) -> None:
     server = serve(FakeMailServer())
-    context = LabContext(host=server.host, smtp_port=server.port, timeout=3.0)
+    context = Target(address=server.host, smtp_port=server.port, timeout=3.0)
     widget = ask("nb04.no-open-relay", store, context)
     assert isinstance(widget, LiveTaskWidget)
     assert widget.check_button.description == "Check my fix"
@@ -200,7 +200,7 @@ def test_live_task_widget_checks_the_fix_and_shows_the_transcripts(
 
 def test_live_task_widget_explains_a_failure(store: ProgressStore, closed: tuple[str, int]) -> None:
     host, port = closed
-    context = LabContext(host=host, smtp_port=port, timeout=2.0)
+    context = Target(address=host, smtp_port=port, timeout=2.0)
     widget = ask("nb04.no-open-relay", store, context)
     widget.check_button.click()
     assert "labkit-bad" in widget.feedback.value
@@ -208,7 +208,7 @@ def test_live_task_widget_explains_a_failure(store: ProgressStore, closed: tuple
 
 
 def test_live_task_widget_shows_misuse_as_an_error(store: ProgressStore, tmp_path: Path) -> None:
-    context = LabContext(host="127.0.0.1", cafile=str(tmp_path / "missing-ca.pem"), timeout=1.0)
+    context = Target(address="127.0.0.1", cafile=str(tmp_path / "missing-ca.pem"), timeout=1.0)
     widget = ask("nb03.fix-starttls", store, context)
     widget.check_button.click()
     assert "Could not do that." in widget.feedback.value

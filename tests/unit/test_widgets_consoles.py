@@ -10,7 +10,7 @@ import pytest
 
 from labkit.errors import UsageError
 from labkit.exercises import ProgressStore, question
-from labkit.exercises.live import LabContext
+from labkit.target import Target
 from labkit.testing.certs import CertFactory
 from labkit.testing.dns import blog_dns_server, fixed_dns_server
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
@@ -23,10 +23,10 @@ Serve = Callable[[FakeMailServer], FakeMailServer]
 HOST = "mail.zimmerman.test"
 
 
-def context(server: FakeMailServer, certs: CertFactory | None = None) -> LabContext:
-    return LabContext(
-        host=server.host,
-        servername=HOST,
+def context(server: FakeMailServer, certs: CertFactory | None = None) -> Target:
+    return Target(
+        address=server.host,
+        mail_host=HOST,
         cafile=str(certs.ca_path) if certs else None,
         user=LAB_USER,
         password=LAB_PASSWORD,
@@ -189,7 +189,7 @@ def test_tls_inspector_plain_server_on_implicit_tls(serve: Serve) -> None:
 
 def test_dns_panel_shows_the_blog_cname_chain() -> None:
     with blog_dns_server() as server:
-        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel = DnsPanel(Target(nameserver=server.host, dns_port=server.port))
         panel.name.value = "mail.zimmerman.test"
         panel.rdtype.value = "A"
         panel.run_button.click()
@@ -200,7 +200,7 @@ def test_dns_panel_shows_the_blog_cname_chain() -> None:
 
 def test_dns_panel_reverse_lookup_is_forward_confirmed() -> None:
     with fixed_dns_server() as server:
-        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel = DnsPanel(Target(nameserver=server.host, dns_port=server.port))
         panel.name.value = "198.51.100.25"
         panel.rdtype.value = "PTR"
         panel.run_button.click()
@@ -209,7 +209,7 @@ def test_dns_panel_reverse_lookup_is_forward_confirmed() -> None:
 
 def test_dns_panel_mail_report_flags_the_mx_cname() -> None:
     with blog_dns_server() as server:
-        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel = DnsPanel(Target(nameserver=server.host, dns_port=server.port))
         panel.rdtype.value = "mail report"
         panel.run_button.click()
     html = panel.output.value
@@ -218,7 +218,7 @@ def test_dns_panel_mail_report_flags_the_mx_cname() -> None:
 
 def test_dns_panel_nxdomain_and_bad_names() -> None:
     with fixed_dns_server() as server:
-        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel = DnsPanel(Target(nameserver=server.host, dns_port=server.port))
         panel.name.value = "nothing.zimmerman.test"
         panel.run_button.click()
         assert "NXDOMAIN" in panel.output.value and "labkit-bad" in panel.output.value
@@ -241,7 +241,7 @@ def test_progress_view_refreshes(tmp_path: Path) -> None:
 
 def test_dns_panel_ptr_of_a_name_is_misuse() -> None:
     with fixed_dns_server() as server:
-        panel = DnsPanel(LabContext(nameserver=server.host, dns_port=server.port))
+        panel = DnsPanel(Target(nameserver=server.host, dns_port=server.port))
         panel.name.value = "mail.zimmerman.test"
         panel.rdtype.value = "PTR"
         panel.run_button.click()

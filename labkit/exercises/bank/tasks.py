@@ -17,14 +17,15 @@ from labkit.exercises.checks import (
     check_starttls,
     check_submission,
 )
-from labkit.exercises.live import LabContext, LiveTask
+from labkit.exercises.live import LiveTask
 from labkit.probes.dns import lookup, mail_dns_report, reverse_lookup
 from labkit.probes.smtp import SmtpResult, smtp_session
 from labkit.probes.tcp import scan_ports
 from labkit.probes.tls import probe_tls
+from labkit.target import Target
 
 
-def gather_submission(ctx: LabContext) -> dict[str, Any]:
+def gather_submission(ctx: Target) -> dict[str, Any]:
     submission, smtps = scan_ports(
         ctx.host, (ctx.submission_port, ctx.smtps_port), timeout=ctx.timeout
     )
@@ -40,55 +41,55 @@ def gather_submission(ctx: LabContext) -> dict[str, Any]:
     return evidence
 
 
-def gather_starttls(ctx: LabContext) -> dict[str, Any]:
+def gather_starttls(ctx: Target) -> dict[str, Any]:
     return {
         "smtp": smtp_session(ctx.host, ctx.smtp_port, starttls=True, timeout=ctx.timeout),
         "tls": probe_tls(
             ctx.host,
             ctx.smtp_port,
             starttls="smtp",
-            servername=ctx.servername,
+            servername=ctx.mail_host,
             cafile=ctx.cafile,
             timeout=ctx.timeout,
         ),
     }
 
 
-def gather_auth(ctx: LabContext) -> dict[str, Any]:
+def gather_auth(ctx: Target) -> dict[str, Any]:
     smtp = smtp_session(
         ctx.host, ctx.smtp_port, starttls=True, auth=ctx.credentials, timeout=ctx.timeout
     )
     return {"smtp": smtp}
 
 
-def _relay_attempt(ctx: LabContext, recipient: str) -> SmtpResult:
+def _relay_attempt(ctx: Target, recipient: str) -> SmtpResult:
     commands = (f"MAIL FROM:<labkit-probe@{ctx.outside_domain}>", f"RCPT TO:<{recipient}>")
     return smtp_session(ctx.host, ctx.smtp_port, commands=commands, timeout=ctx.timeout)
 
 
-def gather_relay(ctx: LabContext) -> dict[str, Any]:
+def gather_relay(ctx: Target) -> dict[str, Any]:
     return {
         "outside": _relay_attempt(ctx, f"someone@{ctx.outside_domain}"),
         "local": _relay_attempt(ctx, f"postmaster@{ctx.domain}"),
     }
 
 
-def gather_mx(ctx: LabContext) -> dict[str, Any]:
+def gather_mx(ctx: Target) -> dict[str, Any]:
     report = mail_dns_report(
         ctx.domain,
         ctx.nameserver,
         port=ctx.dns_port,
-        expect_host=ctx.mail_name,
+        expect_host=ctx.mail_host,
         timeout=ctx.timeout,
     )
-    return {"mx": report.mx, "mx_hosts": report.mx_hosts, "mail_address": ctx.mail_address}
+    return {"mx": report.mx, "mx_hosts": report.mx_hosts, "mail_address": ctx.mx_address}
 
 
-def gather_ptr(ctx: LabContext) -> dict[str, Any]:
-    address = ctx.mail_address
+def gather_ptr(ctx: Target) -> dict[str, Any]:
+    address = ctx.mx_address
     if address is None:
         found = lookup(
-            ctx.mail_name, "A", nameserver=ctx.nameserver, port=ctx.dns_port, timeout=ctx.timeout
+            ctx.mail_host, "A", nameserver=ctx.nameserver, port=ctx.dns_port, timeout=ctx.timeout
         )
         address = found.values[0] if found.values else None
     reverse = None
@@ -97,7 +98,7 @@ def gather_ptr(ctx: LabContext) -> dict[str, Any]:
             address, nameserver=ctx.nameserver, port=ctx.dns_port, timeout=ctx.timeout
         )
     greeting = smtp_session(ctx.host, ctx.smtp_port, timeout=ctx.timeout)
-    return {"reverse": reverse, "expected_name": ctx.mail_name, "ehlo_name": greeting.ehlo_name}
+    return {"reverse": reverse, "expected_name": ctx.mail_host, "ehlo_name": greeting.ehlo_name}
 
 
 _CAPSTONE_GATHERS = {
@@ -110,7 +111,7 @@ _CAPSTONE_GATHERS = {
 }
 
 
-def gather_capstone(ctx: LabContext) -> dict[str, Any]:
+def gather_capstone(ctx: Target) -> dict[str, Any]:
     return {label: gather(ctx) for label, gather in _CAPSTONE_GATHERS.items()}
 
 
