@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -37,13 +38,16 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if isinstance(obj, bytes):
         return obj.decode("utf-8", errors="replace")
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # NaN and infinity are not JSON; a script must be able to parse us
     return obj
 
 
 def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
     """Print ``data`` as JSON for scripts, or call ``render`` for people."""
     if as_json:
-        sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+        text = json.dumps(to_jsonable(data), indent=2, sort_keys=False, allow_nan=False)
+        sys.stdout.write(text + "\n")
     else:
         render()
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labkit.cli import app
-from labkit.cli._output import console, emit
-from labkit.exercises.progress import ENV_VAR, ProgressStore
+from labkit.cli._output import console, emit, err_console
+from labkit.exercises.progress import ENV_VAR, ProgressStore, ProgressWarning
 
 
 def _fmt_points(value: float) -> str:
@@ -28,9 +30,15 @@ def progress(
     ] = None,
 ) -> None:
     """Show points earned per notebook, with hints and solutions used."""
+    if file is not None and not str(file).strip():
+        raise typer.BadParameter("give a file name, or leave --file out", param_hint="'--file'")
     store = ProgressStore(file)
-    summary = store.summary()
-    records = store.records()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ProgressWarning)
+        summary = store.summary()
+        records = store.records()
+    for warning in {str(w.message) for w in caught if issubclass(w.category, ProgressWarning)}:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     data: dict[str, Any] = {
         "file": store.path,
         "notebooks": summary.to_dict(orient="records"),

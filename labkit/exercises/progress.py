@@ -4,22 +4,31 @@ The file lives at ``$LABKIT_PROGRESS`` or ``~/.labkit/progress.json``::
 
     {"version": 1, "exercises": {"nb02.errno-linux": {"attempts": 2, "best_score": 1.0, ...}}}
 
-Three promises, because a learner's work must never vanish:
+Promises, because a learner's work must never vanish and a display command must
+never damage anything:
 
+* reading takes no lock and writes nothing (not even a directory);
 * every change is a read-modify-write under an exclusive lock (``fcntl.flock`` on a
-  side file, where the platform has it), so several kernels can record at once;
+  hidden side file labkit creates, where the platform has it), so several kernels can
+  record at once;
 * a write goes to a temporary file in the same directory, is fsynced, then moved
-  over the old one with ``os.replace``, so a crash leaves the old or the new file;
-* a file that cannot be read or parsed is moved aside to ``progress.json.corrupt-*``
-  with a :class:`ProgressWarning`, and recording starts afresh. If it cannot even be
-  moved aside, a :class:`~labkit.errors.SetupError` says so instead of overwriting it.
+  over the old one with ``os.replace``, so a crash leaves the old or the new file
+  (a killed writer's temporary file is removed by the next writer);
+* labkit only ever replaces its *own* progress file. A path holding anything else (a
+  device, a directory, someone else's file) or a newer format is left untouched and
+  refused with a :class:`~labkit.errors.SetupError`;
+* a damaged progress file of labkit's own is shown as empty with a
+  :class:`ProgressWarning`; the next write copies it to ``progress.json.damaged-*``
+  beside the fresh file, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,7 +61,15 @@ __all__ = [
 ]
 
 ENV_VAR = "LABKIT_PROGRESS"
+FORMAT_NAME = "labkit-progress"
 FORMAT_VERSION = 1
+#: Far more than any course writes (50 attempts x ~60 exercises is about 1 MB).
+MAX_FILE_BYTES = 16 * 2**20
+#: How labkit's own files start: the current format, and version 1 before the marker.
+_OWN_PREFIXES = (b'{\n  "format": "labkit-progress"', b'{\n  "version": ')
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: Attempts kept per exercise; older ones are dropped, the counters are not.
 HISTORY_LIMIT = 50
 
@@ -72,7 +89,8 @@ SUMMARY_COLUMNS = [
 
 
 class ProgressWarning(UserWarning):
-    """The progress file was unreadable and has been moved aside."""
+    """labkit's progress file is damaged: reading shows nothing from it, and the next
+    write keeps a copy beside the fresh one."""
 
 
 def default_progress_path() -> Path:
@@ -142,6 +160,13 @@ def _check_types(record: ExerciseRecord) -> None:
         raise ValueError("scores must be numbers")
     if not isinstance(record.passed, bool) or not isinstance(record.solution_shown, bool):
         raise ValueError("passed and solution_shown must be true/false")
+    scores = [*numbers, *(a.score for a in record.history)]
+    if record.last_score is not None:
+        scores.append(record.last_score)
+    if not all(
+        isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in scores
+    ):
+        raise ValueError("scores must be finite numbers")
 
 
 Records = dict[str, ExerciseRecord]
@@ -159,9 +184,9 @@ class ProgressStore:
     # --- reading ---------------------------------------------------------------------
 
     def records(self) -> Records:
-        """Every recorded exercise, by id."""
-        with self._locked():
-            return self._read()
+        """Every recorded exercise, by id. Reading takes no lock and writes nothing:
+        writers replace the file atomically, so a reader sees the old or the new one."""
+        return self._read()
 
     def get(self, exercise_id: str) -> ExerciseRecord | None:
         return self.records().get(exercise_id)
@@ -263,8 +288,51 @@ class ProgressStore:
 
     # --- the file --------------------------------------------------------------------
 
+    def _load(self) -> tuple[Records, str | None]:
+        """The records on disk and, if the file is labkit's but broken, why.
+
+        Never writes, moves or locks anything. A file that is not labkit's own (a
+        device, a directory, someone else's JSON), one written by a newer labkit, or
+        one that cannot be opened raises :class:`SetupError` and stays as it is.
+        """
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return {}, None
+        except OSError as exc:
+            raise _unreadable(self.path, exc.strerror or str(exc)) from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise _foreign(self.path, "it is not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _foreign(self.path, f"it is larger than {MAX_FILE_BYTES // 2**20} MB")
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _O_NONBLOCK | _O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise _foreign(self.path, "it is not a regular file")
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            return {}, None
+        except OSError as exc:
+            raise _unreadable(self.path, exc.strerror or str(exc)) from exc
+        return parse_progress(raw, self.path)
+
+    def _read(self) -> Records:
+        """The records for display; a broken file of labkit's own is reported, not changed."""
+        records, problem = self._load()
+        if problem is not None:
+            warnings.warn(
+                f"Progress file {self.path} is damaged ({problem}); it was left as it is. "
+                "The next recorded answer keeps it beside a fresh one.",
+                ProgressWarning,
+                stacklevel=4,
+            )
+        return records
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """An exclusive lock for a read-modify-write, on a side file labkit owns."""
+        self._load()  # refuse a foreign file before creating anything next to it
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -272,83 +340,92 @@ class ProgressStore:
         if fcntl is None:
             yield
             return
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self.path.with_name(f".{self.path.name}.labkit-lock")
         try:
-            handle = open(lock_path, "a")  # noqa: SIM115 - held for the whole block
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         except OSError as exc:
             raise _unusable(self.path, exc) from exc
-        with handle:
+        with os.fdopen(fd, "r+b") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _foreign(lock_path, "it is not a regular file")
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
+                self._remove_stale_temporaries()
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _temporary_prefix(self) -> str:
+        return f".{self.path.name}.labkit-"
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files of writers that were killed; only this lock's holder writes."""
+        prefix = self._temporary_prefix()
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.path.parent):
+                if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def _update(
         self, exercise_id: str, change: Callable[[ExerciseRecord], ExerciseRecord]
     ) -> ExerciseRecord:
         with self._locked():
-            records = self._read()
+            records, problem = self._load()
+            if problem is not None:
+                self._keep_damaged(problem)
             old = records.get(exercise_id) or ExerciseRecord(exercise_id, first_seen=_now())
             records[exercise_id] = new = change(old)
             self._write(records)
         return new
 
-    def _read(self) -> Records:
-        """The records on disk; a broken file is moved aside (with a warning), never lost."""
+    def _keep_damaged(self, problem: str) -> None:
+        """Copy a damaged progress file of labkit's own to a new file beside it, so the
+        fresh one written next loses nothing. The damaged file itself is not moved."""
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
         except OSError as exc:
-            self._quarantine(f"it could not be read ({exc.strerror or exc})")
-            return {}
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict) or not isinstance(data.get("exercises"), dict):
-                raise ValueError("no 'exercises' object at the top level")
-            if data.get("version", FORMAT_VERSION) > FORMAT_VERSION:
-                raise ValueError(f"format version {data['version']} is newer than this labkit")
-            return {
-                key: ExerciseRecord.from_json(key, value)
-                for key, value in data["exercises"].items()
-            }
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeError are ValueErrors
-            self._quarantine(f"it is not a valid progress file ({exc})")
-            return {}
-
-    def _quarantine(self, reason: str) -> None:
+            raise _unreadable(self.path, exc.strerror or str(exc)) from exc
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        try:
-            os.replace(self.path, backup)
-        except OSError as exc:
-            raise SetupError(
-                f"The progress file {self.path} is unusable: {reason}, "
-                f"and it could not be moved aside ({exc.strerror or exc}).",
-                advice=f"Move or fix it yourself, or point {ENV_VAR} at another file.",
-            ) from exc
+        for n in range(1, 1000):
+            suffix = f"-{n}" if n > 1 else ""
+            backup = self.path.with_name(f"{self.path.name}.damaged-{stamp}{suffix}")
+            try:
+                fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise _unusable(self.path, exc) from exc
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(raw)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+                raise _unusable(self.path, exc) from exc
+            break
+        else:
+            raise _unusable(self.path, OSError("too many copies of damaged progress files"))
         warnings.warn(
-            f"Progress file {self.path} was unusable: {reason}. It was kept as {backup} "
-            "and progress starts afresh.",
+            f"Progress file {self.path} was damaged ({problem}). Its content was kept as "
+            f"{backup}, and progress starts afresh.",
             ProgressWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _write(self, records: Records) -> None:
         payload = {
+            "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "updated": _now(),
             "exercises": {key: records[key].to_json() for key in sorted(records)},
         }
-        text = json.dumps(payload, indent=2) + "\n"
+        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
         try:
             fd, tmp = tempfile.mkstemp(
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+                dir=self.path.parent, prefix=self._temporary_prefix(), suffix=".tmp"
             )
         except OSError as exc:
             raise _unusable(self.path, exc) from exc
@@ -363,6 +440,60 @@ class ProgressStore:
                 os.unlink(tmp)
             raise _unusable(self.path, exc) from exc
         _fsync_directory(self.path.parent)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_progress(raw: bytes, path: Path | str = "progress.json") -> tuple[Records, str | None]:
+    """Parse a progress file's bytes: ``(records, None)``, or ``({}, why)`` when the file
+    is labkit's but damaged. Bytes that are not labkit's progress at all, or a newer
+    format, raise :class:`SetupError`; no other exception escapes."""
+    if not raw.strip():
+        return {}, None  # an empty file holds nothing to lose (e.g. made by mktemp)
+    ours = raw.lstrip().startswith(_OWN_PREFIXES)
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeError
+        if ours:
+            return {}, f"not valid JSON: {exc}"
+        raise _foreign(Path(path), "it is not JSON written by labkit") from exc
+    if not isinstance(data, dict) or not (data.get("format") == FORMAT_NAME or "exercises" in data):
+        if ours:
+            return {}, "no 'exercises' object at the top level"
+        raise _foreign(Path(path), "it has no labkit progress in it")
+    version = data.get("version", FORMAT_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise SetupError(
+            f"The progress file {path} was written by a newer labkit (format {version}); "
+            f"this one reads format {FORMAT_VERSION} and leaves it untouched.",
+            advice="Update labkit (git pull, then pip install -e .) to see and record progress.",
+        )
+    exercises = data.get("exercises")
+    if not isinstance(exercises, dict):
+        return {}, "no 'exercises' object at the top level"
+    try:
+        return {
+            str(key): ExerciseRecord.from_json(str(key), value) for key, value in exercises.items()
+        }, None
+    except (ValueError, TypeError) as exc:
+        return {}, f"an entry is malformed: {exc}"
+
+
+def _foreign(path: Path, why: str) -> SetupError:
+    return SetupError(
+        f"{path} is not a labkit progress file ({why}); labkit leaves it untouched.",
+        advice=f"Point --file or {ENV_VAR} at labkit's own progress file "
+        "(default ~/.labkit/progress.json), or at a path that does not exist yet.",
+    )
+
+
+def _unreadable(path: Path, why: str) -> SetupError:
+    return SetupError(
+        f"Cannot read the progress file {path}: {why}.",
+        advice=f"Check the path and its permissions, or point {ENV_VAR} at another file.",
+    )
 
 
 def _fsync_directory(directory: Path) -> None:

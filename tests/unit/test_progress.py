@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -131,61 +132,161 @@ def test_readers_never_see_a_half_written_file(store: ProgressStore) -> None:
     assert seen == []
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"{not json",
-        b"\xff\xfe\x00garbage",
-        b"[1, 2, 3]",
-        b'{"version": 1, "exercises": {"nb02.errno-linux": {"attempts": "many"}}}',
-        b'{"version": 1, "exercises": {"nb02.errno-linux": {"surprise": 1}}}',
-        b'{"version": 99, "exercises": {}}',
-        b"",
-    ],
-)
-def test_corrupt_file_is_kept_aside_with_a_warning(store: ProgressStore, content: bytes) -> None:
+# Damaged files of labkit's own (its header, then something wrong).
+_OWN_DAMAGED = [
+    b'{\n  "version": 1,\n  "exercises": {"nb02.errno-linux": {"attempts": "many"}}}',
+    b'{\n  "version": 1,\n  "exercises": {"nb02.errno-linux": {"surprise": 1}}}',
+    b'{\n  "format": "labkit-progress",\n  "version": 1, "exercises": {',
+    b'{\n  "version": 1,\n  "exercises": {"nb02.errno-linux": {"best_score": NaN}}}',
+    b'{\n  "format": "labkit-progress",\n  "exercises": []}',
+]
+
+
+@pytest.mark.parametrize("content", _OWN_DAMAGED)
+def test_damaged_own_file_is_kept_beside_a_fresh_one(store: ProgressStore, content: bytes) -> None:
     store.path.write_bytes(content)
+    with pytest.warns(ProgressWarning, match="left as it is"):
+        assert store.records() == {}
+    assert store.path.read_bytes() == content  # reading changed nothing
     with pytest.warns(ProgressWarning, match="kept as"):
         record = store.record_grade(_grade("nb01.auth-keyword", "AUTH"))
     assert record.attempts == 1
-    backups = list(store.path.parent.glob("progress.json.corrupt-*"))
-    assert len(backups) == 1 and backups[0].read_bytes() == content
+    (backup,) = store.path.parent.glob("progress.json.damaged-*")
+    assert backup.read_bytes() == content
     assert ProgressStore(store.path).get("nb01.auth-keyword") is not None
 
 
-def test_two_corruptions_keep_two_backups(store: ProgressStore) -> None:
-    for content in (b"{", b"}"):
+def test_two_damages_keep_two_copies(store: ProgressStore) -> None:
+    for content in _OWN_DAMAGED[:2]:
         store.path.write_bytes(content)
         with pytest.warns(ProgressWarning):
-            store.records()
-    backups = sorted(p.read_bytes() for p in store.path.parent.glob("progress.json.corrupt-*"))
-    assert backups == [b"{", b"}"]
+            store.record_hint("nb02.errno-linux", 1)
+    copies = sorted(p.read_bytes() for p in store.path.parent.glob("progress.json.damaged-*"))
+    assert copies == sorted(_OWN_DAMAGED[:2])
 
 
-def test_unreadable_path_is_moved_aside(store: ProgressStore) -> None:
-    store.path.mkdir()  # reading a directory fails with an OSError, even as root
-    (store.path / "inside").write_text("keep me")
-    with pytest.warns(ProgressWarning, match="could not be read"):
-        store.record_grade(_grade("nb01.auth-keyword", "AUTH"))
-    (backup,) = store.path.parent.glob("progress.json.corrupt-*")
-    assert (backup / "inside").read_text() == "keep me"
-    assert store.path.is_file()
-
-
-def test_a_file_that_cannot_be_moved_aside_is_not_overwritten(
-    store: ProgressStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store.path.write_bytes(b"{broken")
-
-    def refuse(src: str, dst: str) -> None:
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(SetupError, match="could not be moved aside") as info:
-        store.record_grade(_grade("nb01.auth-keyword", "AUTH"))
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2, 3]", b'{"name": "my notes"}', b"NaN"],
+)
+def test_a_file_that_is_not_labkits_is_never_touched(store: ProgressStore, content: bytes) -> None:
+    store.path.write_bytes(content)
+    before = sorted(p.name for p in store.path.parent.iterdir())
+    with pytest.raises(SetupError, match="not a labkit progress file") as info:
+        store.records()
     assert "LABKIT_PROGRESS" in (info.value.advice or "")
-    monkeypatch.undo()
-    assert store.path.read_bytes() == b"{broken"
+    with pytest.raises(SetupError, match="not a labkit progress file"):
+        store.record_grade(_grade("nb01.auth-keyword", "AUTH"))
+    assert store.path.read_bytes() == content
+    assert sorted(p.name for p in store.path.parent.iterdir()) == before
+
+
+def test_a_newer_format_is_left_alone(store: ProgressStore) -> None:
+    content = b'{"format": "labkit-progress", "version": 99, "exercises": {}}'
+    store.path.write_bytes(content)
+    for action in (store.records, lambda: store.record_hint("nb02.errno-linux", 1)):
+        with pytest.raises(SetupError, match="newer labkit") as info:
+            action()
+        assert "Update labkit" in (info.value.advice or "")
+    assert store.path.read_bytes() == content
+    assert list(store.path.parent.iterdir()) == [store.path]
+
+
+def test_a_directory_in_the_way_is_refused_and_kept(store: ProgressStore) -> None:
+    store.path.mkdir()
+    (store.path / "inside").write_text("keep me")
+    for action in (store.records, lambda: store.record_hint("nb02.errno-linux", 1)):
+        with pytest.raises(SetupError, match="not a regular file"):
+            action()
+    assert (store.path / "inside").read_text() == "keep me"
+
+
+def test_a_device_is_never_renamed_or_locked(tmp_path: Path) -> None:
+    """The hostile tester's case, ``labkit progress --file /dev/null`` as root, on a
+    private copy of the null device (so old code under test cannot rename the real one)."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        pytest.skip("creating a device node needs root on Linux")
+    before = device.stat()
+    store = ProgressStore(device)
+    with pytest.raises(SetupError, match="not a regular file"):
+        store.records()
+    with pytest.raises(SetupError, match="not a regular file"):
+        store.record_hint("nb02.errno-linux", 1)
+    after = device.stat()
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+def test_a_fifo_does_not_hang_reading(store: ProgressStore) -> None:
+    os.mkfifo(store.path)
+    with pytest.raises(SetupError, match="not a regular file"):
+        store.records()
+    assert stat.S_ISFIFO(store.path.stat().st_mode)
+
+
+def test_reading_writes_nothing(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path / "absent" / "progress.json")
+    assert store.records() == {}
+    assert not (tmp_path / "absent").exists()
+    store = ProgressStore(tmp_path / "progress.json")
+    store.record_hint("nb02.errno-linux", 1)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert store.records()["nb02.errno-linux"].hints_used == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
+def test_reading_works_in_a_read_only_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    store = ProgressStore(folder / "progress.json")
+    store.record_hint("nb02.errno-linux", 2)
+    lock = folder / ".progress.json.labkit-lock"
+    lock.unlink()
+    folder.chmod(0o555)
+    try:
+        # As root the mode does not stop writes, so prove it by what reading creates.
+        assert store.get("nb02.errno-linux").hints_used == 2  # type: ignore[union-attr]
+        assert not lock.exists()
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_killed_writers_temporary_file_is_cleaned_up(store: ProgressStore) -> None:
+    store.record_hint("nb02.errno-linux", 1)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(store.path)], stdout=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == b"writing"
+    child.kill()
+    child.wait()
+    leftovers = [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers, "the killed writer should have left its temporary file"
+    store.record_hint("nb01.auth-keyword", 1)
+    assert [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert store.get("nb02.errno-linux") is not None
+
+
+# A writer killed after it created its temporary file and before the rename.
+_KILLED_WRITER = """
+import os, sys, time
+from labkit.exercises import ProgressStore
+real_replace = os.replace
+def stall(src, dst):
+    print("writing", flush=True)
+    time.sleep(60)
+os.replace = stall
+ProgressStore(sys.argv[1]).record_hint("nb03.x", 1)
+"""
+
+
+def test_an_empty_file_starts_fresh(store: ProgressStore) -> None:
+    store.path.write_bytes(b"")
+    assert store.records() == {}
+    store.record_hint("nb02.errno-linux", 1)
+    assert store.get("nb02.errno-linux") is not None
 
 
 def test_unwritable_location_is_a_setup_error(tmp_path: Path) -> None:

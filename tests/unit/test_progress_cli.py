@@ -79,3 +79,50 @@ def test_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "error:" in done.stderr and "Traceback" not in done.stderr
     assert "LABKIT_PROGRESS" in done.stderr
+
+
+def _labkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from labkit.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "LABKIT_LOCAL": "1", **(env or {})},
+    )
+
+
+def test_a_foreign_file_is_refused_and_left_in_place(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes, not JSON\n")
+    done = _labkit("progress", "--file", str(notes))
+    assert done.returncode == 2, done.stderr
+    assert "not a labkit progress file" in done.stderr and "Traceback" not in done.stderr
+    assert notes.read_text() == "my own notes, not JSON\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_damaged_file_warns_and_prints_valid_json(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    damaged = b'{\n  "version": 1,\n  "exercises": {"nb02.errno-linux": {"best_score": NaN}}}'
+    path.write_bytes(damaged)
+    done = _labkit("progress", "--json", "--file", str(path))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)  # strict: NaN would not parse in other languages either
+    assert data["exercises"] == []
+    assert "warning:" in done.stderr and "damaged" in done.stderr
+    assert path.read_bytes() == damaged
+
+
+def test_an_empty_file_name_is_a_usage_error() -> None:
+    done = _labkit("progress", "--file", "")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--file" in done.stderr
+
+
+def test_json_output_never_contains_nan() -> None:
+    from labkit.cli._output import to_jsonable
+
+    assert json.dumps(to_jsonable({"x": float("nan"), "y": [float("inf")]})) == (
+        '{"x": null, "y": [null]}'
+    )
