@@ -17,10 +17,17 @@ from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns, is_addr
 from labkit.probes.smtp import AnomalyKind, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsResult
+from labkit.verdicts import (
+    Verdict,
+    judge_auth_available,
+    judge_auth_protected,
+    judge_own_domain,
+    judge_relay,
+    judge_submission,
+)
 
 __all__ = [
     "CAPSTONE_CHECKS",
-    "RELAY_DENIED_CODES",
     "VERIFY_ADVICE",
     "check_auth_after_tls",
     "check_capstone",
@@ -31,10 +38,6 @@ __all__ = [
     "check_submission",
     "grade_criteria",
 ]
-
-#: Reply codes that refuse to relay: Postfix's ``defer_unauth_destination`` (454)
-#: and ``reject_unauth_destination`` (554).
-RELAY_DENIED_CODES = frozenset({454, 554})
 
 #: What to do about each OpenSSL verify code a mail server commonly produces.
 VERIFY_ADVICE: dict[int, str] = {
@@ -87,21 +90,14 @@ def _port_detail(result: PortResult, service: str) -> str:
     return f"Port {result.port}: {result.summary()}. {result.explanation}"
 
 
-def _service_criteria(
-    service: str, result: PortResult, smtp: SmtpResult | None, how: str
-) -> list[Criterion]:
-    """Open, then greeting with 220: what one submission service must do."""
-    label = f"{service} ({result.port})"
-    if not result.ok:
-        return [Criterion(f"{label} open", False, _port_detail(result, service))]
-    opened = Criterion(f"{label} open", True, f"{result.summary()}.")
-    name = f"{label} greets with SMTP"
-    if smtp is None:
-        return [opened, Criterion(name, False, f"Port {result.port} was not probed with SMTP.")]
-    if smtp.banner is not None and smtp.banner.code == 220:
-        return [opened, Criterion(name, True, f"`{smtp.banner.wire_lines()[0]}` ({how}).")]
-    detail = f"Port {result.port} did not greet with 220 ({how}): {smtp.reason}"
-    return [opened, Criterion(name, False, detail)]
+def _verdict_criterion(verdict: Verdict) -> Criterion:
+    """A live-task criterion is a verdict: met when the fact holds, explained either way."""
+    detail = verdict.seen if verdict.holds else _join_advice(verdict)
+    return Criterion(verdict.fact, verdict.holds is True, detail)
+
+
+def _join_advice(verdict: Verdict) -> str:
+    return f"{verdict.seen} {verdict.advice}".strip()
 
 
 def check_submission(
@@ -110,13 +106,16 @@ def check_submission(
     submission_smtp: SmtpResult | None = None,
     smtps_smtp: SmtpResult | None = None,
 ) -> Grade:
-    """Make 587 (``submission``, STARTTLS) and 465 (``smtps``, implicit TLS) accept clients.
+    """Make 587 (``submission``, STARTTLS) and 465 (``smtps``, implicit TLS) usable.
 
     ``submission``/``smtps`` are the connect results; ``*_smtp`` the SMTP dialogs on
-    those ports (587 in plain text, 465 over implicit TLS) when they were open.
+    those ports (587 with STARTTLS, 465 over implicit TLS) when they were open. The
+    judgement is :func:`labkit.verdicts.judge_submission`, the doctor's too.
     """
-    criteria = _service_criteria("submission", submission, submission_smtp, "plain text")
-    criteria += _service_criteria("smtps", smtps, smtps_smtp, "implicit TLS")
+    criteria = [
+        _verdict_criterion(judge_submission(submission, submission_smtp)),
+        _verdict_criterion(judge_submission(smtps, smtps_smtp)),
+    ]
     return grade_criteria(
         criteria,
         success="Mail clients can now submit on 587 (STARTTLS) and 465 (implicit TLS).",
@@ -192,53 +191,25 @@ def _verify_criterion(tls: TlsResult | None) -> Criterion:
     return Criterion(name, False, f"Verify return code: {verification}. {fix}")
 
 
-def check_auth_after_tls(smtp: SmtpResult) -> Grade:
-    """AUTH hidden on the plain connection, offered after STARTTLS (and working, if tried).
+def check_auth_after_tls(
+    smtp: SmtpResult,
+    submission: SmtpResult | None = None,
+    smtps: SmtpResult | None = None,
+) -> Grade:
+    """No plain-text EHLO offers AUTH; after TLS a client can log in, on 25, 587 or 465.
 
-    ``smtp`` is one dialog with ``starttls=True``, optionally with credentials.
+    ``smtp`` is a dialog on 25 with ``starttls=True`` (optionally with credentials);
+    ``submission`` and ``smtps`` the same on 587 and 465 when they were probed.
+    Offering AUTH only on 587/465 (the policy notebook 04 recommends) passes.
     """
-    criteria: list[Criterion] = []
-    if not smtp.connection.ok:
+    sessions = [smtp, submission, smtps]
+    if not any(s is not None and s.connection.ok for s in sessions):
         detail = _port_detail(smtp.connection, "submission")
         return grade_criteria([Criterion("connects", False, detail)], success="")
-    before = smtp.auth_mechanisms(after_tls=False)
-    if smtp.offers("AUTH", after_tls=False):
-        criteria.append(
-            Criterion(
-                "no AUTH before TLS",
-                False,
-                f"EHLO offers `AUTH {' '.join(before)}` on the plain connection: passwords "
-                "could cross the network in clear text. Set `smtpd_tls_auth_only = yes`.",
-            )
-        )
-    else:
-        criteria.append(Criterion("no AUTH before TLS", True, "The plain EHLO hides AUTH."))
-    if smtp.capabilities_after_tls is None:
-        criteria.append(
-            Criterion("AUTH after TLS", False, f"STARTTLS did not complete: {smtp.reason}")
-        )
-    elif smtp.offers("AUTH", after_tls=True):
-        after = " ".join(smtp.auth_mechanisms(after_tls=True))
-        criteria.append(Criterion("AUTH after TLS", True, f"After STARTTLS: `250-AUTH {after}`."))
-    else:
-        criteria.append(
-            Criterion(
-                "AUTH after TLS",
-                False,
-                "Even after STARTTLS, EHLO lists no AUTH: enable SASL "
-                "(`smtpd_sasl_auth_enable = yes`, `smtpd_sasl_type = dovecot`).",
-            )
-        )
-    if smtp.authenticated is not None:
-        criteria.append(
-            Criterion(
-                "login works",
-                smtp.authenticated,
-                "The test user logged in (235)."
-                if smtp.authenticated
-                else f"The test user could not log in: {smtp.reason}",
-            )
-        )
+    criteria = [
+        _verdict_criterion(judge_auth_protected(sessions)),
+        _verdict_criterion(judge_auth_available(sessions)),
+    ]
     return grade_criteria(criteria, success="Passwords only ever travel inside TLS.")
 
 
@@ -247,58 +218,15 @@ def check_not_open_relay(outside: SmtpResult, local: SmtpResult | None = None) -
 
     ``outside``: a dialog from outside ``mynetworks``, without AUTH, with ``MAIL FROM``
     and ``RCPT TO`` a foreign domain. ``local`` (optional): the same to a lab address.
+    Judged by :func:`labkit.verdicts.judge_relay` (the doctor's judgement too): only a
+    relay denial counts, not a 530 or a greylisting 450.
     """
     if not outside.connection.ok:
         detail = _port_detail(outside.connection, "smtp")
         return grade_criteria([Criterion("connects", False, detail)], success="")
-    criteria: list[Criterion] = []
-    mail = outside.reply_to("MAIL")
-    rcpt = outside.reply_to("RCPT")
-    if mail is None or not mail.positive:
-        got = f"`{mail}`" if mail is not None else outside.reason
-        criteria.append(
-            Criterion(
-                "relay test ran",
-                False,
-                f"MAIL FROM was not accepted ({got}), so the relay test could not run.",
-            )
-        )
-    elif rcpt is None:
-        criteria.append(Criterion("relay test ran", False, f"No RCPT reply: {outside.reason}"))
-    elif rcpt.positive:
-        criteria.append(
-            Criterion(
-                "foreign recipient refused",
-                False,
-                f"`{rcpt}`: an OPEN RELAY. Anyone can send mail through this server. Check "
-                "`mynetworks` (only 127.0.0.0/8) and `smtpd_relay_restrictions` "
-                "(`... defer_unauth_destination`).",
-            )
-        )
-    elif rcpt.code in RELAY_DENIED_CODES or (
-        rcpt.enhanced is not None and rcpt.enhanced.subject == 7
-    ):
-        criteria.append(Criterion("foreign recipient refused", True, f"`{rcpt}`."))
-    else:
-        criteria.append(
-            Criterion(
-                "foreign recipient refused",
-                False,
-                f"Refused, but with `{rcpt}`, which is not a relay denial (454 or 554 "
-                "'Relay access denied'). Is the recipient domain really foreign?",
-            )
-        )
+    criteria = [_verdict_criterion(judge_relay(outside))]
     if local is not None:
-        accepted = local.reply_to("RCPT")
-        ok = accepted is not None and accepted.positive
-        detail = (
-            f"Mail for the lab's own domain is accepted: `{accepted}`."
-            if ok
-            else "Mail for the lab's own domain is refused "
-            f"({f'`{accepted}`' if accepted is not None else local.reason}): an MX must "
-            "accept it. Check `mydestination`."
-        )
-        criteria.append(Criterion("own domain accepted", ok, detail))
+        criteria.append(_verdict_criterion(judge_own_domain(local)))
     return grade_criteria(criteria, success="Strangers cannot relay, and the MX still takes mail.")
 
 

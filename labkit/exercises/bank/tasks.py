@@ -32,7 +32,7 @@ def gather_submission(ctx: Target) -> dict[str, Any]:
     evidence: dict[str, Any] = {"submission": submission, "smtps": smtps}
     if submission.ok:
         evidence["submission_smtp"] = smtp_session(
-            ctx.host, ctx.submission_port, timeout=ctx.timeout
+            ctx.host, ctx.submission_port, starttls=True, timeout=ctx.timeout
         )
     if smtps.ok:
         evidence["smtps_smtp"] = smtp_session(
@@ -56,10 +56,31 @@ def gather_starttls(ctx: Target) -> dict[str, Any]:
 
 
 def gather_auth(ctx: Target) -> dict[str, Any]:
-    smtp = smtp_session(
-        ctx.host, ctx.smtp_port, starttls=True, auth=ctx.credentials, timeout=ctx.timeout
+    """25 and 587 with STARTTLS, 465 with implicit TLS, each trying the test login.
+
+    AUTH may rightly be offered on 587/465 only, so all three are looked at.
+    """
+    evidence: dict[str, Any] = {
+        "smtp": smtp_session(
+            ctx.host, ctx.smtp_port, starttls=True, auth=ctx.credentials, timeout=ctx.timeout
+        )
+    }
+    submission, smtps = scan_ports(
+        ctx.host, (ctx.submission_port, ctx.smtps_port), timeout=ctx.timeout
     )
-    return {"smtp": smtp}
+    if submission.ok:
+        evidence["submission"] = smtp_session(
+            ctx.host,
+            ctx.submission_port,
+            starttls=True,
+            auth=ctx.credentials,
+            timeout=ctx.timeout,
+        )
+    if smtps.ok:
+        evidence["smtps"] = smtp_session(
+            ctx.host, ctx.smtps_port, implicit_tls=True, auth=ctx.credentials, timeout=ctx.timeout
+        )
+    return evidence
 
 
 def _relay_attempt(ctx: Target, recipient: str) -> SmtpResult:
