@@ -17,11 +17,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCENARIOS = ("fixed", "no-submission", "no-tls-cert", "self-signed", "bad-dns", "open-relay", "blog")
+SCENARIOS = (
+    "fixed",
+    "no-submission",
+    "no-tls-cert",
+    "self-signed",
+    "bad-dns",
+    "open-relay",
+    "blog",
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in the workstation with the labkit installed there; recorded.py is handed in.
-INSIDE = r'''
+INSIDE = r"""
 import json, sys
 sys.path.insert(0, "/tmp")
 from recorded import dump_smtp
@@ -42,7 +50,7 @@ for name, kwargs in dialogs.items():
     port = kwargs.pop("port")
     out[name] = dump_smtp(smtp_session(host, port, timeout=5, **kwargs))
 print(json.dumps(out))
-'''
+"""
 
 
 def main() -> None:
