@@ -60,14 +60,27 @@ def workshop_up(
         ),
     ] = "127.0.0.1",
     scenario: Annotated[str | None, typer.Option("--scenario", "-s")] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option("--parallel", min=1, help="Seats started at once (default: CPU cores)."),
+    ] = None,
     host: HostOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start SEATS labs (labkit-seat1, -seat2, ...) and print each one's URL."""
+    """Start SEATS labs (labkit-seat1, -seat2, ...) side by side and print their URLs."""
     workshop = Workshop(host=_host(host, bind))
     with _progress(as_json) as (say, _):
-        result = workshop.up(seats, first_port=first_port, bind=bind, scenario=scenario, say=say)
+        result = workshop.up(
+            seats,
+            first_port=first_port,
+            bind=bind,
+            scenario=scenario,
+            parallel=parallel,
+            say=say,
+        )
     emit(result, as_json, lambda: console.print(_table(result)))
+    if any(s.error for s in result):
+        raise typer.Exit(1)
 
 
 @workshop_app.command("status")

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from labkit.lab import images
 from labkit.lab.access import DockerZones, LabAccess, workstation_access
 from labkit.lab.config import LabConfig, find_home, in_workstation
 from labkit.lab.engine import Compose, docker_client, require_compose
+from labkit.lab.readiness import HEALTH_COMMAND, ReadyReport, ServiceCheck, wait_ready
 from labkit.lab.scenarios import (
     INET_SERVICES,
     SCENARIO_RECORD,
@@ -60,7 +62,7 @@ class ServiceStatus:
     service: str
     container: str | None
     state: str  # running, exited, missing, ...
-    health: str  # healthy, unhealthy, starting, none
+    health: str  # healthy, unhealthy (its lab-health check fails), none (not running)
     image: str | None
 
 
@@ -301,11 +303,9 @@ class Lab:
         self._drop_stale_network()
         say("starting containers")
         try:
-            self.compose().run(
-                ["up", "-d", "--no-build", "--wait", "--wait-timeout", str(int(timeout))],
-                on_line=on_line,
-                what="Starting the lab",
-            )
+            # Not `--wait`: that relies on Docker's healthchecks, which run at monitoring
+            # pace only (see labkit.lab.readiness); labkit waits for readiness itself.
+            self.compose().run(["up", "-d", "--no-build"], on_line=on_line, what="Starting the lab")
         except LabkitError as exc:
             if "overlap" in (exc.advice or ""):
                 raise LabStateError(
@@ -315,6 +315,8 @@ class Lab:
                     "(`docker network ls` shows what is there).",
                 ) from exc
             raise
+        say("waiting until every service works")
+        self.wait_ready(timeout=timeout)
         name = scenario or self.current().name or DEFAULT_SCENARIO
         say(f"applying scenario {name}")
         return self.apply(name)
@@ -342,6 +344,24 @@ class Lab:
             )
         net.remove()
 
+    def check_service(self, service: str, found: dict[str, Any] | None = None) -> ServiceCheck:
+        """Run the service's own health check (``lab-health``) in its container, once."""
+        c = (self.containers() if found is None else found).get(service)
+        if c is None:
+            return ServiceCheck(service, "missing", False, "no container")
+        if c.status != "running":
+            return ServiceCheck(service, c.status, False, f"the container is {c.status}")
+        try:
+            result = DockerTransport(c, service=service).run(list(HEALTH_COMMAND), timeout=10)
+        except LabkitError as exc:
+            return ServiceCheck(service, "running", False, exc.message)
+        return ServiceCheck(service, "running", result.ok, (result.stdout + result.stderr).strip())
+
+    def wait_ready(self, *, timeout: float = 180) -> ReadyReport:
+        """Wait until every service passes its health check (done once by :meth:`up`)."""
+        self._require_host("see Docker")
+        return wait_ready(self.check_service, images.SERVICES, timeout=timeout)
+
     def down(self, *, volumes: bool = False, say: Say = _quiet) -> None:
         self._require_host("stop the lab")
         require_compose()
@@ -354,15 +374,19 @@ class Lab:
     def status(self) -> LabStatus:
         self._require_host("see Docker")
         found = self.containers()
+        # Health is checked now, not read from Docker (which checks every two minutes).
+        with ThreadPoolExecutor(max_workers=len(images.SERVICES)) as pool:
+            checks = list(pool.map(lambda s: self.check_service(s, found), images.SERVICES))
         services = []
-        for svc in images.SERVICES:
+        for svc, check in zip(images.SERVICES, checks, strict=True):
             c = found.get(svc)
             if c is None:
                 services.append(ServiceStatus(svc, None, "missing", "none", None))
                 continue
-            health = c.attrs.get("State", {}).get("Health", {}).get("Status", "none")
             tags = c.image.tags if c.image else []
-            services.append(ServiceStatus(svc, c.name, c.status, health, tags[0] if tags else None))
+            services.append(
+                ServiceStatus(svc, c.name, c.status, check.health, tags[0] if tags else None)
+            )
         scenario = None
         if any(s.service == "mx" and s.state == "running" for s in services):
             try:

@@ -3,17 +3,21 @@
 Each seat is an ordinary lab (its own Compose project ``labkit-seat<N>``, its own
 internal /24 ``10.126.<N>.0/24`` and JupyterLab port ``first_port + N - 1``), so
 everything that works for one lab, including ``labkit reset``, works per seat. The
-images are built once and shared. :meth:`Workshop.status` gathers every seat's health,
-scenario and points, which is what an instructor walking the room wants to see.
+images are built once and shared, and seats start side by side, one per CPU core at a
+time. :meth:`Workshop.status` gathers every seat's health, scenario and points, which is
+what an instructor walking the room wants to see. An idle seat costs next to no CPU:
+its services are checked when it starts and when someone asks (see
+:mod:`labkit.lab.readiness`), not every two seconds.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,10 @@ __all__ = ["SEAT_PREFIX", "SeatStatus", "Workshop", "seat_config"]
 
 SEAT_PREFIX = "labkit-seat"
 MAX_SEATS = 200
+
+
+def _cores() -> int:
+    return os.cpu_count() or 2
 
 
 def seat_config(
@@ -89,8 +97,14 @@ class Workshop:
         first_port: int = 8901,
         bind: str = "127.0.0.1",
         scenario: str | None = None,
+        parallel: int | None = None,
         say: Callable[[str], None] = lambda _: None,
     ) -> list[SeatStatus]:
+        """Start ``seats`` labs, ``parallel`` at a time (default: one per CPU core).
+
+        A seat that fails to start does not stop the others; its row in the returned
+        status carries the error.
+        """
         if not 1 <= seats <= MAX_SEATS:
             raise UsageError(
                 f"{seats} seats is not possible.", advice=f"Use --seats between 1 and {MAX_SEATS}."
@@ -103,10 +117,26 @@ class Workshop:
         if first.missing_images():
             say("building images (once for every seat)")
             first.build(say=say)
-        for n, config in enumerate(configs, start=1):
-            say(f"seat {n}: starting {config.project} on port {config.jupyter_port}")
-            self._lab(config).up(scenario, build=False)
-        return self.status()
+        failed: dict[str, str] = {}
+
+        def start(config: LabConfig) -> None:
+            say(f"starting {config.project} on port {config.jupyter_port}")
+            try:
+                self._lab(config).up(scenario, build=False)
+            except LabkitError as exc:
+                failed[config.project] = exc.message
+                say(f"{config.project} failed: {exc.message}")
+            else:
+                say(f"{config.project} is ready")
+
+        # Side by side, one seat per core at a time: starting a seat is mostly the CPU
+        # work of booting its services, so more at once only makes each one slower.
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel or _cores(), seats))) as pool:
+            list(pool.map(start, configs))
+        return [
+            replace(s, healthy=False, error=failed[s.project]) if s.project in failed else s
+            for s in self.status()
+        ]
 
     def seats(self) -> list[LabConfig]:
         """The seats that exist now, rebuilt from their workstation containers."""
@@ -178,18 +208,22 @@ class Workshop:
 
     def apply(self, scenario: str) -> list[str]:
         """Put every seat into ``scenario`` (e.g. before an exercise everyone does)."""
-        done = []
-        for config in self.seats():
-            self._lab(config).apply(scenario)
-            done.append(config.project)
-        return done
+        configs = self.seats()
+        if configs:
+            self._lab(configs[0]).render(scenario)  # an unknown name fails before any seat
+        with ThreadPoolExecutor(max_workers=_cores()) as pool:
+            list(pool.map(lambda config: self._lab(config).apply(scenario), configs))
+        return [config.project for config in configs]
 
     def down(
         self, *, volumes: bool = False, say: Callable[[str], None] = lambda _: None
     ) -> list[str]:
-        done = []
-        for config in self.seats():
+        configs = self.seats()
+
+        def stop(config: LabConfig) -> None:
             say(f"stopping {config.project}")
             self._lab(config).down(volumes=volumes)
-            done.append(config.project)
-        return done
+
+        with ThreadPoolExecutor(max_workers=_cores()) as pool:
+            list(pool.map(stop, configs))
+        return [config.project for config in configs]

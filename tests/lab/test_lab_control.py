@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -43,6 +42,27 @@ def test_status_json_is_valid_and_complete(lab):
         "blog",
     }
     assert data["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/?token=")
+
+
+def test_docker_checks_health_only_at_monitoring_pace(lab):
+    for service, c in lab.lab.containers().items():
+        check = c.attrs["Config"]["Healthcheck"]
+        assert check["Test"] == ["CMD", "/usr/local/sbin/lab-health"], service
+        assert check["Interval"] >= 30 * 10**9, (service, check)  # nanoseconds
+
+
+def test_status_checks_health_itself_and_sees_a_stopped_postfix_at_once(lab):
+    assert lab.mx("postfix stop").exit_code == 0
+    try:
+        st = lab.lab.status()
+        mx = next(s for s in st.services if s.service == "mx")
+        assert (mx.state, mx.health, st.healthy) == ("running", "unhealthy", False)
+        check = lab.lab.check_service("mx")
+        assert "postfix is not running" in check.detail
+    finally:
+        assert lab.mx("postfix start").exit_code == 0
+    lab.lab.wait_ready(timeout=30)
+    assert lab.lab.status().healthy
 
 
 def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
@@ -118,7 +138,8 @@ def test_progress_survives_down_up_and_a_recreated_container(lab):
     assert lab.ws(f'python -c "{READ}"').stdout.strip() == before
 
     compose = lab.lab.compose()
-    compose.run(["up", "-d", "--no-build", "--force-recreate", "--wait", "workstation"])
+    compose.run(["up", "-d", "--no-build", "--force-recreate", "workstation"])
+    lab.lab.wait_ready(timeout=120)
     assert lab.ws(f'python -c "{READ}"').stdout.strip() == before
     out = lab.cli("progress", "--json")
     assert out.returncode == 0, out.stderr
@@ -126,14 +147,8 @@ def test_progress_survives_down_up_and_a_recreated_container(lab):
 
 
 def _restart_workstation(lab) -> None:
-    ws = lab.lab.containers()["workstation"]
-    ws.restart(timeout=5)
-    for _ in range(300):
-        ws.reload()
-        if ws.attrs["State"].get("Health", {}).get("Status") == "healthy":
-            return
-        time.sleep(0.2)
-    raise AssertionError("workstation did not come back healthy")
+    lab.lab.containers()["workstation"].restart(timeout=5)
+    lab.lab.wait_ready(timeout=120)
 
 
 def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab):

@@ -1,7 +1,13 @@
-"""Workshop seats: several labs side by side, each isolated, with an instructor's view."""
+"""Workshop seats: several labs side by side, each isolated, with an instructor's view.
+
+The seats' project prefix and /16 come from ``LABKIT_WORKSHOP_TEST_PREFIX`` and
+``LABKIT_WORKSHOP_TEST_NET``, so test sessions running side by side on one machine
+(each with its own values) do not take each other's seats down.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -9,6 +15,9 @@ import pytest
 from labkit.lab.workshop import Workshop
 
 pytestmark = pytest.mark.lab
+
+SEAT_PREFIX = os.environ.get("LABKIT_WORKSHOP_TEST_PREFIX", "labkit-testseat")
+SEAT_NET = os.environ.get("LABKIT_WORKSHOP_TEST_NET", "10.127")
 
 
 def _free_block(n: int) -> int:
@@ -24,7 +33,7 @@ def _free_block(n: int) -> int:
 
 
 def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
-    workshop = Workshop(prefix="labkit-testseat", net="10.127")
+    workshop = Workshop(prefix=SEAT_PREFIX, net=SEAT_NET)
     first = _free_block(2)
     try:
         seats = workshop.up(2, first_port=first, scenario="blog")

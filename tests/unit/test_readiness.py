@@ -1,0 +1,94 @@
+"""Waiting for the lab to be ready: quick while it starts, fails fast, says why.
+
+The services here are scripted sequences of what ``lab-health`` would report, run on a
+fake clock, so every path (ready at once, ready later, exited, restarting, too slow)
+is exercised without Docker; the lab tests run the real thing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.errors import LabStateError
+from labkit.lab.readiness import ServiceCheck, wait_ready
+
+
+class Script:
+    """Each service answers its next scripted (state, ready, detail); the last repeats."""
+
+    def __init__(self, **answers: list[tuple[str, bool, str]]) -> None:
+        self.answers = answers
+        self.asked: dict[str, int] = {name: 0 for name in answers}
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def check(self, service: str) -> ServiceCheck:
+        seq = self.answers[service]
+        state, ready, detail = seq[min(self.asked[service], len(seq) - 1)]
+        self.asked[service] += 1
+        return ServiceCheck(service, state, ready, detail)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def wait(self, *services: str, timeout: float = 10.0):
+        return wait_ready(self.check, services, timeout=timeout, sleep=self.sleep, clock=self.clock)
+
+
+UP = ("running", True, "")
+STARTING = ("running", False, "JupyterLab does not accept connections on port 8888")
+
+
+def test_a_ready_lab_costs_one_check_per_service_and_no_sleep():
+    s = Script(dns=[UP], mx=[UP], workstation=[UP])
+    report = s.wait("dns", "mx", "workstation")
+    assert [c.service for c in report.checks] == ["dns", "mx", "workstation"]
+    assert all(c.health == "healthy" for c in report.checks)
+    assert report.rounds == 1 and s.sleeps == []
+    assert s.asked == {"dns": 1, "mx": 1, "workstation": 1}
+
+
+def test_only_services_not_ready_are_asked_again_quickly_then_less_often():
+    s = Script(dns=[UP], mx=[STARTING] * 2 + [UP], workstation=[STARTING] * 6 + [UP])
+    report = s.wait("dns", "mx", "workstation")
+    assert s.asked == {"dns": 1, "mx": 3, "workstation": 7}
+    assert report.rounds == 7
+    assert s.sleeps[:4] == [0.1, 0.2, 0.4, 0.8] and max(s.sleeps) == 0.8
+
+
+def test_an_exited_container_fails_at_once_with_what_its_check_said():
+    s = Script(dns=[UP], mx=[("exited", False, "postfix is not running")])
+    with pytest.raises(LabStateError) as err:
+        s.wait("dns", "mx")
+    assert "mx container is exited" in err.value.message
+    assert "postfix is not running" in (err.value.advice or "")
+    assert "labkit logs mx" in (err.value.advice or "")
+    assert s.sleeps == []
+
+
+def test_a_restarting_container_is_not_waited_for():
+    s = Script(mx=[STARTING, ("restarting", False, "")])
+    with pytest.raises(LabStateError, match="restarting"):
+        s.wait("mx")
+    assert s.asked["mx"] == 2
+
+
+def test_too_slow_names_every_service_still_pending_and_why():
+    s = Script(dns=[UP], mx=[("running", False, "dovecot is not running")], workstation=[STARTING])
+    with pytest.raises(LabStateError) as err:
+        s.wait("dns", "mx", "workstation", timeout=5)
+    assert "after 5 s" in err.value.message
+    assert "mx, workstation are not working yet" in err.value.message
+    assert "dovecot is not running" in (err.value.advice or "")
+    assert "port 8888" in (err.value.advice or "")
+    assert 5 <= s.now <= 6
+
+
+def test_health_words_follow_state_and_check():
+    assert ServiceCheck("mx", "running", True).health == "healthy"
+    assert ServiceCheck("mx", "running", False).health == "unhealthy"
+    assert ServiceCheck("mx", "exited", False).health == "none"
