@@ -27,6 +27,7 @@ from labkit.probes.server import LogEvent, LogEventKind, ServerInspection
 from labkit.probes.smtp import AnomalyKind, Phase, SmtpFailure, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsPhase, TlsResult, VerifyCode
+from labkit.verdicts import judge_auth_available, judge_auth_protected, judge_relay
 
 __all__ = ["Check", "check", "diagnose", "registered_checks"]
 
@@ -602,17 +603,23 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
 
 @check(CheckName.AUTH, title="Is AUTH offered only inside TLS, and does it work?")
 def check_auth(obs: Observations) -> Iterator[Finding]:
+    """AUTH only inside TLS, and a working login somewhere after TLS.
+
+    Both judgements are :mod:`labkit.verdicts`' (the live tasks use the same): AUTH
+    offered on 587/465 only, and none on 25, is a sound policy, not a fault.
+    """
     target = obs.target
-    plain = obs.smtp
     learn = f"{NB_AUTH}; RFC 4954 §4, RFC 8314"
-    if plain is not None and _reached(plain, Phase.EHLO) and plain.offers("AUTH", after_tls=False):
+    plain = obs.smtp if obs.smtp is not None and _reached(obs.smtp, Phase.EHLO) else None
+    protected = judge_auth_protected([plain, obs.submission, obs.starttls])
+    if protected.holds is False:
         yield Finding(
             check=CheckName.AUTH,
             target=target.where(target.smtp_port),
             status=Status.WARN,
             title="AUTH is offered before TLS: passwords could cross the network in clear",
-            evidence=plain.transcript.excerpt("AUTH"),
-            hint="Set `smtpd_tls_auth_only = yes` in /etc/postfix/main.cf.",
+            evidence=protected.evidence,
+            hint=protected.advice,
             learn_more=learn,
         )
     sessions = [
@@ -620,30 +627,23 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
         (obs.smtps, target.smtps_port),
         (obs.starttls, target.smtp_port),
     ]
-    encrypted = [
-        (s, p)
-        for s, p in sessions
-        if s is not None and s.tls is not None and s.capabilities_after_tls is not None
-    ]
-    if not encrypted:
+    available = judge_auth_available(s for s, _ in sessions)
+    if available.holds is None:
         yield Finding(
             check=CheckName.AUTH,
             target=target.mail_host,
             status=Status.INFO,
             title="AUTH after TLS could not be checked: no encrypted session succeeded",
-            hint="Fix STARTTLS / the submission ports first.",
+            hint=available.advice,
             learn_more=learn,
         )
         return
     sasl_events = _events(obs.server, LogEventKind.SASL_MISCONFIGURED)
-    offering = [(s, p) for s, p in encrypted if s.offers("AUTH", after_tls=True)]
+    per_port = [(s, p, judge_auth_available([s])) for s, p in sessions if s is not None]
+    offering = [(s, p, v) for s, p, v in per_port if v.holds is not None and s.auth_mechanisms()]
     if not offering:
-        session, port = encrypted[0]
-        hint = (
-            "Enable SASL: `smtpd_sasl_auth_enable = yes`, `smtpd_sasl_type = dovecot`, "
-            "`smtpd_sasl_path = private/auth` in main.cf (or `-o smtpd_sasl_auth_enable=yes` "
-            "on submission in master.cf), then `postfix reload`."
-        )
+        session, port, _ = next((x for x in per_port if x[2].holds is not None), per_port[0])
+        hint = available.advice
         if sasl_events:
             hint = (
                 "Postfix cannot reach Dovecot's auth socket (see the log): check "
@@ -661,19 +661,9 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
             learn_more=learn,
         )
         return
-    for session, port in offering:
+    for session, port, verdict in offering:
         where = target.where(port)
-        if session.authenticated is True:
-            yield Finding(
-                check=CheckName.AUTH,
-                target=where,
-                status=Status.OK,
-                title=f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
-                f"{target.user} logged in",
-                evidence=session.transcript.excerpt("AUTH", "235"),
-                learn_more=learn,
-            )
-        elif session.authenticated is False:
+        if verdict.holds is False:
             failed = _events(obs.server, LogEventKind.SASL_AUTH_FAILED)
             yield Finding(
                 check=CheckName.AUTH,
@@ -682,8 +672,17 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
                 title=f"AUTH is offered but {target.user} was refused: {session.reason}",
                 evidence=session.transcript.excerpt("AUTH", "535")
                 + ("\n" + _log_evidence(failed) if failed else ""),
-                hint="Check the user and password in Dovecot's passwd file (the login "
-                "is the full address) and Dovecot's auth log.",
+                hint=verdict.advice,
+                learn_more=learn,
+            )
+        elif session.authenticated:
+            yield Finding(
+                check=CheckName.AUTH,
+                target=where,
+                status=Status.OK,
+                title=f"AUTH works after TLS ({' '.join(session.auth_mechanisms())}); "
+                f"{target.user} logged in",
+                evidence=session.transcript.excerpt("AUTH", "235"),
                 learn_more=learn,
             )
         else:
@@ -700,61 +699,35 @@ def check_auth(obs: Observations) -> Iterator[Finding]:
 
 # --------------------------------------------------------------------------- relay
 
+_VERDICT_STATUS = {True: Status.OK, False: Status.FAIL, None: Status.INFO}
+
 
 @check(CheckName.RELAY, title="Does the server refuse to relay for strangers?")
 def check_relay(obs: Observations) -> Iterator[Finding]:
+    """Judged by :func:`labkit.verdicts.judge_relay`, as the live task is."""
     smtp = obs.smtp
-    if smtp is None:
+    if smtp is None or (smtp.reply_to("MAIL") is None and smtp.reply_to("RCPT") is None):
         return
-    rcpt = smtp.reply_to("RCPT")
+    verdict = judge_relay(smtp)
     where = obs.target.where(obs.target.smtp_port)
     learn = f"{NB_AUTH}; RFC 5321 §3.9, RFC 5068"
-    if rcpt is None:
-        if _reached(smtp, Phase.EHLO) and smtp.stopped_at is Phase.MAIL:
-            yield Finding(
-                check=CheckName.RELAY,
-                target=where,
-                status=Status.INFO,
-                title="The relay test stopped at MAIL FROM",
-                evidence=smtp.transcript.excerpt("MAIL"),
-                hint=smtp.reason,
-                learn_more=learn,
-            )
-        return
-    evidence = smtp.transcript.excerpt("MAIL FROM", "RCPT TO", context=0)
-    evidence += "\n" + "\n".join(f"  {line}" for line in rcpt.wire_lines())
-    if rcpt.positive:
+    hint = verdict.advice
+    if verdict.holds is False:
+        title = f"Open relay: the server accepts mail from outside to {obs.target.outside_domain}"
         networks = obs.server.param("mynetworks") if obs.server else None
-        hint = (
-            "Never accept mail for other domains from unauthenticated strangers: "
-            "`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
-            "reject_unauth_destination`"
-        )
         if networks:
-            hint += f"; and mynetworks ({networks}) must list only your own hosts"
-        yield Finding(
-            check=CheckName.RELAY,
-            target=where,
-            status=Status.FAIL,
-            title="Open relay: the server accepts mail from outside to "
-            f"{obs.target.outside_domain}",
-            evidence=evidence,
-            hint=hint + ".",
-            learn_more=learn,
-        )
-        return
+            hint += f" Now mynetworks is `{networks}`: it must list only your own hosts."
+    elif verdict.holds:
+        title = verdict.seen.rstrip(".")
+    else:
+        title = "The relay test could not decide: " + verdict.seen.rstrip(".")
     yield Finding(
         check=CheckName.RELAY,
         target=where,
-        status=Status.OK,
-        title=f"Relaying is refused ({rcpt.code} {rcpt.enhanced or ''} {rcpt.message})".replace(
-            "  ", " "
-        ),
-        evidence=evidence,
-        hint=""
-        if rcpt.permanent
-        else "A 4xx answer (Postfix's defer_unauth_destination) makes senders retry; "
-        "reject_unauth_destination would answer 554 at once.",
+        status=_VERDICT_STATUS[verdict.holds],
+        title=title,
+        evidence=verdict.evidence or smtp.transcript.excerpt("MAIL", "RCPT"),
+        hint=hint,
         learn_more=learn,
     )
 
