@@ -18,6 +18,7 @@ from rich.text import Text
 
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
+from labkit.cli._params import port_option, seconds_option
 from labkit.doctor import DoctorReport, Status, doctor_target, run_doctor
 from labkit.errors import LabkitError
 
@@ -52,11 +53,22 @@ def doctor(
     server: Annotated[
         str | None, typer.Option("--server", help="DNS server address (default: system).")
     ] = None,
-    dns_port: Annotated[int | None, typer.Option("--dns-port", help="DNS server port.")] = None,
-    smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="Default 25.")] = None,
-    smtps_port: Annotated[int | None, typer.Option("--smtps-port", help="Default 465.")] = None,
+    dns_port: Annotated[
+        int | None,
+        typer.Option("--dns-port", help="DNS server port.", parser=port_option("dns-port")),
+    ] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option("--smtp-port", help="Default 25.", parser=port_option("smtp-port"))
+    ] = None,
+    smtps_port: Annotated[
+        int | None,
+        typer.Option("--smtps-port", help="Default 465.", parser=port_option("smtps-port")),
+    ] = None,
     submission_port: Annotated[
-        int | None, typer.Option("--submission-port", help="Default 587.")
+        int | None,
+        typer.Option(
+            "--submission-port", help="Default 587.", parser=port_option("submission-port")
+        ),
     ] = None,
     cafile: Annotated[str | None, typer.Option("--cafile", help="CA bundle to trust.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Test user for AUTH.")] = None,
@@ -66,7 +78,10 @@ def doctor(
     outside_domain: Annotated[
         str | None, typer.Option("--outside-domain", help="Foreign domain for the relay test.")
     ] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds per probe.")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Seconds per probe (0.1-600).", parser=seconds_option()),
+    ] = None,
     inside: Annotated[
         bool, typer.Option("--inside/--no-inside", help="Also examine the server from inside.")
     ] = True,

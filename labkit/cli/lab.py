@@ -14,6 +14,7 @@ from rich.table import Table
 
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
+from labkit.cli._params import count_option, port_option
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import ApplyResult, Lab, LabStatus, ScenarioState
 
@@ -83,6 +84,7 @@ def up(
             "--port",
             envvar="LABKIT_JUPYTER_PORT",
             help="Port for JupyterLab on 127.0.0.1 (default 8888).",
+            parser=port_option("JupyterLab port"),
         ),
     ] = None,
     project: ProjectOpt = None,
@@ -286,11 +288,17 @@ def reset(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def logs(
     service: Annotated[str | None, typer.Argument(help="dns, mx or workstation")] = None,
-    tail: Annotated[int, typer.Option("--tail", "-n")] = 100,
+    tail: Annotated[
+        int,
+        typer.Option(
+            "--tail", "-n", help="Lines per service.", parser=count_option(0, 100_000, "tail")
+        ),
+    ] = 100,
     follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Container logs (for mail.log itself: `labkit probe server logs` or ssh into mx)."""
+    """Container logs (for Postfix's own mail.log: `labkit shell mx`, then
+    `tail /var/log/mail.log`)."""
     raise typer.Exit(_lab(project).logs(service, tail=tail, follow=follow))
 
 

@@ -18,7 +18,9 @@ from rich.text import Text
 
 from labkit.cli import app
 from labkit.cli._output import console, emit
+from labkit.cli._params import port_option, seconds_option
 from labkit.errors import UsageError
+from labkit.limits import parse_port
 from labkit.probes._transcript import Direction, Transcript
 from labkit.probes.dns import DnsAnswer, MailDnsReport, lookup, mail_dns_report
 from labkit.probes.smtp import Credentials, SmtpResult, smtp_session
@@ -32,7 +34,12 @@ probe_app = typer.Typer(
 app.add_typer(probe_app, name="probe")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per step.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout", help="Seconds for the whole probe (0.1-600).", parser=seconds_option()
+    ),
+]
 CafileOpt = Annotated[
     str | None, typer.Option("--cafile", help="PEM file of CAs to trust (default: system).")
 ]
@@ -62,7 +69,7 @@ def _done(ok: bool) -> None:
 @probe_app.command("port")
 def port_command(
     host: Annotated[str, typer.Argument(help="Host name or address.")],
-    port: Annotated[int, typer.Argument(help="TCP port, e.g. 25, 465, 587.")],
+    port: Annotated[int, typer.Argument(help="TCP port, e.g. 25, 465, 587.", parser=port_option())],
     timeout: TimeoutOpt = 3.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -84,7 +91,9 @@ def _render_port(result: PortResult) -> None:
 @probe_app.command("smtp")
 def smtp_command(
     host: Annotated[str, typer.Argument(help="Mail server host name or address.")],
-    port: Annotated[int, typer.Option("--port", "-p", help="Port (25, 465, 587).")] = 25,
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port (25, 465, 587).", parser=port_option())
+    ] = 25,
     starttls: Annotated[
         bool, typer.Option("--starttls", help="STARTTLS, then EHLO again.")
     ] = False,
@@ -165,12 +174,12 @@ def _render_smtp(result: SmtpResult) -> None:
 
 
 def _split_host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    host, sep, number = text.rpartition(":")
+    if not sep or not host:
         raise UsageError(
-            f"{text!r} is not HOST:PORT.", advice="e.g. mail.zimmerman.test:465 or [::1]:587"
+            f"{text[:80]!r} is not HOST:PORT.", advice="e.g. mail.zimmerman.test:465 or [::1]:587"
         )
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), parse_port(number)
 
 
 @probe_app.command("tls")
@@ -244,7 +253,9 @@ def dns_command(
     server: Annotated[
         str | None, typer.Option("--server", help="Nameserver address (default: system).")
     ] = None,
-    port: Annotated[int, typer.Option("--port", help="Nameserver port.")] = 53,
+    port: Annotated[
+        int, typer.Option("--port", help="Nameserver port.", parser=port_option("nameserver port"))
+    ] = 53,
     mail: Annotated[
         bool, typer.Option("--mail", help="Run the mail checks for a domain (MX, PTR, SPF).")
     ] = False,

@@ -23,16 +23,19 @@ def _fmt_points(value: float) -> str:
 def progress(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     file: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--file", help=f"Progress file (default: ${ENV_VAR} or ~/.labkit/progress.json)."
         ),
     ] = None,
 ) -> None:
     """Show points earned per notebook, with hints and solutions used."""
-    if file is not None and not str(file).strip():
-        raise typer.BadParameter("give a file name, or leave --file out", param_hint="'--file'")
-    store = ProgressStore(file)
+    if file is not None and not file.strip():
+        raise typer.BadParameter(
+            "The file name is empty: give a file name, or leave --file out.",
+            param_hint="'--file'",
+        )
+    store = ProgressStore(Path(file) if file is not None else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProgressWarning)
         summary = store.summary()

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from labkit.cli import app
 from labkit.cli._output import console, emit
+from labkit.cli._params import count_option, port_option
 from labkit.cli.lab import JsonOpt, _progress
-from labkit.lab.workshop import SeatStatus, Workshop
+from labkit.lab.workshop import MAX_SEATS, SeatStatus, Workshop
 
 workshop_app = typer.Typer(
     help="Run one lab per participant and watch the room's progress.", no_args_is_help=True
@@ -51,8 +52,18 @@ def _table(seats: list[SeatStatus]) -> Table:
 
 @workshop_app.command("up")
 def workshop_up(
-    seats: Annotated[int, typer.Option("--seats", "-n", help="Number of participants.")],
-    first_port: Annotated[int, typer.Option("--first-port", help="Port of seat 1.")] = 8901,
+    seats: Annotated[
+        int,
+        typer.Option(
+            "--seats",
+            "-n",
+            help="Number of participants.",
+            parser=count_option(1, MAX_SEATS, "seats"),
+        ),
+    ],
+    first_port: Annotated[
+        int, typer.Option("--first-port", help="Port of seat 1.", parser=port_option("first port"))
+    ] = 8901,
     bind: Annotated[
         str,
         typer.Option(

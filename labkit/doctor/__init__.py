@@ -31,6 +31,7 @@ from labkit.doctor._model import (
     Status,
 )
 from labkit.doctor.checks import Check, check, diagnose, registered_checks
+from labkit.limits import check_port, check_timeout
 from labkit.probes.tcp import validate_target
 from labkit.probes.tls import tls_context
 from labkit.target import Target
@@ -64,6 +65,8 @@ def run_doctor(target: Target, transport: Transport | None = None) -> DoctorRepo
     network or the server does becomes findings.
     """
     started = time.monotonic()
+    check_timeout(target.timeout)
+    check_port(target.dns_port, "DNS port")
     for port in target.ports:
         validate_target(target.host, port)
     tls_context(target.cafile, True)

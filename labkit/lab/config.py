@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import SetupError, UsageError
+from labkit.limits import parse_port
 from labkit.target import DOMAIN, TEST_PASSWORD, WORKSTATION_CAFILE, Target
 
 __all__ = ["DOMAIN", "LabConfig", "find_home", "in_workstation", "lab_target"]
@@ -50,6 +52,10 @@ def find_home(start: Path | None = None) -> Path:
     )
 
 
+#: Compose's own rule for project names, with labkit's length limit.
+_PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
 @dataclass(frozen=True)
 class LabConfig:
     project: str = "labkit"
@@ -72,15 +78,18 @@ class LabConfig:
             "bind": os.environ.get("LABKIT_BIND", cls.bind),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            port = int(str(values["jupyter_port"]))
-        except ValueError:
-            raise UsageError(
-                f"JupyterLab port {values['jupyter_port']!r} is not a number.",
-                advice="Use e.g. --port 8899 or LABKIT_JUPYTER_PORT=8899.",
-            ) from None
+        raw_port = values["jupyter_port"]
+        port = (
+            raw_port
+            if isinstance(raw_port, int) and not isinstance(raw_port, bool)
+            else parse_port(str(raw_port), "JupyterLab port (--port, LABKIT_JUPYTER_PORT)")
+        )
         config = cls(
-            str(values["project"]), str(values["net_prefix"]), port, str(values["image_tag"])
+            str(values["project"]),
+            str(values["net_prefix"]),
+            port,
+            str(values["image_tag"]),
+            str(values["bind"]),
         )
         config.validate()
         return config
@@ -111,10 +120,12 @@ class LabConfig:
                 f"Port {self.jupyter_port} is out of range.",
                 advice="Use a port between 1024 and 65535.",
             )
-        if not self.project.replace("-", "").replace("_", "").isalnum():
+        if not _PROJECT_RE.fullmatch(self.project):
+            shown = self.project if len(self.project) <= 40 else self.project[:37] + "..."
             raise UsageError(
-                f"Project name {self.project!r} is not valid for Compose.",
-                advice="Use lower-case letters, digits, '-' and '_'.",
+                f"Project name {shown!r} is not valid for Compose.",
+                advice="Use at most 64 lower-case letters, digits, '-' and '_', starting "
+                "with a letter or digit.",
             )
 
     # Fixed addresses inside the lab network (docker-compose.yml uses the same ones).

@@ -285,10 +285,10 @@ class Lab:
         timeout: float = 180,
     ) -> ApplyResult:
         """Build what is missing, start the lab, wait for health, apply the scenario."""
-        self._require_host("start the lab")
-        require_compose()
         if scenario is not None:
             load_scenario(self.home, scenario)  # unknown names fail before any work
+        self._require_host("start the lab")
+        require_compose()
         self._check_port()
         missing = self.missing_images()
         if missing and build:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from labkit.errors import LabkitError, UnknownScenarioError, UsageError
 from labkit.lab.config import DOMAIN, LabConfig
+from labkit.limits import MAX_NAME
 
 __all__ = [
     "RenderedScenario",
@@ -89,8 +90,17 @@ def scenario_names(home: Path) -> list[str]:
 
 
 def load_scenario(home: Path, name: str) -> Scenario:
+    # Checked before the name becomes a path: a 300-letter name must not reach the
+    # file system (ENAMETOOLONG), nor '../x' escape the scenarios folder.
+    if (
+        not isinstance(name, str)
+        or len(name) > MAX_NAME
+        or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name)
+    ):
+        shown = name if not isinstance(name, str) or len(name) <= 40 else name[:37] + "..."
+        raise UnknownScenarioError(str(shown), scenario_names(home))
     path = scenarios_dir(home) / f"{name}.toml"
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name or "") or not path.is_file():
+    if not path.is_file():
         raise UnknownScenarioError(name, scenario_names(home))
     try:
         data = tomllib.loads(path.read_text())

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from labkit.errors import LabkitError, UsageError
-from labkit.lab.config import LabConfig
+from labkit.lab.config import LabConfig, find_home
 from labkit.lab.lifecycle import Lab
+from labkit.lab.scenarios import load_scenario
 
 __all__ = ["SEAT_PREFIX", "SeatStatus", "Workshop", "seat_config"]
 
@@ -114,6 +115,8 @@ class Workshop:
             for n in range(1, seats + 1)
         ]
         first = self._lab(configs[0])
+        if scenario is not None:
+            load_scenario(first.home, scenario)  # unknown names fail before any work
         if first.missing_images():
             say("building images (once for every seat)")
             first.build(say=say)
@@ -208,9 +211,8 @@ class Workshop:
 
     def apply(self, scenario: str) -> list[str]:
         """Put every seat into ``scenario`` (e.g. before an exercise everyone does)."""
+        load_scenario(find_home(), scenario)  # unknown names fail before any work
         configs = self.seats()
-        if configs:
-            self._lab(configs[0]).render(scenario)  # an unknown name fails before any seat
         with ThreadPoolExecutor(max_workers=_cores()) as pool:
             list(pool.map(lambda config: self._lab(config).apply(scenario), configs))
         return [config.project for config in configs]

@@ -48,6 +48,7 @@ import dns.resolver
 import dns.reversename
 
 from labkit.errors import UsageError
+from labkit.limits import check_port, check_timeout
 
 __all__ = [
     "DnsAnswer",
@@ -263,6 +264,8 @@ def lookup(
     network's account. A malformed name, type or server is a :class:`UsageError`."""
     qname = _parse_name(name)
     qtype = _parse_type(rdtype)
+    timeout = check_timeout(timeout)
+    port = check_port(port, "nameserver port")
     server = _nameserver(nameserver)
     started = time.monotonic()
     deadline = started + timeout
@@ -721,6 +724,8 @@ def mail_dns_report(
     ``banner_name`` the name the server gives in its banner/EHLO, to compare with PTR.
     """
     domain = _text(_parse_name(domain))
+    timeout = check_timeout(timeout)
+    port = check_port(port, "nameserver port")
     server = _nameserver(nameserver)
     started = time.monotonic()
 

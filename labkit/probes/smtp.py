@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from labkit.errors import UsageError
+from labkit.limits import check_timeout
 from labkit.probes._transcript import (
     Direction,
     Transcript,
@@ -711,6 +712,9 @@ def smtp_session(
     command) raises :class:`UsageError`; everything the server does is data.
     """
     host, port = validate_target(host, port)
+    timeout = check_timeout(timeout)
+    if servername is not None:
+        validate_target(servername, port)
     if starttls and implicit_tls:
         raise UsageError(
             "starttls and implicit_tls exclude each other.",

@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from labkit.errors import UsageError
+from labkit.limits import check_port, check_timeout, parse_port
 
 __all__ = [
     "PortResult",
@@ -145,23 +146,15 @@ def validate_target(host: object, port: object) -> tuple[str, int]:
     here gives a message that says what to type, instead of a confusing
     ``gaierror`` from deep inside ``socket``.
     """
-    if isinstance(port, bool) or not isinstance(port, int):
-        try:
-            port = int(str(port), 10)
-        except ValueError:
-            raise UsageError(
-                f"Port {port!r} is not a number.",
-                advice="Give a TCP port between 1 and 65535, e.g. 25, 465 or 587.",
-            ) from None
-    if not 1 <= port <= 65535:
-        raise UsageError(
-            f"Port {port} is out of range.",
-            advice="TCP ports go from 1 to 65535; mail uses 25 (smtp), 465 (smtps), "
-            "587 (submission).",
-        )
+    port = parse_port(port) if isinstance(port, str) else check_port(port)
     if not isinstance(host, str) or not host.strip():
         raise UsageError("No host given.", advice="Give a host name or an IP address.")
     host = host.strip()
+    if len(host) > 255:
+        raise UsageError(
+            f"The host name {host[:40]!r}... is {len(host)} characters long.",
+            advice="Host names have at most 253 characters, e.g. mail.zimmerman.test.",
+        )
     literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
         ipaddress.ip_address(literal)
@@ -220,6 +213,8 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
     left at the remaining budget.
     """
     host, port = validate_target(host, port)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e6:
+        check_timeout(timeout)  # NaN, infinity, zero or less: raise with the allowed range
     started = time.monotonic()
     deadline = started + timeout
     try:
@@ -284,7 +279,7 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
 
 def probe_port(host: str, port: int, timeout: float = 3.0) -> PortResult:
     """Try one TCP connection to ``host:port`` and say how it went (no data is sent)."""
-    sock, result = connect(host, port, timeout)
+    sock, result = connect(host, port, check_timeout(timeout))
     if sock is not None:
         sock.close()
     return result
@@ -294,6 +289,7 @@ def scan_ports(host: str, ports: Iterable[int], timeout: float = 3.0) -> tuple[P
     """Probe several ports at once, in threads, so a DROPped port costs one timeout in
     total rather than one per port. Results come back in the order of ``ports``."""
     checked = [validate_target(host, port) for port in ports]
+    check_timeout(timeout)
     if not checked:
         return ()
     with ThreadPoolExecutor(max_workers=min(32, len(checked))) as pool:

@@ -32,6 +32,7 @@ import hashlib
 import os
 import socket
 import ssl
+import stat
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from labkit.errors import ProtocolError, UsageError
+from labkit.limits import check_timeout
 from labkit.probes._transcript import Transcript, TranscriptBuilder
 from labkit.probes._wire import (
     MASKED_KEYWORD_RE,
@@ -69,6 +71,8 @@ __all__ = [
 ]
 
 StartTls = Literal["smtp", "imap"]
+#: The system bundle is about 200 KB; a CA file bigger than this is a mistake.
+MAX_CAFILE_BYTES = 16 * 2**20
 
 
 class VerifyCode(enum.IntEnum):
@@ -369,15 +373,23 @@ def _context(cafile: str | None, mtime: float | None, verify: bool) -> ssl.SSLCo
 def tls_context(cafile: str | None, verify: bool) -> ssl.SSLContext:
     """A cached client context; a missing or broken CA file is a :class:`UsageError`."""
     mtime = None
-    if cafile:
+    if cafile is not None:
+        advice = "Give the path of a PEM file with the CA certificate(s), e.g. the lab's ca.pem."
+        if not cafile.strip():
+            raise UsageError("The CA file name is empty.", advice=advice)
         try:
-            mtime = os.stat(cafile).st_mtime
-        except OSError as exc:
+            info = os.stat(cafile)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise UsageError(f"CA file {cafile!r} cannot be read: {why}.", advice=advice) from exc
+        # A FIFO or /dev/zero would make OpenSSL read forever.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CAFILE_BYTES:
             raise UsageError(
-                f"CA file {cafile!r} cannot be read: {exc.strerror}.",
-                advice="Give the path of a PEM file with the CA certificate(s), "
-                "e.g. the lab's ca.pem.",
-            ) from exc
+                f"CA file {cafile!r} is not a regular file of at most "
+                f"{MAX_CAFILE_BYTES // 2**20} MB.",
+                advice=advice,
+            )
+        mtime = info.st_mtime
     try:
         return _context(cafile, mtime, verify)
     except (ssl.SSLError, OSError) as exc:
@@ -580,6 +592,9 @@ def probe_tls(
     Expected failures are data in the result; only misuse raises :class:`UsageError`.
     """
     host, port = validate_target(host, port)
+    timeout = check_timeout(timeout)
+    if servername is not None:
+        validate_target(servername, port)
     if starttls not in (None, "smtp", "imap"):
         raise UsageError(
             f"Unknown STARTTLS protocol {starttls!r}.",
