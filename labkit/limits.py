@@ -128,7 +128,7 @@ def parse_port(text: str, what: str = "port") -> int:
     text = text.strip()
     if not _INTEGER.fullmatch(text):
         raise UsageError(
-            f"The {what} {_shown(text)} is not a port number.",
+            f"The {what} {_shown(text)} is not a number.",
             advice="Give a port from 1 to 65535 written with the digits 0-9, e.g. 587.",
         )
     return check_port(int(text), what)

@@ -73,7 +73,11 @@ def workshop_up(
     scenario: Annotated[str | None, typer.Option("--scenario", "-s")] = None,
     parallel: Annotated[
         int | None,
-        typer.Option("--parallel", min=1, help="Seats started at once (default: CPU cores)."),
+        typer.Option(
+            "--parallel",
+            help="Seats started at once (default: CPU cores).",
+            parser=count_option(1, 64, "parallel"),
+        ),
     ] = None,
     host: HostOpt = None,
     as_json: JsonOpt = False,
