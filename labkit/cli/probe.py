@@ -234,11 +234,14 @@ def _render_tls(result: TlsResult) -> None:
             escape(cert.subject),
             escape(cert.issuer),
             escape(", ".join(cert.names())),
-            f"{cert.not_after:%Y-%m-%d}",
+            cert.valid_until(),
             f"{cert.key_type} {cert.key_size or ''}".strip(),
             "yes" if cert.self_signed else "no",
         )
     console.print(table)
+    for depth, cert in enumerate(session.chain):
+        if cert.problem:
+            console.print(f"[yellow]depth {depth} is malformed:[/] {escape(cert.problem)}")
 
 
 # --------------------------------------------------------------------------- dns

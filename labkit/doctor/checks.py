@@ -483,7 +483,7 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
 
 def _expiry_warning(result: TlsResult) -> str | None:
     leaf = result.session.leaf if result.session else None
-    if leaf is None:
+    if leaf is None or leaf.not_after is None:
         return None
     days = (leaf.not_after - datetime.now(UTC)).days
     return f"expires in {days} days ({leaf.not_after:%Y-%m-%d})" if 0 <= days < 14 else None
@@ -497,9 +497,11 @@ def _cert_evidence(result: TlsResult) -> str:
             f"subject={leaf.subject}",
             f"issuer={leaf.issuer}",
             f"names: {', '.join(leaf.names()) or '-'}",
-            f"valid {leaf.not_before:%Y-%m-%d} .. {leaf.not_after:%Y-%m-%d}",
+            f"valid {leaf.valid_from()} .. {leaf.valid_until()}",
             f"SHA-256 {leaf.sha256}",
         ]
+        if leaf.problem:
+            lines.append(f"malformed: {leaf.problem}")
     return "\n".join(lines)
 
 

@@ -34,9 +34,10 @@ import socket
 import ssl
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -65,12 +66,16 @@ __all__ = [
     "TlsSession",
     "Verification",
     "VerifyCode",
+    "describe_certificate",
     "parse_certificate",
     "probe_tls",
     "start_tls",
 ]
 
 StartTls = Literal["smtp", "imap"]
+T = TypeVar("T")
+#: Certificates of a chain that are described; a real chain has 2-4.
+MAX_CHAIN = 10
 #: The system bundle is about 200 KB; a CA file bigger than this is a mistake.
 MAX_CAFILE_BYTES = 16 * 2**20
 
@@ -145,8 +150,8 @@ class CertInfo:
     issuer: str
     common_name: str | None
     sans: tuple[str, ...]
-    not_before: datetime
-    not_after: datetime
+    not_before: datetime | None
+    not_after: datetime | None
     key_type: str
     key_size: int | None
     self_signed: bool
@@ -154,9 +159,20 @@ class CertInfo:
     serial: str
     signature_algorithm: str | None
     sha256: str
+    #: What could not be read, when the certificate is malformed (then some fields
+    #: above are defaults: validity None, no SANs). None for a well-formed certificate.
+    problem: str | None = None
 
     def expired(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(UTC)) > self.not_after
+        """Past its end; False when the end could not be read (see ``problem``)."""
+        return self.not_after is not None and (now or datetime.now(UTC)) > self.not_after
+
+    def valid_until(self) -> str:
+        """The end of validity as a date, or ``?`` when it could not be read."""
+        return f"{self.not_after:%Y-%m-%d}" if self.not_after is not None else "?"
+
+    def valid_from(self) -> str:
+        return f"{self.not_before:%Y-%m-%d}" if self.not_before is not None else "?"
 
     def names(self) -> tuple[str, ...]:
         """Names a client may match: the SANs, or the CN when there are none."""
@@ -273,49 +289,111 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
+def _attempt_field(problems: list[str], what: str, read: Callable[[], T], default: T) -> T:
+    """One field of a certificate; whatever ``cryptography`` raises on a malformed
+    certificate (ValueError, DuplicateExtension, UnsupportedGeneralNameType, a Rust
+    panic...) becomes a note in ``problems`` and the field's default."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - the boundary: any failure is data here
+        problems.append(f"{what}: {type(exc).__name__}: {exc}"[:300])
+        return default
+    except BaseException as exc:  # pyo3's PanicException derives from BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        problems.append(f"{what}: {type(exc).__name__}: {exc}"[:300])
+        return default
+
+
+def _sans(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    except x509.ExtensionNotFound:
+        return ()
+    if not isinstance(san, x509.SubjectAlternativeName):
+        return ()
+    return tuple(san.get_values_for_type(x509.DNSName)) + tuple(
+        str(ip) for ip in san.get_values_for_type(x509.IPAddress)
+    )
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        bc = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    except x509.ExtensionNotFound:
+        return False
+    return bool(getattr(bc, "ca", False))
+
+
+def _signature_hash(cert: x509.Certificate) -> str | None:
+    hash_alg = cert.signature_hash_algorithm
+    return hash_alg.name if hash_alg is not None else None
+
+
+def _common_name(cert: x509.Certificate) -> str | None:
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(cns[0].value) if cns else None
+
+
 def parse_certificate(der: bytes) -> CertInfo:
-    """Read a DER certificate with ``cryptography``; :class:`ProtocolError` if it is not one."""
+    """Read a DER certificate with ``cryptography``.
+
+    Bytes that are not a certificate at all raise :class:`ProtocolError`. A
+    certificate that loads but is malformed inside (a duplicate extension, a name
+    type cryptography does not support, a broken key) is still described: the
+    fields that could be read are filled in, and ``problem`` says what could not.
+    """
     try:
         cert = x509.load_der_x509_certificate(der)
-        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        try:
-            san_ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-            san = san_ext.value
-            sans: tuple[str, ...] = ()
-            if isinstance(san, x509.SubjectAlternativeName):
-                sans = tuple(san.get_values_for_type(x509.DNSName)) + tuple(
-                    str(ip) for ip in san.get_values_for_type(x509.IPAddress)
-                )
-        except x509.ExtensionNotFound:
-            sans = ()
-        try:
-            bc = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
-            is_ca = bool(getattr(bc, "ca", False))
-        except x509.ExtensionNotFound:
-            is_ca = False
-        key_type, key_size = _key_facts(cert)
-        try:
-            hash_alg = cert.signature_hash_algorithm
-            sig = hash_alg.name if hash_alg is not None else None
-        except Exception:  # an algorithm cryptography cannot name; not worth failing for
-            sig = None
+    except Exception as exc:  # noqa: BLE001 - ValueError and whatever else the parser raises
+        raise ProtocolError(
+            f"The server sent a certificate that cannot be parsed: {exc}"[:300]
+        ) from exc
+    problems: list[str] = []
+    no_key: tuple[str, int | None] = ("unknown", None)
+    key_type, key_size = _attempt_field(problems, "public key", lambda: _key_facts(cert), no_key)
+    info = CertInfo(
+        subject=_attempt_field(problems, "subject", cert.subject.rfc4514_string, "?"),
+        issuer=_attempt_field(problems, "issuer", cert.issuer.rfc4514_string, "?"),
+        common_name=_attempt_field(problems, "common name", lambda: _common_name(cert), None),
+        sans=_attempt_field(problems, "extensions", lambda: _sans(cert), ()),
+        not_before=_attempt_field(problems, "validity", lambda: cert.not_valid_before_utc, None),
+        not_after=_attempt_field(problems, "validity", lambda: cert.not_valid_after_utc, None),
+        key_type=key_type,
+        key_size=key_size,
+        self_signed=_attempt_field(problems, "signature", lambda: _is_self_signed(cert), False),
+        is_ca=_attempt_field(problems, "extensions", lambda: _is_ca(cert), False),
+        serial=_attempt_field(problems, "serial", lambda: f"{cert.serial_number:X}", "?"),
+        signature_algorithm=None,
+        sha256=_fingerprint(der),
+    )
+    signature = _attempt_field([], "signature", lambda: _signature_hash(cert), None)
+    problem = "; ".join(dict.fromkeys(problems)) or None
+    return replace(info, signature_algorithm=signature, problem=problem)
+
+
+def describe_certificate(der: bytes) -> CertInfo:
+    """Like :func:`parse_certificate`, but never raises: bytes that are not a
+    certificate at all are described by their fingerprint and the parser's reason."""
+    try:
+        return parse_certificate(der)
+    except ProtocolError as exc:
         return CertInfo(
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
-            common_name=str(cns[0].value) if cns else None,
-            sans=sans,
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
-            key_type=key_type,
-            key_size=key_size,
-            self_signed=_is_self_signed(cert),
-            is_ca=is_ca,
-            serial=f"{cert.serial_number:X}",
-            signature_algorithm=sig,
+            subject="(certificate that cannot be parsed)",
+            issuer="?",
+            common_name=None,
+            sans=(),
+            not_before=None,
+            not_after=None,
+            key_type="unknown",
+            key_size=None,
+            self_signed=False,
+            is_ca=False,
+            serial="?",
+            signature_algorithm=None,
             sha256=_fingerprint(der),
+            problem=exc.message,
         )
-    except (ValueError, TypeError) as exc:
-        raise ProtocolError(f"The server sent a certificate that cannot be parsed: {exc}") from exc
 
 
 def _peer_chain(sock: ssl.SSLSocket) -> tuple[CertInfo, ...]:
@@ -335,13 +413,7 @@ def _peer_chain(sock: ssl.SSLSocket) -> tuple[CertInfo, ...]:
         leaf = sock.getpeercert(binary_form=True)
         if leaf:
             ders.append(leaf)
-    chain = []
-    for der in ders:
-        try:
-            chain.append(parse_certificate(der))
-        except ProtocolError:
-            continue
-    return tuple(chain)
+    return tuple(describe_certificate(der) for der in ders[:MAX_CHAIN])
 
 
 # --------------------------------------------------------------------------- handshakes

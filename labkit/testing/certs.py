@@ -12,6 +12,7 @@ what                               how                                     OpenS
 ``... send_chain=True``            same, with that CA sent along           19
 ``factory.expired(name)``          signed by ``factory.ca``, past its end  10
 ``factory.leaf("wrong.example")``  right CA, wrong name                    62
+``factory.duplicate_extension()``  two subjectAltName extensions (invalid)  -
 =================================  ======================================  ============
 
 EC P-256 keys keep generation to about a millisecond; ``key_type="rsa"`` gives the
@@ -29,7 +30,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = ["CertFactory", "IssuedCert"]
@@ -77,6 +78,48 @@ class IssuedCert:
             str(self.chain_path if send_chain else self.cert_path), str(self.key_path)
         )
         return ctx
+
+
+#: A private-use OID with as many bytes as subjectAltName's (2.5.29.17), so that one
+#: can be turned into the other inside a signed certificate without moving anything.
+_SPARE_OID = x509.ObjectIdentifier("2.5.29.99")
+_SPARE_OID_DER = b"\x06\x03\x55\x1d\x63"
+_SAN_OID_DER = b"\x06\x03\x55\x1d\x11"
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _der_elements(data: bytes) -> list[bytes]:
+    """The TLV elements inside one DER SEQUENCE's body, as raw bytes."""
+    out, pos = [], 0
+    while pos < len(data):
+        length, start = data[pos + 1], pos + 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(data[start : start + count], "big")
+            start += count
+        out.append(data[pos : start + length])
+        pos = start + length
+    return out
+
+
+def _resign(original: x509.Certificate, tbs: bytes, key: _PrivateKey) -> bytes:
+    """``original`` with its to-be-signed part replaced by ``tbs`` and signed by ``key``."""
+    der = original.public_bytes(serialization.Encoding.DER)
+    body = _der_elements(der)[0]
+    _, algorithm, _ = _der_elements(body[2 + (body[1] & 0x7F if body[1] & 0x80 else 0) :])
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        signature = key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    bits = b"\x03" + _der_length(len(signature) + 1) + b"\x00" + signature
+    inner = tbs + algorithm + bits
+    return b"\x30" + _der_length(len(inner)) + inner
 
 
 class CertFactory:
@@ -167,6 +210,7 @@ class CertFactory:
         issuer: IssuedCert | None,
         not_before: datetime | None = None,
         not_after: datetime | None = None,
+        spare_extension: bool = False,
     ) -> IssuedCert:
         if not names:
             raise ValueError("a certificate needs at least one name")
@@ -195,6 +239,11 @@ class CertFactory:
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
                 critical=False,
             )
+        if spare_extension:  # same length as subjectAltName's OID, to be renamed to it
+            san = x509.SubjectAlternativeName([_san(n) for n in names]).public_bytes()
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(_SPARE_OID, san), critical=False
+            )
         cert = builder.sign(signer_key, hashes.SHA256())
         return self._write(names[0], cert, key, issuer.cert if issuer else None)
 
@@ -215,6 +264,28 @@ class CertFactory:
             not_before=now - timedelta(days=60),
             not_after=now - timedelta(days=1),
         )
+
+    def duplicate_extension(self, *names: str) -> IssuedCert:
+        """Signed by the trusted CA, but with its subjectAltName extension twice, which
+        RFC 5280 §4.2 forbids. ``cryptography`` raises ``DuplicateExtension`` as soon as
+        its extensions are read; OpenSSL refuses to serve it as a leaf, but sends it
+        along in a chain (see :meth:`leaf_with_malformed_chain`)."""
+        good = self._make_leaf(names, issuer=self.ca, spare_extension=True)
+        tbs = good.cert.tbs_certificate_bytes
+        if tbs.count(_SPARE_OID_DER) != 1:
+            raise ValueError("the spare extension's OID is not unique in the certificate")
+        tbs = tbs.replace(_SPARE_OID_DER, _SAN_OID_DER)
+        cert = x509.load_der_x509_certificate(_resign(good.cert, tbs, self.ca.key))
+        return self._write(f"dup-{names[0]}", cert, good.key, self.ca.cert)
+
+    def leaf_with_malformed_chain(self, *names: str) -> IssuedCert:
+        """A good leaf for ``names`` whose ``chain_path`` also holds a malformed
+        certificate (:meth:`duplicate_extension`): serve it with
+        ``server_context(send_chain=True)``, as the hostile tester's server did."""
+        leaf = self.leaf(*names)
+        bad = self.duplicate_extension(f"broken.{names[0]}")
+        leaf.chain_path.write_bytes(leaf.pem + bad.pem)
+        return leaf
 
     def foreign_leaf(self, *names: str) -> IssuedCert:
         """Signed by a second CA that clients of this factory do not trust (20, or 19

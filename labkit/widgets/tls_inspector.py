@@ -76,7 +76,7 @@ class TlsInspector(ToolWidget[TlsResult]):
                 cert.subject,
                 cert.issuer,
                 ", ".join(cert.names()),
-                cert.not_after.date().isoformat(),
+                cert.valid_until(),
                 "yes" if cert.self_signed else "",
             ]
             for depth, cert in enumerate(session.chain)

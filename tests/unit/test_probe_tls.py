@@ -8,7 +8,14 @@ import pytest
 
 from labkit.errors import ProtocolError, UsageError
 from labkit.probes.tcp import PortState
-from labkit.probes.tls import TlsPhase, VerifyCode, parse_certificate, probe_tls
+from labkit.probes.smtp import smtp_session
+from labkit.probes.tls import (
+    TlsPhase,
+    VerifyCode,
+    describe_certificate,
+    parse_certificate,
+    probe_tls,
+)
 from labkit.testing.certs import CertFactory
 from labkit.testing.servers import (
     imap_starttls_server,
@@ -170,3 +177,37 @@ def test_usage_errors(closed, tmp_path):
     junk.write_text("not a certificate")
     with pytest.raises(UsageError, match="no usable PEM"):
         probe_tls(*closed, cafile=str(junk))
+
+
+# --------------------------------------------------------------------------- malformed certificates
+
+
+def test_a_malformed_certificate_in_the_chain_is_data_not_a_crash(certs, serve):
+    """The hostile tester's server: a good leaf, then a certificate whose
+    subjectAltName extension appears twice. cryptography raises DuplicateExtension on
+    it; the chain must still be reported, with that certificate and why."""
+    leaf = certs.leaf_with_malformed_chain("mail.zimmerman.test")
+    server = serve(tls_server(leaf.server_context(send_chain=True)))
+    result = probe_tls(
+        server.host, server.port, servername="mail.zimmerman.test", cafile=str(certs.ca_path)
+    )
+    assert result.ok and result.session is not None
+    good, bad = result.session.chain
+    assert good.problem is None and good.names() == ("mail.zimmerman.test",)
+    assert bad.problem is not None and "DuplicateExtension" in bad.problem
+    assert bad.subject == "CN=broken.mail.zimmerman.test" and bad.sans == ()
+    assert bad.not_after is not None and len(bad.sha256) == 95
+
+
+def test_smtp_over_implicit_tls_survives_a_malformed_chain(certs, serve):
+    leaf = certs.leaf_with_malformed_chain("mail.zimmerman.test")
+    server = serve(tls_server(leaf.server_context(send_chain=True)))
+    result = smtp_session(server.host, server.port, implicit_tls=True, timeout=2)
+    assert result.tls is not None and len(result.tls.chain) == 2
+    assert result.tls.chain[1].problem
+
+
+def test_bytes_that_are_no_certificate_are_described():
+    info = describe_certificate(b"\x30\x03\x02\x01\x01")
+    assert info.problem and "cannot be parsed" in info.problem
+    assert info.not_after is None and not info.expired() and info.valid_until() == "?"
