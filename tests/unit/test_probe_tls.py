@@ -7,8 +7,8 @@ import re
 import pytest
 
 from labkit.errors import ProtocolError, UsageError
-from labkit.probes.tcp import PortState
 from labkit.probes.smtp import smtp_session
+from labkit.probes.tcp import PortState
 from labkit.probes.tls import (
     TlsPhase,
     VerifyCode,
