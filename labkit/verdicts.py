@@ -317,7 +317,11 @@ def judge_submission(connection: PortResult, session: SmtpResult | None) -> Verd
     service = _SERVICE.get(port, "submission")
     fact = f"{service} ({port}) usable"
     if not connection.ok:
-        errno = f" ({connection.errno_name})" if connection.errno_name else ""
+        errno = (
+            f" ({connection.errno_name}, errno {connection.errno_number})"
+            if connection.errno_name
+            else ""
+        )
         return Verdict(
             fact,
             False,

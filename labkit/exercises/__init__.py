@@ -17,7 +17,14 @@ from labkit.exercises.bank import (
 from labkit.exercises.grade import Criterion, Exercise, Grade
 from labkit.exercises.normalize import keyword_of, normalize_answer
 from labkit.exercises.progress import ExerciseRecord, ProgressStore, ProgressWarning
-from labkit.exercises.questions import Choice, MultipleChoice, Numeric, Question, ShortAnswer
+from labkit.exercises.questions import (
+    Choice,
+    Matching,
+    MultipleChoice,
+    Numeric,
+    Question,
+    ShortAnswer,
+)
 from labkit.exercises.session import ExerciseSession
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "ExerciseRecord",
     "ExerciseSession",
     "Grade",
+    "Matching",
     "MultipleChoice",
     "Numeric",
     "ProgressStore",

@@ -91,13 +91,12 @@ def _port_detail(result: PortResult, service: str) -> str:
 
 
 def _verdict_criterion(verdict: Verdict) -> Criterion:
-    """A live-task criterion is a verdict: met when the fact holds, explained either way."""
-    detail = verdict.seen if verdict.holds else _join_advice(verdict)
-    return Criterion(verdict.fact, verdict.holds is True, detail)
+    """A live-task criterion is a verdict: met when the fact holds.
 
-
-def _join_advice(verdict: Verdict) -> str:
-    return f"{verdict.seen} {verdict.advice}".strip()
+    The detail is what was seen, the evidence; the fix is the last rung of the task's
+    hint ladder (and the doctor's second opinion), never given away for free here.
+    """
+    return Criterion(verdict.fact, verdict.holds is True, verdict.seen)
 
 
 def check_submission(

@@ -34,6 +34,8 @@ class LiveTask(Exercise):
 
     check: Callable[..., Grade]
     gather: Callable[[Target], Evidence]
+    #: The challenge as a terse brief (SadServers style): the goal, no recipe.
+    brief: str = ""
 
     def grade(self, evidence: Evidence, hints_used: int = 0, solution_shown: bool = False) -> Grade:
         """Run the pure check on probe results and scale it to this task's points."""

@@ -31,6 +31,7 @@ from labkit.exercises.normalize import find_claims, first_command, normalize_ans
 __all__ = [
     "Choice",
     "Matcher",
+    "Matching",
     "MultipleChoice",
     "Numeric",
     "Question",
@@ -211,6 +212,79 @@ class MultipleChoice(Question):
 
 def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
+
+
+# --- matching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matching(Question):
+    """Match each row (a symptom) with one of ``options`` (its cause): a diagnosis.
+
+    ``rows`` pairs each row's text with the right option; ``options`` also holds
+    distractors. An answer maps row text (or row index) to an option's text; a list
+    gives the options in row order. One verdict per try: all rows right, or not yet
+    (no count, no row named), so it cannot be solved by trying rows one at a time.
+    """
+
+    kind: ClassVar[str] = "matching"
+
+    rows: tuple[tuple[str, str], ...]
+    options: tuple[str, ...]
+
+    def _validate(self) -> None:
+        if len(self.rows) < 2:
+            raise UsageError(f"{self.id}: a matching question needs at least two rows.")
+        missing = [right for _, right in self.rows if right not in self.options]
+        if missing:
+            raise UsageError(f"{self.id}: {missing[0]!r} is not among the options.")
+
+    def for_learner(self, seed: str) -> Matching:
+        """The options in this learner's order (rows stay in the order written)."""
+        digest = hashlib.sha256(f"{seed}\0{self.id}".encode()).digest()
+        order = list(self.options)
+        random.Random(digest).shuffle(order)
+        return replace(self, options=tuple(order))
+
+    def _resolve(self, answer: object) -> dict[int, str] | str:
+        if answer is None:
+            return {}
+        if isinstance(answer, dict):
+            picked: dict[int, str] = {}
+            for key, value in answer.items():
+                index = key if isinstance(key, int) else self._row_index(str(key))
+                if index is None:
+                    return f"{key!r} is not one of the symptoms."
+                if value:
+                    picked[index] = str(value)
+            return picked
+        if isinstance(answer, (list, tuple)):
+            return {i: str(v) for i, v in enumerate(answer) if v}
+        return "Pick a cause for each symptom."
+
+    def _row_index(self, text: str) -> int | None:
+        return next((i for i, (row, _) in enumerate(self.rows) if row == text), None)
+
+    def _judge(self, answer: object) -> tuple[float, bool, str]:
+        picked = self._resolve(answer)
+        if isinstance(picked, str):
+            return 0.0, False, picked
+        unknown = [v for v in picked.values() if v not in self.options]
+        if unknown:
+            return 0.0, False, f"{unknown[0]!r} is not one of the causes listed."
+        if len(picked) < len(self.rows):
+            return 0.0, False, "Pick a cause for every symptom first."
+        if all(picked[i] == right for i, (_, right) in enumerate(self.rows)):
+            return 1.0, True, "Correct: every symptom has its cause."
+        return (
+            0.0,
+            False,
+            "Not yet: at least one symptom has the wrong cause. Check each one against "
+            "your evidence from both vantage points.",
+        )
+
+    def _default_solution(self) -> str:
+        return "; ".join(f"{row} -> {right}" for row, right in self.rows)
 
 
 # --- short answer ----------------------------------------------------------------------

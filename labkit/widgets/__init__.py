@@ -14,6 +14,7 @@ In a notebook::
 
 from __future__ import annotations
 
+from labkit.widgets.assess import ChallengeCard, PredictCard, challenge, predict
 from labkit.widgets.dns_panel import DnsPanel
 from labkit.widgets.exercise import (
     ExerciseWidget,
@@ -28,14 +29,18 @@ from labkit.widgets.smtp_console import SmtpConsole
 from labkit.widgets.tls_inspector import TlsInspector
 
 __all__ = [
+    "ChallengeCard",
     "DnsPanel",
     "ExerciseWidget",
     "LiveTaskWidget",
     "PortScanner",
+    "PredictCard",
     "ProgressView",
     "QuestionWidget",
     "SmtpConsole",
     "TlsInspector",
     "ask",
+    "challenge",
+    "predict",
     "quiz",
 ]

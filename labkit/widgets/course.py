@@ -516,15 +516,18 @@ class LiveBoard(widgets.VBox):
 
 
 def board_html(grade: Grade) -> str:
-    """One coloured row per criterion, and how many pass."""
+    """One coloured row per criterion, and how many pass: names only, no fixes.
+
+    The board is the challenge's scoreboard; what to change is for the learner to
+    find (the task card's hint ladder and the doctor help when asked).
+    """
     met = sum(c.met for c in grade.criteria)
     total = len(grade.criteria)
     tone = "ok" if total and met == total else ("partial" if met else "bad")
     head = message_html(f"{met} of {total} checks pass.", tone)
     rows = "".join(
         f'<li style="color:{COLORS["ok" if c.met else "bad"][0]}">'
-        f"{'&#10004;' if c.met else '&#10008;'} <b>{html.escape(c.name)}</b>: "
-        f"{_markup(c.detail)}</li>"
+        f"{'&#10004;' if c.met else '&#10008;'} <b>{html.escape(c.name)}</b></li>"
         for c in grade.criteria
     )
     return head + f'<ul style="margin:2px 0 2px 8px;padding-left:12px">{rows}</ul>'

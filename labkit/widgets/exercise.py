@@ -24,7 +24,7 @@ from labkit.exercises.bank import exercises_for, get
 from labkit.exercises.grade import Exercise, Grade
 from labkit.exercises.learner import learner_seed
 from labkit.exercises.progress import ProgressStore
-from labkit.exercises.questions import MultipleChoice, Question
+from labkit.exercises.questions import Matching, MultipleChoice, Question
 from labkit.exercises.session import ExerciseSession
 from labkit.widgets._style import (
     button,
@@ -192,13 +192,14 @@ class QuestionWidget(ExerciseWidget):
     def __init__(
         self, question: Question, store: ProgressStore | None = None, seed: str | None = None
     ) -> None:
-        if isinstance(question, MultipleChoice):
+        if isinstance(question, (MultipleChoice, Matching)):
             if seed is None:
                 where = store.path.parent / "learner-id" if store is not None else None
                 seed = learner_seed(where)
             question = question.for_learner(seed)
         self.question = question
         self.choice_boxes: list[widgets.Checkbox] = []
+        self.row_menus: list[widgets.Dropdown] = []
         self.text = widgets.Text(
             placeholder="A number" if question.kind == "numeric" else "Your answer",
             layout=widgets.Layout(width="60%"),
@@ -206,6 +207,21 @@ class QuestionWidget(ExerciseWidget):
         super().__init__(question, store)
 
     def _input_widgets(self) -> list[widgets.Widget]:
+        if isinstance(self.question, Matching):
+            lines: list[widgets.Widget] = []
+            for row, _ in self.question.rows:
+                menu = widgets.Dropdown(
+                    options=[("(pick a cause)", ""), *[(o, o) for o in self.question.options]],
+                    value="",
+                    layout=widgets.Layout(width="45%"),
+                )
+                self.row_menus.append(menu)
+                label = widgets.HTML(
+                    f"<div style='width:100%'>{inline_markup(row)}</div>",
+                    layout=widgets.Layout(width="50%"),
+                )
+                lines.append(widgets.HBox([label, menu]))
+            return [widgets.HTML('<i style="color:#757575">One cause per symptom.</i>'), *lines]
         if not isinstance(self.question, MultipleChoice):
             return [self.text]
         rows: list[widgets.Widget] = []
@@ -229,6 +245,8 @@ class QuestionWidget(ExerciseWidget):
 
     @property
     def answer(self) -> object:
+        if isinstance(self.question, Matching):
+            return [menu.value for menu in self.row_menus]
         if not isinstance(self.question, MultipleChoice):
             return self.text.value
         keys = tuple(
@@ -239,7 +257,12 @@ class QuestionWidget(ExerciseWidget):
         return keys[0] if keys else None
 
     def set_answer(self, answer: object) -> None:
-        """Fill the input: text, or option keys (``"b"`` or ``["a", "c"]``)."""
+        """Fill the input: text, option keys (``"b"`` or ``["a", "c"]``), or causes."""
+        if isinstance(self.question, Matching):
+            values = list(answer) if isinstance(answer, (list, tuple)) else []
+            for menu, value in zip(self.row_menus, values, strict=False):
+                menu.value = value if value in self.question.options else ""
+            return
         if not isinstance(self.question, MultipleChoice):
             self.text.value = "" if answer is None else str(answer)
             return

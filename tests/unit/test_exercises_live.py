@@ -175,15 +175,16 @@ def test_submission_offering_auth_before_starttls_fails() -> None:
 def test_submission_refused_as_in_the_blog_says_master_cf() -> None:
     grade = check_submission(port(587, PortState.REFUSED), port(465, PortState.REFUSED))
     assert grade.score == 0 and not grade.correct
-    assert "ECONNREFUSED" in grade.feedback
-    assert "`submission` service in /etc/postfix/master.cf" in grade.feedback
-    assert "`smtps`" in grade.criteria[1].detail
+    # The evidence, not the fix: master.cf is the hint ladder's business.
+    assert "ECONNREFUSED, errno 111" in grade.feedback
+    assert "master.cf" not in grade.feedback
+    assert "465 refused" in grade.criteria[1].detail
 
 
 def test_submission_timeout_points_at_a_firewall_not_master_cf() -> None:
     implicit = smtp(465, tls=session(), capabilities_before_tls={}, capabilities_after_tls=EHLO_TLS)
     grade = check_submission(port(587, PortState.TIMEOUT), port(465), smtps_smtp=implicit)
-    assert "firewall" in grade.feedback and "master.cf" not in grade.feedback
+    assert "timeout" in grade.feedback and "master.cf" not in grade.feedback
     assert names(grade) == {"submission (587) usable": False, "smtps (465) usable": True}
 
 
@@ -283,14 +284,14 @@ def test_auth_offered_in_plain_text_asks_for_tls_auth_only() -> None:
     )
     grade = check_auth_after_tls(dialog)
     assert not grade.correct
-    assert "smtpd_tls_auth_only = yes" in grade.feedback
+    assert "before STARTTLS" in grade.feedback and "smtpd_tls_auth_only" not in grade.feedback
 
 
 def test_auth_missing_even_after_tls_asks_for_sasl() -> None:
     after = {k: v for k, v in EHLO_TLS.items() if k != "AUTH"}
     grade = check_auth_after_tls(smtp(capabilities_after_tls=after, tls=session()))
     assert names(grade) == {"no AUTH before TLS": True, "AUTH after TLS": False}
-    assert "smtpd_sasl_auth_enable" in grade.feedback
+    assert "lists no AUTH" in grade.feedback
 
 
 def test_auth_login_failure_is_reported() -> None:
@@ -332,7 +333,7 @@ def test_relay_denied_passes(denial: str) -> None:
 def test_open_relay_fails_loudly() -> None:
     grade = check_not_open_relay(relay_dialog("250 2.1.5 Ok"))
     assert not grade.correct and "open relay" in grade.feedback
-    assert "mynetworks" in grade.feedback
+    assert "accepted" in grade.feedback
 
 
 def test_relay_refused_for_another_reason_is_not_counted() -> None:
@@ -362,7 +363,7 @@ def test_relay_own_domain_must_still_be_accepted() -> None:
     denied = "454 4.7.1 <x@example.net>: Relay access denied"
     grade = check_not_open_relay(relay_dialog(denied), local=relay_dialog(denied))
     assert names(grade) == {"foreign recipient refused": True, "own domain accepted": False}
-    assert "mydestination" in grade.feedback
+    assert "own domain is refused" in grade.feedback
 
 
 # --- LiveTask: scaling, hints, solution ------------------------------------------------
@@ -463,7 +464,7 @@ def test_run_auth_offered_before_tls(serve: Serve, certs: CertFactory) -> None:
     server = serve(FakeMailServer(tls=tls, users={LAB_USER: LAB_PASSWORD}, auth_require_tls=False))
     grade = get_task("nb04.auth-after-tls").run(local_context(server, certs))
     assert names(grade)["no AUTH before TLS"] is False
-    assert "smtpd_tls_auth_only" in grade.feedback
+    assert "before STARTTLS" in grade.feedback
 
 
 @pytest.mark.parametrize(("open_relay", "passes"), [(False, True), (True, False)])
@@ -660,7 +661,7 @@ def test_capstone_merges_every_part() -> None:
     assert labels[0] == "submission: submission (587) usable"
     assert "relay: foreign recipient refused" in labels and "ptr: forward-confirmed" in labels
     assert not grade.correct
-    assert "`smtps` service in /etc/postfix/master.cf" in grade.feedback
+    assert "465 refused" in grade.feedback
 
 
 def test_mx_naming_an_address() -> None:

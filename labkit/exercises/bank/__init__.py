@@ -36,11 +36,12 @@ NOTEBOOK_TITLES: dict[str, str] = {
 
 @cache
 def _catalogue() -> dict[str, Exercise]:
-    from labkit.exercises.bank import nb00, nb01, nb02, nb03, nb04, nb05, nb06, tasks
+    from labkit.exercises.bank import nb00, nb01, nb02, nb03, nb04, nb05, nb06, predictions, tasks
 
     items: list[Exercise] = []
     for module in (nb00, nb01, nb02, nb03, nb04, nb05, nb06):
         items.extend(module.QUESTIONS)
+    items.extend(predictions.PREDICTIONS)
     items.extend(tasks.LIVE_TASKS)
     catalogue: dict[str, Exercise] = {}
     for item in items:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.exercises.questions import Choice, MultipleChoice, Question, ShortAnswer
+from labkit.exercises.questions import Choice, Matching, MultipleChoice, Question, ShortAnswer
 
 QUESTIONS: tuple[Question, ...] = (
     MultipleChoice(
@@ -175,5 +175,49 @@ QUESTIONS: tuple[Question, ...] = (
                 "TCP connect?",
             ),
         ),
+    ),
+    Matching(
+        id="nb06.diagnosis",
+        title="Your diagnosis, graded",
+        prompt="Match each of the blog's symptoms with its cause. Several causes are "
+        "distractors; one cause is not a fault at all.",
+        rows=(
+            (
+                "From the laptop, EHLO on 25 lists `XXXXXXXA` and no STARTTLS, so no AUTH",
+                "Something on the laptop's network path rewrites SMTP",
+            ),
+            (
+                "465 and 587 refused from the laptop and from the server; mail.log silent",
+                "`submission` and `smtps` are not enabled in master.cf",
+            ),
+            (
+                "From the server, mail to outside addresses is accepted without AUTH",
+                "`permit_mynetworks` trusts 127.0.0.0/8: intended behaviour",
+            ),
+            (
+                "`openssl s_client` from the server reports verify error 18",
+                "The certificate is self-signed",
+            ),
+            (
+                "`dig mail.zimmerman.test` answers with a CNAME before the address",
+                "The MX names an alias: a DNS fault of its own",
+            ),
+        ),
+        options=(
+            "Something on the laptop's network path rewrites SMTP",
+            "`submission` and `smtps` are not enabled in master.cf",
+            "`permit_mynetworks` trusts 127.0.0.0/8: intended behaviour",
+            "The certificate is self-signed",
+            "The MX names an alias: a DNS fault of its own",
+            "The ufw firewall drops the packets",
+            "A missing certificate file disables TLS",
+            "`smtpd_banner` hides the server's name",
+        ),
+        hints=(
+            "Take one symptom at a time and ask where it was seen: laptop, server, or both.",
+            "Your own notes from the diagnosis table, the doctor's second opinion and "
+            "notebooks 2 to 5 each cover one row.",
+        ),
+        points=2.0,
     ),
 )

@@ -136,82 +136,101 @@ def gather_capstone(ctx: Target) -> dict[str, Any]:
     return {label: gather(ctx) for label, gather in _CAPSTONE_GATHERS.items()}
 
 
+#: Each task's hints are a ladder: a nudge, then where to look, then the fix itself.
 LIVE_TASKS: tuple[LiveTask, ...] = (
     LiveTask(
         id="nb02.fix-submission",
         title="Open 587 and 465 for mail clients",
+        brief="Mail clients get 'connection refused' on 587 and 465. Make both ports "
+        "usable from the laptop: 587 with STARTTLS, 465 with TLS from the first byte.",
         prompt="In the blog's state, 465 and 587 refuse connections. Make Postfix listen on "
         "587 (`submission`, STARTTLS) and 465 (`smtps`, implicit TLS), then check.",
         check=check_submission,
         gather=gather_submission,
         hints=(
-            "Refused from everywhere, logs silent: the services are not defined. Look at "
-            "`postconf -M` on mx.",
-            "Uncomment the `submission` and `smtps` blocks in /etc/postfix/master.cf.",
-            "Then `postfix reload` and `ss -ltn` should list :587 and :465.",
+            "Refused from everywhere, localhost included, and the logs are silent: is "
+            "anything listening at all?",
+            "On mx: `ss -ltn` shows what listens; `postconf -M` the services Postfix runs; "
+            "/etc/postfix/master.cf is where services are defined (look for lines that "
+            "start with `#`).",
+            "On mx: `sed -i -E 's/^#((submission|smtps) +inet|  -o )/\\1/' "
+            "/etc/postfix/master.cf`, then `postfix check` and `postfix reload`.",
         ),
-        solution="In master.cf enable `submission inet n - y - - smtpd` and `smtps inet n - y "
-        "- - smtpd` with `-o smtpd_tls_wrappermode=yes` for smtps, then `postfix reload`.",
+        solution="In master.cf uncomment `submission inet n - n - - smtpd` and `smtps inet "
+        "n - n - - smtpd` with their `-o` lines (`-o smtpd_tls_wrappermode=yes` for "
+        "smtps), then `postfix reload`.",
     ),
     LiveTask(
         id="nb03.fix-starttls",
         title="Make STARTTLS work with a trusted certificate",
+        brief="Port 25 advertises STARTTLS but no client gets a trusted TLS session. Make "
+        "STARTTLS on 25 work with a certificate for mail.zimmerman.test that verifies.",
         prompt="Port 25 should offer STARTTLS and present a certificate for "
         "`mail.zimmerman.test` that verifies against the lab CA.",
         check=check_starttls,
         gather=gather_starttls,
         hints=(
-            "`openssl s_client -connect mail.zimmerman.test:25 -starttls smtp -CAfile "
-            "/etc/ssl/certs/labkit-ca.pem` shows the verify return code.",
-            "Code 18 is a self-signed certificate: use the lab-issued one under /etc/ssl/lab/.",
-            "Set `smtpd_tls_cert_file` and `smtpd_tls_key_file` to it, then `postfix reload`.",
+            "Certificate trouble is loud: what does the server itself say about TLS?",
+            "On mx: `grep -i tls /var/log/mail.log | tail`, `postconf smtpd_tls_cert_file "
+            "smtpd_tls_key_file`, and what is really in `/etc/ssl/lab/`.",
+            "On mx: `lab-certbot mail.zimmerman.test`, then `postconf -e "
+            "smtpd_tls_cert_file=/etc/ssl/lab/mail.zimmerman.test.crt "
+            "smtpd_tls_key_file=/etc/ssl/lab/mail.zimmerman.test.key` and `postfix reload`.",
         ),
-        solution="postconf -e smtpd_tls_cert_file=/etc/ssl/lab/mail.zimmerman.test.crt "
-        "smtpd_tls_key_file=/etc/ssl/lab/mail.zimmerman.test.key "
-        "smtpd_tls_security_level=may; postfix reload",
+        solution="lab-certbot mail.zimmerman.test; postconf -e "
+        "smtpd_tls_cert_file=/etc/ssl/lab/mail.zimmerman.test.crt "
+        "smtpd_tls_key_file=/etc/ssl/lab/mail.zimmerman.test.key; postfix reload",
     ),
     LiveTask(
         id="nb04.auth-after-tls",
         title="AUTH only after TLS",
-        prompt="On port 25, EHLO must not offer AUTH in plain text, must offer it after "
-        "STARTTLS, and the test user must be able to log in there.",
+        brief="Passwords can cross the network in clear text. Make sure no plain-text EHLO "
+        "offers AUTH, while the test user can still log in after TLS.",
+        prompt="No EHLO in plain text may offer AUTH; after STARTTLS (on 25 or 587) or on "
+        "465 the test user must be able to log in.",
         check=check_auth_after_tls,
         gather=gather_auth,
         hints=(
-            "Compare the EHLO lists before and after STARTTLS in the transcript.",
-            "`postconf smtpd_tls_auth_only smtpd_sasl_auth_enable` on mx.",
+            "Compare the EHLO lists before and after STARTTLS: where does AUTH show up?",
+            "On mx: `postconf -n | grep -i auth`; the blog quotes the parameter that keeps "
+            "AUTH inside TLS.",
+            "On mx: `postconf -e smtpd_tls_auth_only=yes`, then `postfix reload`.",
         ),
-        solution="postconf -e smtpd_tls_auth_only=yes smtpd_sasl_auth_enable=yes "
-        "smtpd_sasl_type=dovecot smtpd_sasl_path=private/auth; postfix reload",
+        solution="postconf -e smtpd_tls_auth_only=yes; postfix reload",
     ),
     LiveTask(
         id="nb04.no-open-relay",
         title="Not an open relay",
+        brief="Strangers can send mail through this server to anyone. Stop that, without "
+        "turning away mail for zimmerman.test.",
         prompt="From the workstation (outside `mynetworks`), without AUTH, a recipient at a "
-        "foreign domain must be refused (454 or 554) while mail for zimmerman.test is accepted.",
+        "foreign domain must be refused with a relay denial, while mail for zimmerman.test "
+        "is accepted.",
         check=check_not_open_relay,
         gather=gather_relay,
         hints=(
-            "Which networks does `postconf mynetworks` trust?",
-            "`smtpd_relay_restrictions` should end in `defer_unauth_destination` (or "
-            "`reject_unauth_destination`).",
+            "Who may relay without logging in? The answer is a list of networks.",
+            "On mx: `postconf mynetworks smtpd_relay_restrictions`; is the laptop's address "
+            "inside one of those networks?",
+            "On mx: `postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'`, then `postfix reload`.",
         ),
-        solution="postconf -e 'mynetworks=127.0.0.0/8 [::1]/128' "
-        "'smtpd_relay_restrictions=permit_mynetworks, permit_sasl_authenticated, "
-        "defer_unauth_destination'; postfix reload",
+        solution="postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'; postfix reload",
     ),
     LiveTask(
         id="nb05.fix-mx",
         title="Fix the MX",
+        brief="Senders are told to deliver zimmerman.test's mail to an alias. Make the MX "
+        "lead straight to a host name with its own address: the mail server's.",
         prompt="The MX of zimmerman.test points at `mail`, which is a CNAME. Make the MX "
         "target a name with its own A record that leads to the mail server.",
         check=check_mx,
         gather=gather_mx,
         hints=(
-            "`dig zimmerman.test MX`, then `dig mail.zimmerman.test`: do you see a CNAME?",
-            "RFC 2181 §10.3: the MX target must not be an alias.",
-            "Replace `mail CNAME metagross` with `mail A <the mail server's address>` in the "
-            "zone (and bump the SOA serial).",
+            "Follow the MX the way a sender does: MX, then the target's address.",
+            "`dig zimmerman.test MX`, then `dig mail.zimmerman.test`; the zone file is in "
+            "`~/dns-zones/` (and its SOA serial must go up).",
+            "In ~/dns-zones/zimmerman.test.zone replace the line `mail IN CNAME ...` with "
+            "`mail IN A <the address metagross has>`, and add 1 to the serial.",
         ),
         solution="In the zimmerman.test zone: `mail IN A <mx address>` instead of the CNAME "
         "(or `@ IN MX 10 metagross.zimmerman.test.`), then raise the serial.",
@@ -219,15 +238,21 @@ LIVE_TASKS: tuple[LiveTask, ...] = (
     LiveTask(
         id="nb05.ptr-matches",
         title="Reverse DNS that matches",
+        brief="Receivers distrust this server: its address has no name. Give it reverse DNS "
+        "that round-trips and matches the name the server greets with.",
         prompt="Give the mail server's address a PTR record naming `mail.zimmerman.test`, "
         "which must resolve back to the same address and match the name Postfix gives in "
         "EHLO.",
         check=check_ptr,
         gather=gather_ptr,
         hints=(
-            "`dig -x <address>` shows the PTR; in the lab you own the reverse zone.",
-            "The name in the PTR needs an A record with the same address (FCrDNS).",
-            "Postfix announces `myhostname`; `postconf myhostname` on mx.",
+            "Three names must agree: the PTR, the A record it points back to, and the "
+            "server's own greeting.",
+            "`dig -x <address>`; the reverse zone is in `~/dns-zones/` too; on mx, `postconf "
+            "myhostname`.",
+            "In the reverse zone add `<last octet> IN PTR mail.zimmerman.test.` and raise "
+            "the serial; on mx `postconf -e myhostname=mail.zimmerman.test && postfix "
+            "reload`.",
         ),
         solution="In the reverse zone: `<last octet> IN PTR mail.zimmerman.test.`; keep "
         "`mail IN A <address>`; `postconf -e myhostname=mail.zimmerman.test; postfix reload`.",
@@ -235,13 +260,19 @@ LIVE_TASKS: tuple[LiveTask, ...] = (
     LiveTask(
         id="nb06.server-fixed",
         title="The blog's server, fixed end to end",
-        prompt="Everything at once: 587 and 465 open, STARTTLS with a trusted certificate, "
+        brief="This is the blog's server. Make it work for a mail client on the laptop and "
+        "for the world: submission ports, trusted TLS, AUTH only inside TLS, no open relay, "
+        "clean MX and reverse DNS.",
+        prompt="Everything at once: 587 and 465 usable, STARTTLS with a trusted certificate, "
         "AUTH only after TLS, no open relay, a clean MX and a matching PTR.",
         check=check_capstone,
         gather=gather_capstone,
         hints=(
-            "Work through the failing criteria from the top: each names its fix.",
-            "The live tasks of notebooks 02 to 05 check the same things one by one.",
+            "Work through the failing checks from the top; each is one notebook's topic.",
+            "The doctor (`labkit doctor`) links each outside symptom to an inside cause; ask "
+            "it after your own diagnosis.",
+            "Apply the fixes of notebooks 2, 3 and 5 (their tasks' last hints): master.cf, "
+            "the lab certificate, the zone and myhostname.",
         ),
         solution="Apply the solutions of nb02.fix-submission, nb03.fix-starttls, "
         "nb04.auth-after-tls, nb04.no-open-relay, nb05.fix-mx and nb05.ptr-matches.",
