@@ -5,7 +5,8 @@ Linux a published port would hide the "connection refused" the course is about. 
 when the lab's workstation is running, the host CLI re-runs these commands inside it
 (``docker exec``) and passes its output and exit code through. The learner's progress
 file lives on the workstation's volume, so ``labkit progress`` goes there too.
-``LABKIT_LOCAL=1`` runs them on this machine instead.
+``LABKIT_LOCAL=1`` runs them on this machine instead. ``-p/--project`` chooses the lab
+(its workstation runs the command; the option itself is not passed on).
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ import shutil
 import subprocess
 import sys
 
+from labkit.cli._output import fail
+from labkit.cli._project import split_project
+from labkit.errors import LabkitError, LabNotRunningError
 from labkit.lab.config import in_workstation
 
 DELEGATED = frozenset({"probe", "doctor", "progress"})
 
 
-def workstation_container() -> str | None:
-    """Name of this project's running workstation container, if any."""
-    project = os.environ.get("LABKIT_PROJECT", "labkit")
+def workstation_container(project: str | None = None) -> str | None:
+    """Name of the project's running workstation container, if any."""
+    project = project or os.environ.get("LABKIT_PROJECT", "labkit")
     try:
         proc = subprocess.run(
             [
                 "docker",
                 "ps",
-                "-q",
                 "--filter",
                 f"label=com.docker.compose.project={project}",
                 "--filter",
@@ -47,16 +50,34 @@ def workstation_container() -> str | None:
 
 
 def maybe_delegate(argv: list[str]) -> int | None:
-    """Exit code of the delegated run, or None to run here."""
+    """Exit code of the delegated run, or None to run here.
+
+    ``-p/--project`` picks whose workstation runs the command (a workshop seat, say);
+    naming a lab whose workstation is not running is an error, never a silent run
+    against another lab.
+    """
     if not argv or argv[0] not in DELEGATED or in_workstation():
         return None
     if os.environ.get("LABKIT_LOCAL") == "1" or any(a in ("--help", "-h") for a in argv):
         return None
     if any(a == "--file" or a.startswith("--file=") for a in argv):
         return None  # a path on this machine: read it here
-    container = workstation_container()
+    try:
+        project, argv = split_project(argv)
+    except LabkitError:
+        return None  # typer reports the bad option as it does for every command
+    container = workstation_container(project)
     if container is None:
-        return None
+        if project is None:
+            return None
+        fail(
+            LabNotRunningError(
+                f"The workstation of lab {project} is not running.",
+                advice=f"`labkit status -p {project}` shows the lab; `labkit workshop status` "
+                "lists the seats; LABKIT_LOCAL=1 runs the command on this machine.",
+            )
+        )
+        return 2
     tty = ["-t"] if sys.stdout.isatty() and sys.stdin.isatty() else []
     sys.stderr.write(
         f"(running in the lab's workstation, {container}; LABKIT_LOCAL=1 runs it here)\n"

@@ -19,6 +19,7 @@ from rich.text import Text
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
 from labkit.cli._params import port_option, seconds_option
+from labkit.cli._project import ProjectOpt, use_project
 from labkit.doctor import DoctorReport, Status, doctor_target, run_doctor
 from labkit.errors import LabkitError
 
@@ -85,9 +86,11 @@ def doctor(
     inside: Annotated[
         bool, typer.Option("--inside/--no-inside", help="Also examine the server from inside.")
     ] = True,
+    project: ProjectOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Diagnose the mail server: ports, STARTTLS, certificates, AUTH, relay, DNS, logs."""
+    use_project(project)
     target = doctor_target(
         domain=domain,
         mail_host=host,

@@ -15,6 +15,7 @@ from rich.table import Table
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
 from labkit.cli._params import count_option, port_option
+from labkit.cli._project import ProjectOpt
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import ApplyResult, Lab, LabStatus, ScenarioState
 
@@ -24,12 +25,6 @@ scenario_app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-ProjectOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--project", "-p", envvar="LABKIT_PROJECT", help="Compose project name of the lab."
-    ),
-]
 
 
 def _lab(project: str | None = None, port: int | None = None) -> Lab:
@@ -198,9 +193,9 @@ def _asdict(obj: object) -> dict:
 
 
 @scenario_app.command("list")
-def scenario_list(as_json: JsonOpt = False) -> None:
+def scenario_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """The scenarios, what each breaks, and the ports it leaves open."""
-    lab = _lab()
+    lab = _lab(project)
     items = lab.scenarios()
 
     def render() -> None:
@@ -249,9 +244,9 @@ def scenario_current(project: ProjectOpt = None, as_json: JsonOpt = False) -> No
 
 
 @scenario_app.command("show")
-def scenario_show(name: str) -> None:
+def scenario_show(name: str, project: ProjectOpt = None) -> None:
     """What scenario NAME changes, as a diff against the working server (`fixed`)."""
-    lab = _lab()
+    lab = _lab(project)
     base, target = lab.render("fixed"), lab.render(name)
     console.print(f"[bold]{escape(target.scenario.title)}[/]\n{escape(target.scenario.summary)}\n")
     pairs = [(p, base.postfix_files[p], target.postfix_files[p]) for p in target.postfix_files]

@@ -19,6 +19,7 @@ from rich.text import Text
 from labkit.cli import app
 from labkit.cli._output import console, emit
 from labkit.cli._params import port_option, seconds_option
+from labkit.cli._project import ProjectOpt, use_project
 from labkit.errors import UsageError
 from labkit.limits import parse_port
 from labkit.probes._transcript import Direction, Transcript
@@ -71,9 +72,11 @@ def port_command(
     host: Annotated[str, typer.Argument(help="Host name or address.")],
     port: Annotated[int, typer.Argument(help="TCP port, e.g. 25, 465, 587.", parser=port_option())],
     timeout: TimeoutOpt = 3.0,
+    project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Try a TCP connection and say exactly how it went (refused, timeout, ...)."""
+    use_project(project)
     result = probe_port(host, port, timeout)
     emit(result, as_json, lambda: _render_port(result))
     _done(result.ok)
@@ -92,7 +95,7 @@ def _render_port(result: PortResult) -> None:
 def smtp_command(
     host: Annotated[str, typer.Argument(help="Mail server host name or address.")],
     port: Annotated[
-        int, typer.Option("--port", "-p", help="Port (25, 465, 587).", parser=port_option())
+        int, typer.Option("--port", help="Port (25, 465, 587).", parser=port_option())
     ] = 25,
     starttls: Annotated[
         bool, typer.Option("--starttls", help="STARTTLS, then EHLO again.")
@@ -113,9 +116,11 @@ def smtp_command(
         bool, typer.Option("--verify", help="Stop if the certificate fails.")
     ] = False,
     timeout: TimeoutOpt = 5.0,
+    project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Talk SMTP like `telnet HOST 25` did in the blog, and judge each step."""
+    use_project(project)
     credentials = None
     if password is not None and auth is None:
         raise UsageError("--password needs --auth USER.", advice="e.g. --auth jez@zimmerman.test")
@@ -193,9 +198,11 @@ def tls_command(
     ] = None,
     cafile: CafileOpt = None,
     timeout: TimeoutOpt = 5.0,
+    project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Handshake like `openssl s_client` and verify the certificate (OpenSSL codes)."""
+    use_project(project)
     host, port = _split_host_port(target)
     if starttls not in (None, "smtp", "imap"):
         raise UsageError(f"Unknown --starttls {starttls!r}.", advice="Use smtp or imap.")
@@ -263,9 +270,11 @@ def dns_command(
         bool, typer.Option("--mail", help="Run the mail checks for a domain (MX, PTR, SPF).")
     ] = False,
     timeout: TimeoutOpt = 2.0,
+    project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ask one nameserver, like dig, keeping NXDOMAIN/NOANSWER/SERVFAIL/... apart."""
+    use_project(project)
     if mail:
         report = mail_dns_report(name, server, port=port, timeout=timeout)
         emit(report, as_json, lambda: _render_mail_dns(report))

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
+from labkit.cli._project import ProjectOpt, use_project
 from labkit.exercises.progress import ENV_VAR, ProgressStore, ProgressWarning
 
 
@@ -28,8 +29,10 @@ def progress(
             "--file", help=f"Progress file (default: ${ENV_VAR} or ~/.labkit/progress.json)."
         ),
     ] = None,
+    project: ProjectOpt = None,
 ) -> None:
     """Show points earned per notebook, with hints and solutions used."""
+    use_project(project)
     if file is not None and not file.strip():
         raise typer.BadParameter(
             "The file name is empty: give a file name, or leave --file out.",

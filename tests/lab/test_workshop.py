@@ -7,8 +7,10 @@ The seats' project prefix and /16 come from ``LABKIT_WORKSHOP_TEST_PREFIX`` and
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 
 import pytest
 
@@ -32,6 +34,11 @@ def _free_block(n: int) -> int:
     raise RuntimeError("no free ports")
 
 
+def _labkit(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LABKIT_PROJECT", "LABKIT_LOCAL")}
+    return subprocess.run(["labkit", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
 def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
     workshop = Workshop(prefix=SEAT_PREFIX, net=SEAT_NET)
     first = _free_block(2)
@@ -50,6 +57,16 @@ def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
         seat1.apply("fixed")
         by_seat = {s.seat: s.scenario for s in workshop.status()}
         assert by_seat == {1: "fixed", 2: "blog"}
+
+        # -p points every per-lab command at one seat, whatever the environment says.
+        fixed_seat, blog_seat = (c.project for c in workshop.seats())
+        assert _labkit("doctor", "-p", fixed_seat, "--json").returncode == 0
+        broken = _labkit("doctor", "-p", blog_seat, "--json")
+        assert broken.returncode == 1, broken.stderr
+        assert blog_seat in broken.stderr  # it ran in that seat's workstation
+        status = json.loads(_labkit("status", "-p", blog_seat, "--json").stdout)
+        assert status["project"] == blog_seat and status["healthy"] is True
+        assert status["scenario"]["name"] == "blog"
 
         workshop.apply("no-submission")
         assert {s.scenario for s in workshop.status()} == {"no-submission"}

@@ -1,0 +1,84 @@
+"""``-p/--project``: which lab a command is about, the same option on every command.
+
+A workshop machine runs many labs (``labkit-seat1``, ``labkit-seat2``, ...), and an
+instructor helping one participant needs every per-lab command to point at that seat:
+``status``, ``scenario``, ``reset``, ``logs``, ``shell``, ``open``, ``doctor``,
+``probe`` and ``progress``. ``-p`` always means the project (``--port`` is spelt out).
+
+``doctor``, ``probe`` and ``progress`` normally run inside the chosen lab's
+workstation (see :mod:`labkit.cli._delegate`, which reads the option before typer
+does); when they run here instead, :func:`use_project` points the lab settings at that
+project, taking its network and port from the running lab.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from labkit.errors import UsageError
+from labkit.lab.config import LabConfig, in_workstation
+
+__all__ = ["PROJECT_FLAGS", "ProjectOpt", "split_project", "use_project"]
+
+PROJECT_FLAGS = ("-p", "--project")
+
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        *PROJECT_FLAGS,
+        envvar="LABKIT_PROJECT",
+        help="Compose project name of the lab (a workshop seat: labkit-seat3).",
+    ),
+]
+
+
+def split_project(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The project named by ``-p X``, ``--project X`` or ``--project=X`` (the last one
+    wins), and the arguments without it."""
+    project: str | None = None
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in PROJECT_FLAGS:
+            if i + 1 >= len(args):
+                raise UsageError(f"{arg} needs a project name.", advice="e.g. -p labkit-seat3")
+            project = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--project="):
+            project = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    if project is not None:
+        LabConfig(project=project).validate()
+    return project, rest
+
+
+def use_project(project: str | None) -> None:
+    """Point this process's lab settings at ``project`` (None: keep the environment's)."""
+    if project is None:
+        return
+    LabConfig(project=project).validate()
+    if in_workstation():
+        own = os.environ.get("LABKIT_PROJECT", LabConfig.project)
+        if project != own:
+            raise UsageError(
+                f"This workstation belongs to lab {own}, not {project}.",
+                advice=f"Run the command on the host: `labkit ... -p {project}`.",
+            )
+        return
+    from labkit.lab.lifecycle import Lab
+
+    live = Lab(LabConfig.from_env(project=project)).live_config()
+    os.environ.update(
+        LABKIT_PROJECT=project,
+        LABKIT_NET_PREFIX=live.net_prefix,
+        LABKIT_JUPYTER_PORT=str(live.jupyter_port),
+    )
