@@ -63,8 +63,8 @@ def split_project(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 def use_project(project: str | None) -> None:
     """Point this process's lab settings at ``project`` (None: keep the environment's)."""
-    if project is None:
-        return
+    if project is None or project == os.environ.get("LABKIT_PROJECT"):
+        return  # what the environment already says (typer also fills -p from it)
     LabConfig(project=project).validate()
     if in_workstation():
         own = os.environ.get("LABKIT_PROJECT", LabConfig.project)

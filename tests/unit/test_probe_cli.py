@@ -60,7 +60,7 @@ def test_smtp_auth_json_never_shows_the_password(run, serve, certs):
         "probe",
         "smtp",
         "127.0.0.1",
-        "-p",
+        "--port",
         str(server.port),
         "--starttls",
         "--auth",
