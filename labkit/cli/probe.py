@@ -319,3 +319,5 @@ def _render_mail_dns(report: MailDnsReport) -> None:
     if not report.issues:
         table.add_row(Text("ok", style="green"), "-", "no problems found", "")
     console.print(table)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from labkit.doctor._gather import gather, relay_commands
+from labkit.doctor._gather import doctor_budget, gather, relay_commands
 from labkit.doctor._model import (
     DOCTOR_TIMEOUT,
     CheckName,
@@ -49,6 +49,7 @@ __all__ = [
     "Status",
     "check",
     "diagnose",
+    "doctor_budget",
     "doctor_target",
     "gather",
     "registered_checks",

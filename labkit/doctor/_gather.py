@@ -1,15 +1,17 @@
 """Layer one of the doctor: run every probe at once, each with its own time bound.
 
-A healthy server answers each probe in milliseconds, a broken one costs at most its
-timeout, and because all probes run in parallel threads the whole run costs about
-one timeout however many things are broken. Nothing here judges; it only records.
+A healthy server answers each probe in milliseconds, a broken or hostile one costs at
+most its timeout (each probe's deadline covers its whole run, not one reply), and
+because all probes run in parallel threads the whole run costs about one timeout
+however many things are broken: :func:`doctor_budget` is the stated total, and a
+probe still running then is reported as not checked. Nothing here judges.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.doctor._model import DNS_TIMEOUT, Observations
@@ -24,7 +26,7 @@ from labkit.target import Target
 if TYPE_CHECKING:
     from labkit.lab.transport import Transport
 
-__all__ = ["gather", "relay_commands"]
+__all__ = ["doctor_budget", "gather", "inside_timeout", "relay_commands"]
 
 T = TypeVar("T")
 
@@ -70,12 +72,19 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
     }
     if transport is not None:
         jobs["server"] = lambda: inspect_server(
-            transport, smtp_port=t.smtp_port, timeout=max(5.0, timeout * 3)
+            transport, smtp_port=t.smtp_port, timeout=inside_timeout(timeout)
         )
     errors: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+    budget = doctor_budget(timeout, inside=transport is not None)
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="labkit-doctor")
+    try:
         futures: dict[str, Future[Any]] = {name: pool.submit(job) for name, job in jobs.items()}
-        results = {name: _result(name, future, errors) for name, future in futures.items()}
+        wait(futures.values(), timeout=max(started + budget - time.monotonic(), 0))
+        results = {name: _result(name, future, errors, budget) for name, future in futures.items()}
+    finally:
+        # Every probe has its own deadline, so a late one ends soon; the report does not
+        # wait for it.
+        pool.shutdown(wait=False, cancel_futures=True)
     if transport is None:
         errors["server"] = (
             "No way into the server was given (SSH or docker exec), so "
@@ -106,8 +115,25 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
     )
 
 
-def _result(name: str, future: Future[T], errors: dict[str, str]) -> T | None:
-    """A probe's result; a LabkitError (e.g. no resolver configured) becomes a note."""
+def inside_timeout(timeout: float) -> float:
+    """The inside view runs commands over SSH or docker exec: slower than one probe."""
+    return max(5.0, timeout * 3)
+
+
+def doctor_budget(timeout: float, *, inside: bool) -> float:
+    """The doctor's stated total: every probe runs at once with its own whole-run
+    deadline (``timeout``; the inside view :func:`inside_timeout`), plus a second for
+    threads to start and results to be judged. Whatever has not finished by then is
+    reported as not checked."""
+    return max(timeout, inside_timeout(timeout) if inside else timeout) + 1.0
+
+
+def _result(name: str, future: Future[T], errors: dict[str, str], budget: float) -> T | None:
+    """A probe's result; a LabkitError (e.g. no resolver configured) or a probe still
+    running at the doctor's deadline becomes a note."""
+    if not future.done():
+        errors[name] = f"The {name} probe did not finish within the doctor's {budget:g} s."
+        return None
     try:
         return future.result()
     except LabkitError as exc:

@@ -103,13 +103,31 @@ class Transcript:
         return "\n".join(line.text for line in self.lines if line.direction is Direction.SERVER)
 
 
+#: What a transcript keeps at most. A real dialog is under 100 lines; a server that
+#: sends endless lines must not make a probe's result grow without bound.
+MAX_TRANSCRIPT_LINES = 1000
+MAX_TRANSCRIPT_CHARS = 256 * 1024
+
+
 @dataclass
 class TranscriptBuilder:
-    """Mutable while a probe runs; :meth:`freeze` gives the immutable :class:`Transcript`."""
+    """Mutable while a probe runs; :meth:`freeze` gives the immutable :class:`Transcript`.
+
+    Keeps at most ``max_lines`` lines and ``max_chars`` characters; what comes after
+    is counted, and :meth:`freeze` ends with a note saying how much was left out.
+    """
 
     lines: list[TranscriptLine] = field(default_factory=list)
+    max_lines: int = MAX_TRANSCRIPT_LINES
+    max_chars: int = MAX_TRANSCRIPT_CHARS
+    chars: int = 0
+    dropped: int = 0
 
     def add(self, direction: Direction, text: str) -> None:
+        if len(self.lines) >= self.max_lines or self.chars + len(text) > self.max_chars:
+            self.dropped += 1
+            return
+        self.chars += len(text)
         self.lines.append(TranscriptLine(direction, text))
 
     def shell(self, text: str) -> None:
@@ -136,7 +154,11 @@ class TranscriptBuilder:
             self.add(Direction.SERVER, printable(chunk.rstrip(b"\r")))
 
     def freeze(self) -> Transcript:
-        return Transcript(tuple(self.lines))
+        lines = tuple(self.lines)
+        if self.dropped:
+            note = f"... {self.dropped} more lines not kept (transcript limit reached)"
+            lines += (TranscriptLine(Direction.NOTE, note),)
+        return Transcript(lines)
 
 
 def printable(data: bytes, limit: int = 200) -> str:

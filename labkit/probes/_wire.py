@@ -231,18 +231,41 @@ def _reply_end(buffer: bytes | bytearray) -> int:
 class Wire:
     """A socket plus a receive buffer, read one reply (or one line) at a time.
 
-    Every read has its own deadline of ``timeout`` seconds, so a server that drips
-    one byte per second cannot keep a probe alive forever.
+    Every read ends within ``timeout`` seconds, and no read or send goes past
+    ``deadline`` (a :func:`time.monotonic` instant for the whole dialog), so neither
+    a server that drips one byte per second nor one that answers every command just
+    under ``timeout`` can keep a probe alive longer than its caller allowed.
     """
 
     def __init__(
-        self, sock: socket.socket, *, timeout: float, max_reply: int = MAX_REPLY_BYTES
+        self,
+        sock: socket.socket,
+        *,
+        timeout: float,
+        max_reply: int = MAX_REPLY_BYTES,
+        deadline: float | None = None,
     ) -> None:
         self.sock = sock
         self.timeout = timeout
         self.max_reply = max_reply
+        self.deadline = deadline
         self.buffer = bytearray()
         self.bare_lf = False
+
+    def _read_deadline(self) -> float:
+        deadline = time.monotonic() + self.timeout
+        return deadline if self.deadline is None else min(deadline, self.deadline)
+
+    def _timeout_message(self) -> str:
+        if self.deadline is not None and time.monotonic() >= self.deadline - 0.001:
+            return "The probe's time ran out before the server finished answering."
+        return f"No complete reply within {self.timeout:g} s."
+
+    def remaining(self) -> float:
+        """Seconds left before the dialog's deadline (``timeout`` when there is none)."""
+        if self.deadline is None:
+            return self.timeout
+        return self.deadline - time.monotonic()
 
     def replace_socket(self, sock: socket.socket) -> None:
         """Continue on a new (TLS-wrapped) socket; the plaintext buffer is dropped."""
@@ -250,7 +273,10 @@ class Wire:
         self.buffer.clear()
 
     def send(self, data: bytes) -> None:
-        self.sock.settimeout(self.timeout)
+        remaining = self._read_deadline() - time.monotonic()
+        if remaining <= 0:
+            raise WireStop(StopKind.TIMEOUT, self._timeout_message())
+        self.sock.settimeout(remaining)
         try:
             self.sock.sendall(data)
         except TimeoutError as exc:
@@ -261,19 +287,13 @@ class Wire:
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise WireStop(
-                StopKind.TIMEOUT,
-                f"No complete reply within {self.timeout:g} s.",
-                bytes(self.buffer),
-            )
+            raise WireStop(StopKind.TIMEOUT, self._timeout_message(), bytes(self.buffer[:512]))
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(4096)
         except TimeoutError as exc:
             raise WireStop(
-                StopKind.TIMEOUT,
-                f"No complete reply within {self.timeout:g} s.",
-                bytes(self.buffer),
+                StopKind.TIMEOUT, self._timeout_message(), bytes(self.buffer[:512])
             ) from exc
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as exc:
             raise WireStop(
@@ -292,7 +312,7 @@ class Wire:
 
     def read_reply(self) -> tuple[Reply, bytes]:
         """The next complete reply and its raw bytes."""
-        deadline = time.monotonic() + self.timeout
+        deadline = self._read_deadline()
         while True:
             end = _reply_end(self.buffer)
             if end >= 0:
@@ -314,7 +334,7 @@ class Wire:
 
     def read_line(self) -> bytes:
         """The next line (without its line end), for line-based greetings such as IMAP."""
-        deadline = time.monotonic() + self.timeout
+        deadline = self._read_deadline()
         while True:
             newline = self.buffer.find(b"\n")
             if newline >= 0:

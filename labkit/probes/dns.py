@@ -48,7 +48,7 @@ import dns.resolver
 import dns.reversename
 
 from labkit.errors import UsageError
-from labkit.limits import check_port, check_timeout
+from labkit.limits import MIN_TIMEOUT, check_port, check_timeout
 
 __all__ = [
     "DnsAnswer",
@@ -67,6 +67,10 @@ __all__ = [
 ]
 
 MAX_CNAME_HOPS = 8
+#: MX targets a report looks up, and PTR names it checks back. Real domains have 1-5
+#: MX records and one PTR name; a hostile zone must not make the work grow with it.
+MAX_MX_TARGETS = 10
+MAX_PTR_NAMES = 5
 Severity = Literal["fail", "warn", "info"]
 T = TypeVar("T")
 
@@ -366,7 +370,11 @@ class ReverseDns:
 def reverse_lookup(
     address: str, *, nameserver: str | None = None, port: int = 53, timeout: float = 2.0
 ) -> ReverseDns:
-    """PTR lookup plus the forward confirmation receivers apply to connecting MTAs."""
+    """PTR lookup plus the forward confirmation receivers apply to connecting MTAs.
+
+    ``timeout`` bounds the whole check. At most :data:`MAX_PTR_NAMES` PTR names are
+    checked back, all at once, so a PTR with 40 names costs one timeout, not 40.
+    """
     try:
         ip = ipaddress.ip_address(address)
         reverse_name = dns.reversename.from_address(str(ip))
@@ -375,14 +383,29 @@ def reverse_lookup(
             f"{address!r} is not an IP address.",
             advice="Reverse DNS needs an address such as 198.51.100.25.",
         ) from exc
+    timeout = check_timeout(timeout)
+    deadline = time.monotonic() + timeout
     ptr = lookup(reverse_name, "PTR", nameserver=nameserver, port=port, timeout=timeout)
     family = "AAAA" if ip.version == 6 else "A"
-    forward = tuple(
-        lookup(name, family, nameserver=nameserver, port=port, timeout=timeout)
-        for name in ptr.values
-        if name
-    )
+    names = [name for name in ptr.values if name][:MAX_PTR_NAMES]
+    calls = [
+        functools.partial(_lookup_until, name, family, nameserver, port, deadline) for name in names
+    ]
+    if not calls:
+        return ReverseDns(str(ip), ptr, ())
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        forward = tuple(_in_parallel(pool, calls))
     return ReverseDns(str(ip), ptr, forward)
+
+
+def _lookup_until(
+    name: str, rdtype: str, nameserver: str | None, port: int, deadline: float
+) -> DnsAnswer:
+    """A lookup with whatever time is left before ``deadline`` (a timeout when none)."""
+    remaining = deadline - time.monotonic()
+    if remaining < 0.01:
+        return _not_looked_up(name, rdtype, nameserver or "?", port, "no time left")
+    return lookup(name, rdtype, nameserver=nameserver, port=port, timeout=max(remaining, 0.1))
 
 
 def spf_records(txt: DnsAnswer) -> tuple[str, ...]:
@@ -462,6 +485,8 @@ class MailDnsReport:
     banner_name: str | None
     issues: tuple[DnsIssue, ...]
     elapsed: float
+    #: What the report left out to stay within its time and size limits.
+    notes: tuple[str, ...] = ()
 
     @property
     def mail_addresses(self) -> tuple[str, ...]:
@@ -722,40 +747,71 @@ def mail_dns_report(
 
     ``expect_host`` is the host you meant to receive mail (e.g. mail.zimmerman.test);
     ``banner_name`` the name the server gives in its banner/EHLO, to compare with PTR.
+    ``timeout`` bounds the whole report: every lookup gets only the time left, and
+    at most :data:`MAX_MX_TARGETS` MX targets and :data:`MAX_PTR_NAMES` PTR names are
+    followed (``notes`` says when something was left out).
     """
     domain = _text(_parse_name(domain))
     timeout = check_timeout(timeout)
     port = check_port(port, "nameserver port")
     server = _nameserver(nameserver)
     started = time.monotonic()
+    deadline = started + timeout
+    notes: list[str] = []
 
     def ask(name: str, rdtype: str) -> Callable[[], DnsAnswer]:
-        return lambda: lookup(name, rdtype, nameserver=server, port=port, timeout=timeout)
+        return functools.partial(_lookup_until, name, rdtype, server, port, deadline)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=2 * MAX_MX_TARGETS) as pool:
         mx, apex, txt = _in_parallel(
             pool, [ask(domain, "MX"), ask(domain, "A"), ask(domain, "TXT")]
         )
-        targets = [(p, e) for p, e in _parse_mx(mx) if e and not is_address(e)]
+        exchanges = _parse_mx(mx)
+        named = [(p, e) for p, e in exchanges if e and not is_address(e)]
+        if len(named) > MAX_MX_TARGETS:
+            notes.append(
+                f"{domain} has {len(named)} MX targets; the {MAX_MX_TARGETS} most preferred "
+                "were looked up."
+            )
+        targets = named[:MAX_MX_TARGETS]
         answers = _in_parallel(pool, [ask(e, t) for _, e in targets for t in ("A", "AAAA")])
         hosts = [
             MxHost(p, e, answers[2 * i], answers[2 * i + 1]) for i, (p, e) in enumerate(targets)
         ]
         hosts += [
             MxHost(p, e, _empty(e, "A", server, port), _empty(e, "AAAA", server, port))
-            for p, e in _parse_mx(mx)
+            for p, e in exchanges
             if not e or is_address(e)
-        ]
+        ][:MAX_MX_TARGETS]
         hosts.sort(key=lambda h: (h.preference, h.exchange))
         primary = [h for h in hosts if h.preference == hosts[0].preference] if hosts else []
         addresses = list(dict.fromkeys(a for h in primary for a in h.ipv4.values))[:4]
-        reverse = _in_parallel(
-            pool,
-            [
-                functools.partial(reverse_lookup, a, nameserver=server, port=port, timeout=timeout)
-                for a in addresses
-            ],
+        remaining = deadline - time.monotonic()
+        reverse = (
+            _in_parallel(
+                pool,
+                [
+                    functools.partial(
+                        reverse_lookup,
+                        a,
+                        nameserver=server,
+                        port=port,
+                        timeout=max(remaining, MIN_TIMEOUT),
+                    )
+                    for a in addresses
+                ],
+            )
+            if remaining >= 0.1
+            else []
         )
+    if addresses and not reverse:
+        notes.append("No time was left for reverse DNS.")
+    for rev in reverse:
+        if len(rev.ptr.values) > MAX_PTR_NAMES:
+            notes.append(
+                f"{rev.address} has {len(rev.ptr.values)} PTR names; the first "
+                f"{MAX_PTR_NAMES} were checked back."
+            )
     issues = diagnose_mail_dns(
         domain, mx, hosts, apex, txt, reverse, expect_host=expect_host, banner_name=banner_name
     )
@@ -773,6 +829,7 @@ def mail_dns_report(
         banner_name=banner_name,
         issues=issues,
         elapsed=time.monotonic() - started,
+        notes=tuple(notes),
     )
 
 
@@ -790,4 +847,11 @@ def _empty(name: str, rdtype: str, server: str, port: int) -> DnsAnswer:
         port,
         0.0,
         "not looked up",
+    )
+
+
+def _not_looked_up(name: str, rdtype: str, server: str, port: int, why: str) -> DnsAnswer:
+    """A lookup the report's deadline left no time for: a timeout, and said so."""
+    return DnsAnswer(
+        name, rdtype, DnsOutcome.TIMEOUT, None, (), (name,), (), server, port, 0.0, why
     )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from labkit.errors import LabkitError, ProtocolError, TransportError
+from labkit.limits import check_timeout
 from labkit.probes._transcript import Transcript, TranscriptBuilder
 from labkit.probes._wire import Reply, parse_ehlo, parse_reply
 
@@ -238,6 +239,9 @@ def parse_ss_listening(text: str) -> tuple[ListeningSocket, ...]:
             continue
         address = match.group("addr").strip("[]") or "*"
         process = _SS_PROC_RE.search(raw)
+        port_text = match.group("port")
+        if not (port_text.isascii() and len(port_text) <= 5 and int(port_text) <= 65535):
+            continue
         sockets.append(
             ListeningSocket(
                 address, int(match.group("port")), process.group("name") if process else None
@@ -265,6 +269,8 @@ def parse_proc_net_tcp(text: str) -> tuple[ListeningSocket, ...]:
             raw_addr = bytes.fromhex(addr_hex)
         except ValueError:
             continue
+        if len(raw_addr) not in (4, 16) or not 0 <= port <= 65535 or len(port_hex) > 4:
+            continue  # a cut-off or altered line: not a socket the kernel could list
         # The kernel prints each 32-bit word in host (little-endian) order.
         words32 = struct.unpack(f"<{len(raw_addr) // 4}I", raw_addr)
         packed = b"".join(struct.pack(">I", w) for w in words32)
@@ -560,6 +566,7 @@ def inspect_server(
     failing step (it is recorded in ``errors``), so a half-broken server still gives
     a half-full picture."""
     started = time.monotonic()
+    deadline = started + check_timeout(timeout)
     errors: list[StepError] = []
     log_path = mail_log
     postconf_argv = ["postconf", "-n"]
@@ -584,8 +591,12 @@ def inspect_server(
     ]
     dialog_argv = ["bash", "-c", local_smtp_script(smtp_port)]
 
+    def left() -> float:
+        """The time left for the next command: the whole inspection has ``timeout``."""
+        return max(deadline - time.monotonic(), 0.1)
+
     def checked(argv: list[str]) -> str:
-        result = _run(transport, argv, timeout)
+        result = _run(transport, argv, left())
         if not result.ok:
             raise TransportError(
                 f"`{result.command}` exited with {result.exit_code}: "
@@ -601,7 +612,7 @@ def inspect_server(
             return parse_proc_net_tcp(proc)
 
     def dialog() -> LocalSmtpDialog:
-        result = _run(transport, dialog_argv, timeout)
+        result = _run(transport, dialog_argv, left())
         return parse_local_dialog(result.stdout, result.stderr, result.exit_code, smtp_port)
 
     with ThreadPoolExecutor(max_workers=5) as pool:

@@ -17,8 +17,9 @@ FROM/RCPT TO for a relay test), then QUIT. The result keeps:
   seeing no STARTTLS while the server itself offered it.
 
 Passwords never reach the transcript (``AUTH PLAIN ****``). A server that never
-speaks, sends garbage, splits a reply across packets or closes mid-reply yields a
-classified result within ``timeout`` per reply.
+speaks, sends garbage, splits a reply across packets, closes mid-reply or answers
+every command just under the timeout yields a classified result within ``timeout``
+for the whole dialog (connect, handshakes and every reply together).
 """
 
 from __future__ import annotations
@@ -344,6 +345,7 @@ class _Session:
         self.authenticated: bool | None = None
         self.wire: Wire | None = None
         self.quit_sent = False
+        self.deadline = time.monotonic() + timeout
 
     # -- wire helpers -------------------------------------------------------------------
 
@@ -390,13 +392,21 @@ class _Session:
 
     def _handshake(self) -> None:
         assert self.wire is not None
+        remaining = self.wire.remaining()
+        if remaining <= 0:
+            raise _Stop(
+                Phase.TLS_HANDSHAKE,
+                SmtpFailure.TIMEOUT,
+                "The probe's time ran out before the TLS handshake.",
+                alive=False,
+            )
         try:
             tls_sock, session = start_tls(
                 self.wire.sock,
                 server_hostname=self.servername,
                 cafile=self.cafile,
                 verify=self.verify,
-                timeout=self.timeout,
+                timeout=remaining,
             )
         except HandshakeFailed as exc:
             self.log.note(str(exc))
@@ -579,6 +589,7 @@ class _Session:
 
     def run(self) -> SmtpResult:
         started = time.monotonic()
+        self.deadline = started + self.timeout
         if self.implicit_tls:
             self.log.shell(f"openssl s_client -connect {self.host}:{self.port} -crlf -quiet")
         else:
@@ -596,7 +607,7 @@ class _Session:
                 self.log.note("Escape character is '^]'.")
             if self.helo is None:
                 self.helo = address_literal(sock)
-            self.wire = Wire(sock, timeout=self.timeout)
+            self.wire = Wire(sock, timeout=self.timeout, deadline=self.deadline)
             try:
                 phase, failure, reason = self._dialog()
             finally:

@@ -74,6 +74,8 @@ __all__ = [
 
 StartTls = Literal["smtp", "imap"]
 T = TypeVar("T")
+#: Untagged lines an IMAP server may send before its answer to STARTTLS (Dovecot: 0-1).
+MAX_UNTAGGED_LINES = 100
 #: Certificates of a chain that are described; a real chain has 2-4.
 MAX_CHAIN = 10
 #: The system bundle is about 200 KB; a CA file bigger than this is a mistake.
@@ -595,11 +597,16 @@ def _imap_starttls(wire: Wire, log: TranscriptBuilder) -> None:
         raise _StartTlsRefused(f"Not an IMAP greeting: {greeting[:60]!r}")
     log.client("a1 STARTTLS")
     wire.send(b"a1 STARTTLS\r\n")
-    while True:
+    for _ in range(MAX_UNTAGGED_LINES):
         line = wire.read_line()
         log.server_bytes(line)
         if line.startswith(b"a1 "):
             break
+    else:
+        raise _StartTlsRefused(
+            f"The server sent more than {MAX_UNTAGGED_LINES} lines without answering "
+            "a1 STARTTLS: not a working IMAP server."
+        )
     if not line[3:].upper().startswith(b"OK"):
         raise _StartTlsRefused(f"STARTTLS was refused: {line.decode('utf-8', 'replace')}")
 
@@ -613,16 +620,17 @@ def _attempt(
     cafile: str | None,
     verify: bool,
     timeout: float,
+    deadline: float,
     log: TranscriptBuilder,
 ) -> tuple[PortResult, TlsPhase, str, TlsSession | None, HandshakeFailed | None]:
-    sock, connection = connect(host, port, timeout)
+    sock, connection = connect(host, port, max(deadline - time.monotonic(), 0.001))
     if sock is None:
         log.note(f"connect:errno={connection.errno_number} ({connection.errno_name})")
         return connection, TlsPhase.CONNECT, connection.explanation, None, None
     log.note(f"CONNECTED({connection.address})")
     try:
         if starttls is not None:
-            wire = Wire(sock, timeout=timeout)
+            wire = Wire(sock, timeout=timeout, deadline=deadline)
             try:
                 if starttls == "smtp":
                     _smtp_starttls(wire, log, address_literal(sock))
@@ -635,9 +643,13 @@ def _attempt(
             except _StartTlsRefused as exc:
                 sock.close()
                 return connection, TlsPhase.STARTTLS, str(exc), None, None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            sock.close()
+            return connection, TlsPhase.HANDSHAKE, "The probe's time ran out.", None, None
         try:
             tls_sock, session = start_tls(
-                sock, server_hostname=servername, cafile=cafile, verify=verify, timeout=timeout
+                sock, server_hostname=servername, cafile=cafile, verify=verify, timeout=remaining
             )
         except HandshakeFailed as exc:
             return connection, TlsPhase.HANDSHAKE, str(exc), None, exc
@@ -659,6 +671,8 @@ def probe_tls(
 ) -> TlsResult:
     """Connect, optionally negotiate STARTTLS, handshake, and judge the certificate.
 
+    ``timeout`` bounds the whole probe: connect, STARTTLS dialog, handshake and the
+    unverified second look when verification fails.
     ``servername`` is both the SNI sent and the name verified (default: ``host``).
     ``cafile`` is a PEM bundle to trust instead of the system store (the lab's CA).
     Expected failures are data in the result; only misuse raises :class:`UsageError`.
@@ -683,6 +697,7 @@ def probe_tls(
     if cafile:
         command += f" -CAfile {cafile}"
     log.shell(command)
+    deadline = started + timeout
     connection, phase, reason, session, failure = _attempt(
         host,
         port,
@@ -691,6 +706,7 @@ def probe_tls(
         cafile=cafile,
         verify=True,
         timeout=timeout,
+        deadline=deadline,
         log=log,
     )
     handshake_error = failure.openssl_reason if failure else None
@@ -699,6 +715,7 @@ def probe_tls(
         verification = failure.verification
         log.note(f"verify error:num={verification.code}:{verification.message}")
         retry_log = TranscriptBuilder()
+        first_connection = connection
         connection, phase, retry_reason, session, retry_failure = _attempt(
             host,
             port,
@@ -707,12 +724,16 @@ def probe_tls(
             cafile=cafile,
             verify=False,
             timeout=timeout,
+            deadline=deadline,
             log=retry_log,
         )
+        if not connection.ok:  # the port answered a moment ago: keep that, not a retry's luck
+            connection = first_connection
         if session is not None:
             session = replace(session, verification=verification)
             reason = f"handshake completed; certificate verify failed: {verification}"
         else:
+            phase = TlsPhase.HANDSHAKE  # what failed is verification, whatever the retry met
             reason = f"{reason}; retry without verification failed: {retry_reason}"
             handshake_error = retry_failure.openssl_reason if retry_failure else handshake_error
     if session is not None:

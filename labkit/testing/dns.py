@@ -42,6 +42,7 @@ __all__ = [
     "TinyDnsServer",
     "blog_dns_server",
     "fixed_dns_server",
+    "many_records_dns_server",
 ]
 
 #: Addresses from the documentation ranges (RFC 5737): nothing real is ever named.
@@ -284,6 +285,31 @@ class TinyDnsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def many_records_dns_server(
+    mx_targets: int = 64, ptr_names: int = 40, *, answer_targets: bool = False
+) -> TinyDnsServer:
+    """A hostile zone: ``zimmerman.test`` has ``mx_targets`` MX records, the mail
+    host's address has ``ptr_names`` PTR names, and (unless ``answer_targets``) every
+    lookup of an MX target or a PTR name is dropped, so each one costs a client its
+    whole timeout. Work that grows with what a server returns shows up here."""
+    mx = "".join(f"@ IN MX {10 + i} mx{i}\n" for i in range(mx_targets))
+    targets = "".join(f"mx{i} IN A {MAIL_HOST}\n" for i in range(mx_targets))
+    names = "".join(f"25 IN PTR name{i}.zimmerman.test.\n" for i in range(ptr_names))
+    names_a = "".join(f"name{i} IN A {MAIL_HOST}\n" for i in range(ptr_names))
+    server = TinyDnsServer(
+        {
+            "zimmerman.test.": _SOA + mx + targets + names_a + '@ IN TXT "v=spf1 mx -all"\n',
+            REVERSE_ORIGIN: _REVERSE_SOA + names,
+        }
+    )
+    if not answer_targets:
+        for i in range(mx_targets):
+            server.misbehave(Behaviour.DROP, f"mx{i}.zimmerman.test.")
+        for i in range(ptr_names):
+            server.misbehave(Behaviour.DROP, f"name{i}.zimmerman.test.")
+    return server
 
 
 def blog_dns_server(extra: Iterable[tuple[str, str]] = ()) -> TinyDnsServer:

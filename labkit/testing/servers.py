@@ -13,6 +13,9 @@ in the wild:
   middle of its EHLO reply;
 * :func:`imap_starttls_server` and :func:`tls_server` - TLS endpoints presenting a
   given certificate;
+* :func:`slow_reply_server` - answers every command just under a per-reply timeout;
+* :func:`endless_imap_server` - untagged IMAP lines forever, never the tagged answer;
+* :func:`endless_reply_server` - a multi-line banner that never reaches its last line;
 * :func:`closed_port` - a port where nothing listens (connect is refused);
 * :func:`blackhole_port` - a port whose SYNs are dropped (connect times out).
 
@@ -38,11 +41,14 @@ __all__ = [
     "blackhole_port",
     "closed_port",
     "closing_server",
+    "endless_imap_server",
+    "endless_reply_server",
     "garbage_server",
     "imap_starttls_server",
     "masked_middlebox_server",
     "scripted_smtp_server",
     "silent_server",
+    "slow_reply_server",
     "split_reply_server",
     "tls_server",
 ]
@@ -183,9 +189,12 @@ class _Script:
     close_on: str | None
     close_after: bytes
     reset: bool
+    reply_delay: float = 0.0
 
 
 def _send(conn: socket.socket, data: bytes, script: _Script) -> None:
+    if script.reply_delay:
+        time.sleep(script.reply_delay)
     if not script.bytewise:
         conn.sendall(data)
         return
@@ -228,6 +237,7 @@ def scripted_smtp_server(
     close_on: str | None = None,
     close_after: bytes = b"",
     reset: bool = False,
+    reply_delay: float = 0.0,
     name: str = "scripted-smtp",
 ) -> ScriptServer:
     """An SMTP-speaking script: a banner, then a canned reply per command verb.
@@ -235,6 +245,7 @@ def scripted_smtp_server(
     ``bytewise`` sends every byte in its own packet (``delay`` seconds apart);
     ``close_on="EHLO"`` sends ``close_after`` and closes when that verb arrives
     (``"CONNECT"`` closes before the banner); ``reset`` makes that close a RST.
+    ``reply_delay`` waits that long before the banner and before every reply.
     """
     table = {
         "EHLO": (
@@ -250,7 +261,9 @@ def scripted_smtp_server(
         "QUIT": b"221 2.0.0 Bye\r\n",
     }
     table.update(replies or {})
-    script = _Script(banner, table, default, bytewise, delay, close_on, close_after, reset)
+    script = _Script(
+        banner, table, default, bytewise, delay, close_on, close_after, reset, reply_delay
+    )
     return ScriptServer(_smtp_handler(script), name=name)
 
 
@@ -293,6 +306,54 @@ def garbage_server(payload: bytes = b"\x00\xff\xfeSSH-2.0-not-smtp\x1b[0m\r\n") 
         _wait_until_stopped(conn, stopping)
 
     return ScriptServer(handle, name="garbage")
+
+
+# --------------------------------------------------------------------------- hostile servers
+
+
+def slow_reply_server(delay: float = 1.4) -> ScriptServer:
+    """A correct SMTP server that waits ``delay`` seconds before the banner and every
+    reply: each wait is under a per-reply timeout, the dialog as a whole is not."""
+    return scripted_smtp_server(
+        replies={"STARTTLS": b"220 2.0.0 Ready to start TLS\r\n"},
+        reply_delay=delay,
+        name=f"slow-reply-{delay:g}s",
+    )
+
+
+def endless_imap_server(line: bytes = b"* OK [ALERT] still here, keep reading\r\n") -> ScriptServer:
+    """An IMAP greeting, then, after the client's first command, untagged ``* ...``
+    lines forever: the tagged answer a client waits for never comes."""
+
+    def handle(conn: socket.socket, stopping: threading.Event) -> None:
+        conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n")
+        if _read_line(conn, bytearray(), stopping) is None:
+            return
+        burst = line * 64
+        conn.settimeout(1.0)
+        while not stopping.is_set():
+            try:
+                conn.sendall(burst)
+            except TimeoutError:
+                continue  # the client stopped reading; keep the connection until stop()
+
+    return ScriptServer(handle, name="endless-imap")
+
+
+def endless_reply_server() -> ScriptServer:
+    """A banner that never ends: ``220-`` continuation lines, as fast as the client
+    reads them, and never the final ``220 `` line."""
+
+    def handle(conn: socket.socket, stopping: threading.Event) -> None:
+        burst = b"220-mail.zimmerman.test ESMTP, and there is more\r\n" * 64
+        conn.settimeout(1.0)
+        while not stopping.is_set():
+            try:
+                conn.sendall(burst)
+            except TimeoutError:
+                continue
+
+    return ScriptServer(handle, name="endless-reply")
 
 
 # --------------------------------------------------------------------------- TLS endpoints
