@@ -326,8 +326,10 @@ class _Session:
         cafile: str | None,
         verify: bool,
         servername: str | None,
+        auth_first: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        self.auth_first = auth_first
         self.helo = helo
         self.want_starttls, self.implicit_tls = starttls, implicit_tls
         self.creds, self.commands, self.message = creds, commands, message
@@ -552,6 +554,27 @@ class _Session:
                 Phase.AUTH, failure, f"Authentication failed: {reply.code}{status} {reply.message}"
             )
 
+    def _auth_as_planned(self, creds: Credentials) -> None:
+        """AUTH where the learner put it (before STARTTLS), and the server's real answer.
+
+        When the server does not offer AUTH, the bare ``AUTH MECHANISM`` is sent anyway
+        (no credentials) so its reply (Postfix: ``503 5.5.1 Error: authentication not
+        enabled``) is shown; a ``334`` challenge is cancelled with ``*`` (RFC 4954 §4).
+        A refusal does not end the dialog: STARTTLS and the rest of the plan follow.
+        """
+        caps = self.caps_after if self.caps_after is not None else self.caps_before
+        if "AUTH" in caps:
+            try:
+                self._auth(creds)
+            except _Stop as stop:
+                if stop.failure not in (SmtpFailure.AUTH_FAILED, SmtpFailure.REJECTED):
+                    raise
+            return
+        reply = self._command(Phase.AUTH, f"AUTH {creds.mechanism}")
+        if reply.code == ReplyCode.AUTH_CONTINUE:
+            self._command(Phase.AUTH, "*")
+        self.authenticated = False
+
     def _run_commands(self) -> None:
         assert self.wire is not None
         for command in self.commands:
@@ -650,9 +673,11 @@ class _Session:
                 self.caps_after = caps
             else:
                 self.caps_before = caps
+            if self.creds is not None and self.auth_first:
+                self._auth_as_planned(self.creds)
             if self.want_starttls:
                 self._starttls()
-            if self.creds is not None:
+            if self.creds is not None and not self.auth_first:
                 self._auth(self.creds)
             self._run_commands()
         except _Stop as stop:
@@ -704,6 +729,7 @@ def smtp_session(
     cafile: str | None = None,
     verify: bool = False,
     servername: str | None = None,
+    auth_first: bool = False,
 ) -> SmtpResult:
     """Talk SMTP to ``host:port`` like the blog did with telnet, and record everything.
 
@@ -712,6 +738,9 @@ def smtp_session(
     (e.g. ``("MAIL FROM:<a@example.net>", "RCPT TO:<b@example.net>")`` for a relay
     test; DATA sends ``message``), then QUIT. ``implicit_tls`` handshakes before the
     banner (port 465).
+
+    ``auth_first`` sends AUTH *before* STARTTLS, as a learner may plan it, and records
+    the server's real reply even when AUTH is not offered in plain text.
 
     ``helo`` defaults to the client's address literal, e.g. ``[172.20.0.5]``.
     ``verify`` (default off, like ``s_client``): when on, a certificate that does
@@ -751,5 +780,6 @@ def smtp_session(
         cafile=cafile,
         verify=verify,
         servername=servername,
+        auth_first=auth_first,
     )
     return session.run()

@@ -34,18 +34,22 @@ class DialogPlan:
     auth: str | None  # the SASL mechanism, or None for no AUTH
     commands: tuple[str, ...]
     message: str | None
+    #: AUTH was planned before STARTTLS: it is sent there, and the reply shown.
+    auth_first: bool = False
 
 
 def plan_dialog(lines: Sequence[str]) -> DialogPlan:
-    """Read a console script (one command per line) in the order a dialog allows.
+    """Read a console script (one command per line), keeping the learner's order.
 
     EHLO and STARTTLS are handled by the probe itself (it says EHLO again after
     TLS), AUTH uses the lab's test user, everything else is sent as typed; a QUIT
-    ends the script.
+    ends the script. AUTH written before STARTTLS is sent before STARTTLS, so the
+    server's real answer to it shows (nothing is silently reordered).
     """
     helo: str | None = None
     starttls = False
     auth: str | None = None
+    auth_first = False
     commands: list[str] = []
     for raw in lines:
         line = raw.strip()
@@ -72,12 +76,17 @@ def plan_dialog(lines: Sequence[str]) -> DialogPlan:
                     advice="Use AUTH PLAIN or AUTH LOGIN.",
                 )
             auth = mechanism
+            auth_first = not starttls and any(
+                ln.strip().upper().startswith("STARTTLS") for ln in lines
+            )
         elif verb == "QUIT":
             break
         else:
             commands.append(line)
     has_data = any(c.split(" ", 1)[0].upper() == "DATA" for c in commands)
-    return DialogPlan(helo, starttls, auth, tuple(commands), TEST_MESSAGE if has_data else None)
+    return DialogPlan(
+        helo, starttls, auth, tuple(commands), TEST_MESSAGE if has_data else None, auth_first
+    )
 
 
 class SmtpConsole(ToolWidget[SmtpResult]):
@@ -160,6 +169,7 @@ class SmtpConsole(ToolWidget[SmtpResult]):
             commands=plan.commands,
             message=plan.message,
             timeout=ctx.timeout,
+            auth_first=plan.auth_first,
         )
 
     def _render(self, result: SmtpResult) -> str:

@@ -42,7 +42,7 @@ CELL_TIMEOUT = 120
 #: Text in a cell's output that means a shell command in it failed.
 SHELL_FAILURES = ("command not found", "Permission denied (publickey", "Could not resolve hostname")
 
-ASK = re.compile(r"""\bask\(\s*["']([^"']+)["']""")
+ASK = re.compile(r"""\b(?:ask|predict|challenge)\(\s*["']([^"']+)["']""")
 SETUP = re.compile(r"""\bsetup\(\s*["']([^"']+)["']\s*\)""")
 
 
@@ -84,9 +84,45 @@ def test_every_exercise_of_the_notebook_is_asked_once(name):
 
 
 @pytest.mark.parametrize("name", COURSE)
-def test_ends_with_a_recap_and_whats_next(name):
-    text = "\n".join(c.source for c in load(name).cells if c.cell_type == "markdown")
-    assert "## Recap" in text and "## What's next" in text
+def test_objectives_first_key_points_and_whats_next_last(name):
+    """Software Carpentry's episode shape: objectives at the top, key points at the end."""
+    cells = [c for c in load(name).cells if c.cell_type == "markdown"]
+    assert cells[1].source.startswith("## Objectives"), cells[1].source[:40]
+    assert "## Key points" in cells[-1].source and "## What's next" in cells[-1].source
+
+
+#: What only a fix does: none of it may be printed in a notebook (the hint ladder has it).
+FIX_COMMANDS = re.compile(r"postconf -e|sed -i|lab-certbot mail\.|IN PTR +mail|IN A +\{")
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_no_verbatim_fixes(name):
+    for cell in load(name).cells:
+        assert not FIX_COMMANDS.search(cell.source), (name, cell.source[:200])
+
+
+@pytest.mark.parametrize("name", sorted(set(COURSE) - {"00-welcome"}))
+def test_a_prediction_or_challenge_in_every_notebook(name):
+    source = "\n".join(c.source for c in load(name).cells if c.cell_type == "code")
+    if name != "06-capstone":
+        assert "predict(" in source
+    if name != "01-talking-smtp":
+        assert "challenge(" in source
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_no_typed_answer_is_on_screen_right_before_its_question(name):
+    """The two cells before a question must not show its answer (a number or a phrase)."""
+    cells = load(name).cells
+    for i, cell in enumerate(cells):
+        for exercise_id in ASK.findall(cell.source) if cell.cell_type == "code" else ():
+            found = exercises_for(name[:2])
+            question = next(e for e in found if e.id == exercise_id)
+            answer = getattr(question, "solution_text", "")
+            if not answer or exercise_id.split(".")[1].startswith(("predict", "fix")):
+                continue
+            before = " ".join(c.source for c in cells[max(0, i - 2) : i])
+            assert answer not in before, (exercise_id, answer)
 
 
 @pytest.mark.parametrize("name", COURSE)

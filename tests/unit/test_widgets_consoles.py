@@ -119,6 +119,27 @@ def test_smtp_console_shows_auth_appearing_after_starttls(serve: Serve, certs: C
     assert "<td>STARTTLS</td><td>yes</td><td>-</td>" in cells
 
 
+def test_smtp_console_sends_auth_before_starttls_when_planned(
+    serve: Serve, certs: CertFactory
+) -> None:
+    """AUTH before STARTTLS is not reordered: the server's real refusal is shown."""
+    tls = certs.leaf(HOST).server_context()
+    server = serve(FakeMailServer(tls=tls, users={LAB_USER: LAB_PASSWORD}))
+    assert plan_dialog(["EHLO", "AUTH PLAIN", "STARTTLS"]).auth_first
+    assert not plan_dialog(["EHLO", "STARTTLS", "AUTH PLAIN"]).auth_first
+    console = SmtpConsole(context(server, certs), port=server.port)
+    console.script.value = "EHLO\nAUTH PLAIN\nSTARTTLS\nQUIT\n"
+    console.run_button.click()
+    result = console.result
+    assert result is not None and result.tls is not None and not result.authenticated
+    lines = [line.render() for line in result.transcript]
+    auth_at = next(i for i, line in enumerate(lines) if line.startswith("> AUTH PLAIN"))
+    tls_at = next(i for i, line in enumerate(lines) if line == "> STARTTLS")
+    assert auth_at < tls_at
+    assert lines[auth_at + 1].strip().startswith(("503", "530", "538")), lines[auth_at + 1]
+    assert LAB_PASSWORD not in console.output.value
+
+
 def test_smtp_console_relay_attempt_is_refused(serve: Serve) -> None:
     server = serve(FakeMailServer())
     console = SmtpConsole(context(server), port=server.port)
