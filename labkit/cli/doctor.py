@@ -144,8 +144,18 @@ def render_report(report: DoctorReport) -> None:
             console.print(f"  [bold]fix:[/] {escape(finding.hint)}")
         if finding.learn_more:
             console.print(f"  [bold]learn:[/] {escape(finding.learn_more)}")
+    not_checked = report.observations.errors
+    if not_checked:
+        console.print("\n[yellow]Not checked[/] (the same list as --json's not_checked):")
+        for step, why in not_checked.items():
+            first, *rest = why.splitlines() or [""]
+            console.print(f"  [bold]{escape(step)}[/]: {escape(first)}")
+            for line in rest:
+                console.print(Text(f"    {line}", style="dim"))
     counts = report.counts()
     console.print(
         f"\n{counts['fail']} failed, {counts['warn']} warnings, {counts['ok']} ok, "
-        f"{counts['info']} notes in {report.elapsed:.2f} s"
+        f"{counts['info']} notes"
+        + (f", {len(not_checked)} not checked" if not_checked else "")
+        + f" in {report.elapsed:.2f} s"
     )

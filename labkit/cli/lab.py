@@ -156,8 +156,18 @@ def _status_table(st: LabStatus) -> Table:
 
 
 def _scenario_line(state: ScenarioState | None) -> str:
+    if state is not None and state.problem and state.name is None:
+        return (
+            f"scenario: [yellow]unknown: edited by hand ({escape(state.problem)}); "
+            "`labkit scenario apply NAME` puts the lab back in a known state[/]"
+        )
     if state is None or state.name is None:
         return "scenario: [dim]none applied[/]"
+    if state.problem:
+        return (
+            f"scenario: [bold]{state.name}[/] [yellow](edited by hand: "
+            f"{escape(state.problem)}; `labkit reset` undoes)[/]"
+        )
     edits = (
         f" [yellow](edited since: {', '.join(state.modified)}; `labkit reset` undoes)[/]"
         if state.modified

@@ -440,6 +440,23 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
         return
     if session is None:
         return
+    if session.stopped_at in (Phase.STARTTLS, Phase.TLS_HANDSHAKE) and session.failure in (
+        SmtpFailure.TIMEOUT,
+        SmtpFailure.CLOSED,
+        SmtpFailure.RESET,
+    ):
+        # No answer is not a refusal: do not blame the TLS setup for a slow server.
+        yield Finding(
+            check=CheckName.STARTTLS,
+            target=where,
+            status=Status.WARN,
+            title=f"STARTTLS got no answer ({session.failure.value})",
+            evidence=session.transcript.excerpt("STARTTLS", context=0),
+            hint=f"{session.reason} A busy or just-restarted server can be slow: run the "
+            "doctor again, or give it more time with --timeout.",
+            learn_more=learn,
+        )
+        return
     if session.stopped_at is Phase.STARTTLS:
         evidence = session.transcript.excerpt("STARTTLS", context=0)
         hint = (

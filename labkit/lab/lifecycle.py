@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -73,10 +74,12 @@ class ScenarioState:
     name: str | None
     applied_at: str | None
     modified: tuple[str, ...] = ()
+    #: Set when the record itself was edited by hand: what is wrong with it.
+    problem: str | None = None
 
     @property
     def pristine(self) -> bool:
-        return self.name is not None and not self.modified
+        return self.name is not None and not self.modified and self.problem is None
 
 
 @dataclass(frozen=True)
@@ -453,6 +456,13 @@ class Lab:
     def reset(self) -> ApplyResult:
         """Back to the current scenario's pristine state, undoing a learner's edits."""
         current = self.current()
+        if current.name is None and current.problem:
+            raise LabStateError(
+                f"The scenario record was edited by hand: {current.problem}, so labkit "
+                "cannot tell which scenario to restore.",
+                advice="Put the lab in a scenario by name: `labkit scenario apply blog` "
+                "(`labkit scenario list` shows them all); that rewrites the record.",
+            )
         if current.name is None:
             raise LabStateError(
                 "The lab has no scenario applied yet.",
@@ -461,7 +471,7 @@ class Lab:
         return self.apply(current.name)
 
     def current(self) -> ScenarioState:
-        return read_scenario_state(self.access())
+        return read_scenario_state(self.access(), known=scenario_names(self.home))
 
 
 def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult:
@@ -527,16 +537,60 @@ def wait_listeners(
         time.sleep(0.05)
 
 
-def read_scenario_state(access: LabAccess) -> ScenarioState:
-    record_raw = access.mx.run(["cat", SCENARIO_RECORD])
+#: The record lists the files a scenario writes; more than this was not written by labkit.
+MAX_RECORDED_FILES = 64
+_RECORD_NAME = "labkit-scenario.json"
+_ZONE_FILE_RE = re.compile(r"zones/[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_POSTFIX_FILE_RE = re.compile(r"/etc/postfix/[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _edited(why: str) -> ScenarioState:
+    """A scenario record the learner changed by hand (they are root on mx)."""
+    return ScenarioState(None, None, (_RECORD_NAME,), problem=f"{SCENARIO_RECORD} {why}")
+
+
+def read_scenario_state(access: LabAccess, known: Iterable[str] | None = None) -> ScenarioState:
+    """Which scenario the record on mx names, and which of its files changed since.
+
+    The learner is root on mx, so the record is read like any untrusted input: bad
+    JSON, a wrong shape, an unknown scenario name (``known``) or a file list that is
+    not labkit's gives a state whose ``problem`` says it was edited by hand, never an
+    exception. Only files a scenario can write are read back.
+    """
+    record_raw = access.mx.run(["head", "-c", "65536", SCENARIO_RECORD])
     if not record_raw.ok:
         return ScenarioState(None, None)
     try:
         record = json.loads(record_raw.stdout)
-    except ValueError:
-        return ScenarioState(None, None, ("labkit-scenario.json",))
+    except (ValueError, RecursionError):
+        return _edited("is not valid JSON")
+    if not isinstance(record, dict):
+        return _edited("is not a JSON object")
+    name = record.get("scenario")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", name):
+        return _edited("does not name a scenario")
+    if known is not None and name not in set(known):
+        return _edited(f"names {name!r}, which is not a scenario")
+    applied_at = record.get("applied_at")
+    hashes = record.get("hashes", {})
+    if (
+        not isinstance(hashes, dict)
+        or len(hashes) > MAX_RECORDED_FILES
+        or not all(
+            isinstance(path, str)
+            and isinstance(digest, str)
+            and (_ZONE_FILE_RE.fullmatch(path) or _POSTFIX_FILE_RE.fullmatch(path))
+            for path, digest in hashes.items()
+        )
+    ):
+        return ScenarioState(
+            name,
+            None,
+            (_RECORD_NAME,),
+            problem=f"{SCENARIO_RECORD} has a file list labkit did not write",
+        )
     modified = []
-    for path, expected in record.get("hashes", {}).items():
+    for path, expected in hashes.items():
         if path.startswith("zones/"):
             text = access.zones.read(path.split("/", 1)[1])
         else:
@@ -544,7 +598,7 @@ def read_scenario_state(access: LabAccess) -> ScenarioState:
             text = got.stdout if got.ok else None
         if text is None or content_hash(path, text) != expected:
             modified.append(path)
-    return ScenarioState(record.get("scenario"), record.get("applied_at"), tuple(modified))
+    return ScenarioState(name, applied_at if isinstance(applied_at, str) else None, tuple(modified))
 
 
 __all__ += ["scenario_names"]

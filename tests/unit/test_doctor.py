@@ -158,3 +158,18 @@ def test_doctor_target_is_the_lab_by_address_with_a_short_timeout(monkeypatch):
     assert target.mail_host == "mx.example.test" and target.timeout == DOCTOR_TIMEOUT
     assert target.ports == (25, 465, 587) and target.password == "metagross2014"
     assert doctor_target(timeout=2.0).timeout == 2.0
+
+
+def test_the_human_report_lists_what_json_calls_not_checked(healthy, capsys, monkeypatch):
+    """Probe errors that only --json's not_checked showed are in the table view too."""
+    from labkit.cli.doctor import render_report
+
+    monkeypatch.setenv("COLUMNS", "200")
+    report = run_doctor(healthy)
+    not_checked = report.to_dict()["not_checked"]
+    assert not_checked
+    render_report(report)
+    out = capsys.readouterr().out
+    assert "Not checked" in out
+    for step, why in not_checked.items():
+        assert step in out and why.splitlines()[0][:60] in " ".join(out.split())

@@ -168,3 +168,29 @@ def test_the_doctor_keeps_its_stated_total_against_hostile_servers(serve):
         report, _ = run_bounded(lambda: run_doctor(target), budget + MARGIN)
     assert report.elapsed <= budget + MARGIN
     assert report.findings
+
+
+def test_a_starttls_without_answer_is_not_called_a_refusal(serve, fixed_dns):
+    """A false diagnosis the whole-run deadline could cause: no reply in time is a
+    warning about a slow server, not "STARTTLS is listed but refused"."""
+    from labkit.doctor import Status
+    from labkit.testing.servers import scripted_smtp_server
+
+    mute = serve(
+        scripted_smtp_server(
+            replies={"EHLO": b"250-mail.zimmerman.test\r\n250 STARTTLS\r\n", "STARTTLS": b""}
+        )
+    )
+    target = Target(
+        address=mute.host,
+        smtp_port=mute.port,
+        smtps_port=mute.port,
+        submission_port=mute.port,
+        nameserver=fixed_dns.host,
+        dns_port=fixed_dns.port,
+        timeout=1.0,
+    )
+    report, _ = run_bounded(lambda: run_doctor(target), doctor_budget(1.0, inside=False) + 2)
+    starttls = [f for f in report.findings if f.check == "starttls"]
+    assert starttls and all("refused" not in f.title for f in starttls)
+    assert any(f.status is Status.WARN and "no answer" in f.title for f in starttls)
