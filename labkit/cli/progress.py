@@ -55,7 +55,7 @@ def progress(
         table = Table(title=f"Progress ({store.path})")
         for column in ("notebook", "title"):
             table.add_column(column)
-        for column in ("passed", "attempted", "hints", "solutions", "points", "%"):
+        for column in ("passed", "attempted", "tries", "hints", "solutions", "points", "%"):
             table.add_column(column, justify="right")
         table.add_column("progress", no_wrap=True)
         for row in summary.itertuples(index=False):
@@ -65,6 +65,7 @@ def progress(
                 row.title,
                 f"{row.passed}/{row.exercises}",
                 str(row.attempted),
+                str(row.tries),
                 str(row.hints_used),
                 str(row.solutions_shown),
                 f"{_fmt_points(row.earned)}/{_fmt_points(row.possible)}",

@@ -38,15 +38,18 @@ def _host(host: str | None, bind: str = "127.0.0.1") -> str:
 
 def _table(seats: list[SeatStatus]) -> Table:
     table = Table(title="workshop seats", title_justify="left")
-    for col in ("seat", "health", "scenario", "points", "JupyterLab"):
+    for col in ("seat", "health", "scenario", "points", "tries", "JupyterLab"):
         table.add_column(
-            col, justify="right" if col in ("seat", "points") else "left", overflow="fold"
+            col,
+            justify="right" if col in ("seat", "points", "tries") else "left",
+            overflow="fold",
         )
     for s in seats:
         health = "[green]healthy[/]" if s.healthy else f"[red]{escape(s.error or 'not healthy')}[/]"
         scenario = (s.scenario or "-") + (" [yellow](edited)[/]" if s.edited else "")
         points = f"{s.earned:g}/{s.possible:g}" if s.possible else "-"
-        table.add_row(str(s.seat), health, scenario, points, escape(s.url or "-"))
+        tries = str(s.tries) if s.possible else "-"
+        table.add_row(str(s.seat), health, scenario, points, tries, escape(s.url or "-"))
     return table
 
 

@@ -69,6 +69,8 @@ class SeatStatus:
     earned: float
     possible: float
     error: str | None = None
+    #: Checks clicked in all (questions and live tasks): how hard the seat is working.
+    tries: int = 0
 
 
 class Workshop:
@@ -175,7 +177,7 @@ class Workshop:
                 if st.running
                 else None
             )
-            earned, possible = self._points(lab) if st.running else (0.0, 0.0)
+            earned, possible, tries = self._points(lab) if st.running else (0.0, 0.0, 0)
             scenario = st.scenario
             return SeatStatus(
                 number,
@@ -186,27 +188,29 @@ class Workshop:
                 url,
                 earned,
                 possible,
+                tries=tries,
             )
         except LabkitError as exc:
             return SeatStatus(
                 number, config.project, False, None, False, None, 0.0, 0.0, exc.message
             )
 
-    def _points(self, lab: Lab) -> tuple[float, float]:
+    def _points(self, lab: Lab) -> tuple[float, float, int]:
         ws: Any = lab.containers().get("workstation")
         if ws is None or ws.status != "running":
-            return 0.0, 0.0
+            return 0.0, 0.0, 0
         code, out = ws.exec_run(
             ["/opt/labkit/venv/bin/labkit", "progress", "--json"], user="learner", demux=True
         )
         try:
             data = json.loads(out[0] or b"{}")
         except ValueError:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0
         notebooks = data.get("notebooks", [])
         return (
             float(sum(n.get("earned", 0) for n in notebooks)),
             float(sum(n.get("possible", 0) for n in notebooks)),
+            int(sum(n.get("tries", 0) for n in notebooks)),
         )
 
     def apply(self, scenario: str) -> list[str]:

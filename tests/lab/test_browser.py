@@ -2,7 +2,8 @@
 
 Open JupyterLab from the running test lab with its token, check that it lands in the
 course without the news pop-up, open a notebook, run it, see the widgets render,
-answer a question wrongly then rightly, and read the feedback. Screenshots go to
+answer a question wrongly then rightly, and read the feedback; lock in a prediction and
+see the output appear only then; check a challenge live. Screenshots go to
 ``$LABKIT_SCREENSHOTS`` (default ``test-artifacts/screenshots``) for a human to look at.
 """
 
@@ -21,8 +22,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("LABKIT_SCREENSHOTS", "test-artifacts/screenshots"))
 NOTEBOOK = "browser-check.ipynb"
 CELLS = [
-    ("markdown", "# Browser check\nA question and a console, as in the course."),
+    ("markdown", "# Browser check\nA question, a prediction and a challenge, as in the course."),
     ("code", "from labkit.widgets import ask\nask('nb02.errno-linux')"),
+    (
+        "code",
+        "from labkit.widgets import predict\n"
+        "predict('nb02.predict-587', run=lambda: print('OUTPUT-AFTER-PREDICTION'))",
+    ),
+    ("code", "from labkit.widgets import challenge\nchallenge('nb02.fix-submission')"),
 ]
 
 
@@ -147,9 +154,38 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     )
     shot(page, "04-right-answer-feedback")
 
-    # The answer was recorded in the learner's progress file.
+    # Predict, then check: the output appears only once the prediction is locked in.
+    cards = page.locator(".jp-OutputArea-output").filter(has=page.locator(".jupyter-widgets"))
+    prediction = cards.filter(has_text="Predict, then check").first
+    prediction.wait_for(timeout=60_000)
+    prediction.scroll_into_view_if_needed()
+    assert "OUTPUT-AFTER-PREDICTION" not in prediction.inner_text()
+    option = prediction.locator(".widget-hbox", has_text="Refuse the connection at once")
+    option.locator("input[type=checkbox]").check()
+    prediction.locator("button", has_text="Lock in my prediction").click()
+    page.wait_for_function(
+        'el => el.innerText.includes("OUTPUT-AFTER-PREDICTION")',
+        arg=prediction.element_handle(),
+        timeout=30_000,
+    )
+    assert "Prediction locked in" in prediction.inner_text()
+    shot(page, "05-prediction-locked-then-output")
+
+    # A challenge: a terse brief, and a live check of the (here: fixed) server.
+    trial = cards.filter(has_text="Challenge:").first
+    trial.scroll_into_view_if_needed()
+    assert "connection refused" in trial.inner_text() and "ssh mx" in trial.inner_text()
+    trial.locator("button", has_text="Check my fix").click()
+    page.wait_for_function(
+        'el => el.innerText.includes("checks pass")', arg=trial.element_handle(), timeout=60_000
+    )
+    shot(page, "06-challenge-checked")
+    assert "All 2 checks pass" in trial.inner_text()
+
+    # The answers were recorded in the learner's progress file.
     out = lab.ws("labkit progress --json")
     assert out.exit_code == 0, out.stderr
-    assert "nb02.errno-linux" in out.stdout
+    for exercise in ("nb02.errno-linux", "nb02.predict-587", "nb02.fix-submission"):
+        assert exercise in out.stdout
     lab.ws(f"rm -f ~/notebooks/{NOTEBOOK}")
     page.close()
