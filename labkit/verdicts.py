@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from labkit.probes._wire import Reply
-from labkit.probes.dns import DnsAnswer, MxHost, is_address
+from labkit.probes.dns import DnsAnswer, DnsRule, MxHost, mx_host_issues
 from labkit.probes.smtp import SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 
@@ -388,38 +388,32 @@ def judge_submission(connection: PortResult, session: SmtpResult | None) -> Verd
 
 
 def judge_mx_target(mx: DnsAnswer, mx_hosts: Sequence[MxHost]) -> Verdict:
-    """Does every MX target name a host with its own address records (no alias, no IP)?"""
+    """Does every MX target name a host with its own address records (no alias, no IP)?
+
+    The rule itself is :func:`labkit.probes.dns.mx_host_issues`, which the doctor's DNS
+    report applies too; this is its verdict for one domain.
+    """
     fact = "MX target valid"
     if not mx.ok or not mx_hosts:
         return Verdict(fact, None, f"No MX to judge ({mx.outcome.value}).")
     for host in mx_hosts:
-        if host.exchange in ("", "."):
-            continue
-        if is_address(host.exchange):
+        for issue in mx_host_issues(mx.name, mx, host):
+            if issue.severity != "fail":
+                continue
             return Verdict(
                 fact,
                 False,
-                f"The MX names `{host.exchange}`, an address: an MX must name a host.",
-                "Use a host name with an A record as the MX target.",
-                mx.evidence(),
-            )
-        if host.is_alias:
-            target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
-            return Verdict(
-                fact,
-                False,
-                f"`{host.exchange}` is a CNAME for `{target}`; an MX must name a host with its "
-                "own A record (RFC 2181 §10.3).",
-                "Replace the CNAME with an A record, or point the MX at the canonical name.",
-                f"{mx.evidence()}\n{host.alias_evidence}",
-            )
-        if not host.addresses:
-            return Verdict(
-                fact,
-                False,
-                f"`{host.exchange}` has no A/AAAA record.",
-                f"Add an A record for {host.exchange}.",
-                host.ipv4.evidence(),
+                f"{issue.title} ({issue.reference}).",
+                _MX_ADVICE.get(issue.rule, ""),
+                issue.evidence,
             )
     targets = ", ".join(h.exchange for h in mx_hosts)
     return Verdict(fact, True, f"{targets}: a host with its own address, no CNAME.")
+
+
+_MX_ADVICE = {
+    DnsRule.MX_IS_ADDRESS: "Use a host name with an A record as the MX target.",
+    DnsRule.MX_IS_CNAME: "Replace the CNAME with an A record, or point the MX at the "
+    "canonical name.",
+    DnsRule.MX_UNRESOLVABLE: "Give the MX target an A record.",
+}

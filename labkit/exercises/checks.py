@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labkit.exercises.grade import Criterion, Grade
-from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns, is_address
+from labkit.probes.dns import DnsAnswer, DnsOutcome, MxHost, ReverseDns
 from labkit.probes.smtp import AnomalyKind, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsResult
@@ -21,6 +21,7 @@ from labkit.verdicts import (
     Verdict,
     judge_auth_available,
     judge_auth_protected,
+    judge_mx_target,
     judge_own_domain,
     judge_relay,
     judge_submission,
@@ -255,37 +256,10 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
         if mx.outcome is DnsOutcome.NOANSWER:
             detail += f" Add `{mx.name}. IN MX 10 mail.{mx.name}.`"
         return grade_criteria([Criterion("MX published", False, detail)], success="")
-    criteria = [Criterion("MX published", True, mx.evidence().replace("\n", "; "))]
-    aliases = [h for h in mx_hosts if h.is_alias]
-    if aliases:
-        host = aliases[0]
-        target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
-        criteria.append(
-            Criterion(
-                "MX target is not an alias",
-                False,
-                f"`{host.exchange}` is a CNAME for `{target}`; an MX must name a host with "
-                "its own A record (RFC 2181 §10.3). Replace the CNAME with an A record, or "
-                f"point the MX at `{target}`.",
-            )
-        )
-    else:
-        targets = ", ".join(h.exchange for h in mx_hosts)
-        criteria.append(Criterion("MX target is not an alias", True, f"{targets}: no CNAME."))
-    unresolved = [h for h in mx_hosts if not h.addresses]
-    if unresolved:
-        host = unresolved[0]
-        criteria.append(
-            Criterion(
-                "MX target has an address",
-                False,
-                f"`{host.exchange}` has no A/AAAA record ({_dns_problem(host.ipv4)})"
-                if host.exchange and not is_address(host.exchange)
-                else f"The MX names `{host.exchange}`, an address: an MX must name a host.",
-            )
-        )
-    else:
-        criteria.append(Criterion("MX target has an address", True, "Every target resolves."))
+    criteria = [
+        Criterion("MX published", True, mx.evidence().replace("\n", "; ")),
+        _verdict_criterion(judge_mx_target(mx, mx_hosts)),
+    ]
     if mail_address is not None:
         primary = [h for h in mx_hosts if h.preference == min(x.preference for x in mx_hosts)]
         found = sorted({a for h in primary for a in h.addresses})

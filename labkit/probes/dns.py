@@ -525,6 +525,66 @@ def is_address(text: str) -> bool:
 _FAILED = (DnsOutcome.TIMEOUT, DnsOutcome.SERVFAIL, DnsOutcome.REFUSED, DnsOutcome.ERROR)
 
 
+def mx_host_issues(domain: str, mx: DnsAnswer, host: MxHost) -> list[DnsIssue]:
+    """What is wrong with one MX target: a null MX, an address, an alias, no address.
+
+    The one judgement of an MX target, used by :func:`diagnose_mail_dns` (the doctor)
+    and :func:`labkit.verdicts.judge_mx_target` (the live task).
+    """
+    issues: list[DnsIssue] = []
+    add = issues.append
+    if host.exchange in ("", "."):
+        add(
+            DnsIssue(
+                DnsRule.NULL_MX,
+                "info",
+                domain,
+                f"{domain} publishes a null MX: it accepts no mail",
+                mx.evidence(),
+                "RFC 7505",
+            )
+        )
+        return issues
+    if is_address(host.exchange):
+        add(
+            DnsIssue(
+                DnsRule.MX_IS_ADDRESS,
+                "fail",
+                host.exchange,
+                f"The MX of {domain} is an IP address, not a host name",
+                mx.evidence(),
+                "RFC 1035 §3.3.9, RFC 5321 §5.1",
+            )
+        )
+        return issues
+    if host.is_alias:
+        target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
+        add(
+            DnsIssue(
+                DnsRule.MX_IS_CNAME,
+                "fail",
+                host.exchange,
+                f"MX target {host.exchange} is a CNAME (alias of {target}); "
+                "an MX must point at a name with A/AAAA records",
+                f"{domain} IN MX {host.preference} {host.exchange}\n{host.alias_evidence}",
+                "RFC 2181 §10.3, RFC 5321 §5.1",
+            )
+        )
+    if not host.addresses:
+        outcomes = f"A: {host.ipv4.outcome.value}, AAAA: {host.ipv6.outcome.value}"
+        add(
+            DnsIssue(
+                DnsRule.MX_UNRESOLVABLE,
+                "fail",
+                host.exchange,
+                f"MX target {host.exchange} has no address ({outcomes})",
+                host.ipv4.evidence(),
+                "RFC 5321 §5.1",
+            )
+        )
+    return issues
+
+
 def diagnose_mail_dns(
     domain: str,
     mx: DnsAnswer,
@@ -574,55 +634,7 @@ def diagnose_mail_dns(
             )
         )
     for host in mx_hosts:
-        if host.exchange in ("", "."):
-            add(
-                DnsIssue(
-                    DnsRule.NULL_MX,
-                    "info",
-                    domain,
-                    f"{domain} publishes a null MX: it accepts no mail",
-                    mx.evidence(),
-                    "RFC 7505",
-                )
-            )
-            continue
-        if is_address(host.exchange):
-            add(
-                DnsIssue(
-                    DnsRule.MX_IS_ADDRESS,
-                    "fail",
-                    host.exchange,
-                    f"The MX of {domain} is an IP address, not a host name",
-                    mx.evidence(),
-                    "RFC 1035 §3.3.9, RFC 5321 §5.1",
-                )
-            )
-            continue
-        if host.is_alias:
-            target = (host.ipv4 if host.ipv4.is_alias else host.ipv6).canonical_name
-            add(
-                DnsIssue(
-                    DnsRule.MX_IS_CNAME,
-                    "fail",
-                    host.exchange,
-                    f"MX target {host.exchange} is a CNAME (alias of {target}); "
-                    "an MX must point at a name with A/AAAA records",
-                    f"{domain} IN MX {host.preference} {host.exchange}\n{host.alias_evidence}",
-                    "RFC 2181 §10.3, RFC 5321 §5.1",
-                )
-            )
-        if not host.addresses:
-            outcomes = f"A: {host.ipv4.outcome.value}, AAAA: {host.ipv6.outcome.value}"
-            add(
-                DnsIssue(
-                    DnsRule.MX_UNRESOLVABLE,
-                    "fail",
-                    host.exchange,
-                    f"MX target {host.exchange} has no address ({outcomes})",
-                    host.ipv4.evidence(),
-                    "RFC 5321 §5.1",
-                )
-            )
+        issues.extend(mx_host_issues(domain, mx, host))
     exchanges = {h.exchange.lower() for h in mx_hosts}
     if expect_host and mx.ok and expect_host.lower().rstrip(".") not in exchanges:
         add(

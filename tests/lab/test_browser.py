@@ -112,7 +112,9 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     welcome_tab.wait_for(timeout=60_000)
     welcome_tab.click()  # a restored workspace may have put another tab in front
     page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    # Markdown renders asynchronously; on a busy machine that takes more than a moment.
+    title = page.locator(".jp-Notebook:visible .jp-MarkdownOutput", has_text="Welcome")
+    title.first.wait_for(timeout=60_000)
     shot(page, "01-landing")
     listing = page.locator(".jp-DirListing-content").inner_text()
     assert NOTEBOOK in listing

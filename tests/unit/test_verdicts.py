@@ -262,3 +262,65 @@ def test_exchanges_keep_their_phases() -> None:
     replayed = dialogs("fixed")["relay-25"]
     phases = [e.phase for e in replayed.exchanges if isinstance(e, Exchange)]
     assert Phase.MAIL in phases and Phase.RCPT in phases
+
+
+# --- the MX: one rule (probes.dns.mx_host_issues) for the doctor and the live task ---------
+
+
+def _a(name: str, *values: str, alias_of: str | None = None):
+    from labkit.probes.dns import DnsAnswer, DnsOutcome, DnsRecord
+
+    chain = (name, alias_of) if alias_of else (name,)
+    return DnsAnswer(
+        name,
+        "A",
+        DnsOutcome.NOERROR if values else DnsOutcome.NOANSWER,
+        "NOERROR",
+        tuple(DnsRecord(alias_of or name, "A", 300, v) for v in values),
+        chain,
+        (),
+        "192.0.2.53",
+        53,
+        0.001,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "addresses", "alias_of", "holds"),
+    [
+        ("mail.zimmerman.test", ("198.51.100.25",), None, True),
+        ("mail.zimmerman.test", ("198.51.100.25",), "metagross.zimmerman.test", False),
+        ("mail.zimmerman.test", (), None, False),
+        ("198.51.100.25", (), None, False),
+    ],
+)
+def test_doctor_and_live_task_agree_on_the_mx_target(target, addresses, alias_of, holds) -> None:
+    from labkit.exercises.checks import check_mx
+    from labkit.probes.dns import DnsAnswer, DnsOutcome, DnsRecord, MxHost, diagnose_mail_dns
+    from labkit.verdicts import judge_mx_target
+
+    mx = DnsAnswer(
+        "zimmerman.test",
+        "MX",
+        DnsOutcome.NOERROR,
+        "NOERROR",
+        (DnsRecord("zimmerman.test", "MX", 300, f"10 {target}."),),
+        ("zimmerman.test",),
+        (),
+        "192.0.2.53",
+        53,
+        0.001,
+        None,
+    )
+    host = MxHost(10, target, _a(target, *addresses, alias_of=alias_of), _a(target))
+    verdict = judge_mx_target(mx, [host])
+    assert verdict.holds is holds
+    live = {c.name: c.met for c in check_mx(mx, [host]).criteria}
+    assert live["MX target valid"] is holds
+    doctor_rules = {
+        i.rule.value
+        for i in diagnose_mail_dns("zimmerman.test", mx, [host], _a("zimmerman.test"), mx, ())
+        if i.severity == "fail" and i.rule.value.startswith("mx-")
+    }
+    assert (not doctor_rules) is holds
