@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import time
@@ -45,6 +44,7 @@ from labkit.lab.scenarios import (
     render,
     scenario_names,
 )
+from labkit.lab.secretfile import read_or_create_secret
 from labkit.lab.tarball import tar_files
 from labkit.lab.transport import DockerTransport
 
@@ -192,14 +192,8 @@ class Lab:
         return LabAccess(self.live_config(), mx, DockerZones(dns), "host")
 
     def token(self) -> str:
-        path = self.state_dir / "jupyter-token"
-        if path.is_file() and path.read_text().strip():
-            return path.read_text().strip()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_hex(16)
-        path.write_text(value + "\n")
-        path.chmod(0o600)
-        return value
+        """This lab's JupyterLab token, made on first use (0600, never a default)."""
+        return read_or_create_secret(self.state_dir / "jupyter-token")
 
     def url(self) -> str:
         port = self.live_config().jupyter_port if not in_workstation() else self.config.jupyter_port
