@@ -13,7 +13,8 @@ from labkit.cli import app
 from labkit.cli._output import console, emit
 from labkit.cli._params import count_option, port_option
 from labkit.cli.lab import JsonOpt, _progress
-from labkit.lab.workshop import MAX_SEATS, SeatStatus, Workshop
+from labkit.errors import UsageError
+from labkit.lab.workshop import MAX_SEATS, SEAT_NET, SEAT_PREFIX, SeatStatus, Workshop, seat_config
 
 workshop_app = typer.Typer(
     help="Run one lab per participant and watch the room's progress.", no_args_is_help=True
@@ -28,6 +29,36 @@ HostOpt = Annotated[
         "name when --bind 0.0.0.0, else 127.0.0.1).",
     ),
 ]
+
+
+PrefixOpt = Annotated[
+    str,
+    typer.Option(
+        "--seat-prefix",
+        envvar="LABKIT_SEAT_PREFIX",
+        help="Seats are the labs (Compose projects) named PREFIX1, PREFIX2, ...",
+    ),
+]
+NetOpt = Annotated[
+    str,
+    typer.Option(
+        "--seat-net",
+        envvar="LABKIT_SEAT_NET",
+        help="Seat N's network is NET.N.0/24 (two octets of a private range).",
+    ),
+]
+
+
+def _workshop(prefix: str, net: str, host: str | None = None, bind: str = "127.0.0.1") -> Workshop:
+    try:  # a bad prefix or network fails before any work
+        seat_config(1, prefix=prefix, net=net)
+    except UsageError as exc:
+        raise UsageError(
+            f"Seats cannot be named {prefix}N on networks {net}.N.0/24: {exc.message}",
+            advice="--seat-prefix: lower-case letters, digits, '-' and '_' (e.g. labkit-seat); "
+            "--seat-net: the first two octets of a private range (e.g. 10.126).",
+        ) from exc
+    return Workshop(host=_host(host, bind), prefix=prefix, net=net)
 
 
 def _host(host: str | None, bind: str = "127.0.0.1") -> str:
@@ -83,10 +114,12 @@ def workshop_up(
         ),
     ] = None,
     host: HostOpt = None,
+    prefix: PrefixOpt = SEAT_PREFIX,
+    net: NetOpt = SEAT_NET,
     as_json: JsonOpt = False,
 ) -> None:
     """Start SEATS labs (labkit-seat1, -seat2, ...) side by side and print their URLs."""
-    workshop = Workshop(host=_host(host, bind))
+    workshop = _workshop(prefix, net, host, bind)
     with _progress(as_json) as (say, _):
         result = workshop.up(
             seats,
@@ -102,9 +135,14 @@ def workshop_up(
 
 
 @workshop_app.command("status")
-def workshop_status(host: HostOpt = None, as_json: JsonOpt = False) -> None:
+def workshop_status(
+    host: HostOpt = None,
+    prefix: PrefixOpt = SEAT_PREFIX,
+    net: NetOpt = SEAT_NET,
+    as_json: JsonOpt = False,
+) -> None:
     """Every seat's health, scenario, points and URL."""
-    result = Workshop(host=_host(host)).status()
+    result = _workshop(prefix, net, host).status()
     if not result and not as_json:
         console.print(
             "No workshop seats are running. Start them with `labkit workshop up --seats N`."
@@ -114,15 +152,19 @@ def workshop_status(host: HostOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @workshop_app.command("apply")
-def workshop_apply(scenario: str) -> None:
+def workshop_apply(scenario: str, prefix: PrefixOpt = SEAT_PREFIX, net: NetOpt = SEAT_NET) -> None:
     """Put every seat into SCENARIO (e.g. before an exercise the whole room does)."""
-    done = Workshop().apply(scenario)
+    done = _workshop(prefix, net).apply(scenario)
     console.print(f"[green]✓[/] {scenario} applied on {len(done)} seat(s)")
 
 
 @workshop_app.command("down")
-def workshop_down(volumes: Annotated[bool, typer.Option("--volumes")] = False) -> None:
+def workshop_down(
+    volumes: Annotated[bool, typer.Option("--volumes")] = False,
+    prefix: PrefixOpt = SEAT_PREFIX,
+    net: NetOpt = SEAT_NET,
+) -> None:
     """Stop every seat (with --volumes, also delete participants' notebooks and progress)."""
     with _progress(False) as (say, _):
-        done = Workshop().down(volumes=volumes, say=say)
+        done = _workshop(prefix, net).down(volumes=volumes, say=say)
     console.print(f"[green]✓[/] stopped {len(done)} seat(s)")

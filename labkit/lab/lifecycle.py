@@ -357,7 +357,9 @@ class Lab:
     def wait_ready(self, *, timeout: float = 180) -> ReadyReport:
         """Wait until every service passes its health check (done once by :meth:`up`)."""
         self._require_host("see Docker")
-        return wait_ready(self.check_service, images.SERVICES, timeout=timeout)
+        # The workstation's init waits for mx's CA: no use checking it before mx works.
+        after = {"workstation": ("mx",)}
+        return wait_ready(self.check_service, images.SERVICES, after=after, timeout=timeout)
 
     def down(self, *, volumes: bool = False, say: Say = _quiet) -> None:
         self._require_host("stop the lab")

@@ -4,9 +4,10 @@ Every lab image carries ``/usr/local/sbin/lab-health``, the one definition of "t
 service works" (Postfix, Dovecot, sshd and rsyslog run on mx; NSD answers on dns;
 JupyterLab accepts connections on the workstation). labkit runs it itself:
 
-* while a lab starts, :func:`wait_ready` polls the services that are not ready yet,
-  quickly at first and then less often, and stops as soon as all pass, or fails fast
-  when a container exits or keeps restarting, with what its check printed;
+* while a lab starts, :func:`wait_ready` polls the services that are not ready yet
+  (and whose own prerequisites are), quickly at first and then once a second, and
+  stops as soon as all pass, or fails fast when a container exits or keeps
+  restarting, with what its check printed;
 * ``labkit status`` runs it once per service, so the answer is fresh.
 
 Docker's ``HEALTHCHECK`` runs the same script, but only at monitoring pace (every
@@ -23,7 +24,7 @@ so the waiting logic here is tested without Docker.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -68,25 +69,30 @@ Check = Callable[[str], ServiceCheck]
 
 
 def _pause(round_number: int) -> float:
-    """0.1 s, 0.2 s, 0.4 s, then every 0.8 s: quick for a lab that is nearly there."""
-    return float(min(0.1 * 2**round_number, 0.8))
+    """0.1 s, 0.2 s, 0.4 s, 0.8 s, then every second: quick for a lab that is nearly
+    there, and few ``docker exec`` calls for one that needs a while."""
+    return float(min(0.1 * 2**round_number, 1.0))
 
 
 def wait_ready(
     check: Check,
     services: Sequence[str],
     *,
+    after: Mapping[str, Sequence[str]] | None = None,
     timeout: float = 180.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ReadyReport:
     """Poll ``check`` for every service until all are ready, then return.
 
+    ``after`` names, per service, the services it waits for itself (the workstation
+    waits for mx's CA): it is not checked before those pass, which saves checks.
     Raises :class:`~labkit.errors.LabStateError` at once when a container has exited
     or is restarting, and after ``timeout`` seconds for services still not ready;
     the message names them and the advice carries what their checks printed.
     """
     started = clock()
+    after = after or {}
     pending = list(services)
     passed: dict[str, ServiceCheck] = {}
     last: dict[str, ServiceCheck] = {}
@@ -94,7 +100,8 @@ def wait_ready(
     with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
         while pending:
             rounds += 1
-            for result in pool.map(check, pending):
+            due = [s for s in pending if all(d in passed for d in after.get(s, ()))]
+            for result in pool.map(check, due):
                 last[result.service] = result
                 if result.ready:
                     passed[result.service] = result
@@ -113,7 +120,7 @@ def wait_ready(
                     + ", ".join(pending)
                     + (" is" if len(pending) == 1 else " are")
                     + " not working yet.",
-                    advice=_advice([last[s] for s in pending]),
+                    advice=_advice([last[s] for s in pending if s in last]),
                 )
             sleep(_pause(rounds - 1))
     return ReadyReport(tuple(passed[s] for s in services), clock() - started, rounds)

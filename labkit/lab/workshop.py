@@ -26,9 +26,10 @@ from labkit.lab.config import LabConfig, find_home
 from labkit.lab.lifecycle import Lab
 from labkit.lab.scenarios import load_scenario
 
-__all__ = ["SEAT_PREFIX", "SeatStatus", "Workshop", "seat_config"]
+__all__ = ["SEAT_NET", "SEAT_PREFIX", "SeatStatus", "Workshop", "seat_config"]
 
 SEAT_PREFIX = "labkit-seat"
+SEAT_NET = "10.126"
 MAX_SEATS = 200
 
 
@@ -42,7 +43,7 @@ def seat_config(
     bind: str = "127.0.0.1",
     *,
     prefix: str = SEAT_PREFIX,
-    net: str = "10.126",
+    net: str = SEAT_NET,
 ) -> LabConfig:
     if not 1 <= number <= MAX_SEATS:
         raise UsageError(
@@ -82,7 +83,7 @@ class Workshop:
         *,
         host: str = "127.0.0.1",
         prefix: str = SEAT_PREFIX,
-        net: str = "10.126",
+        net: str = SEAT_NET,
     ) -> None:
         self.home = home
         self.host = host

@@ -93,3 +93,14 @@ def test_a_named_lab_without_a_workstation_is_an_error_not_a_run_elsewhere():
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "workstation of lab labkit-no-such-seat-424242 is not running" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "option, value", [("--seat-net", "300.1"), ("--seat-net", "8.8"), ("--seat-prefix", "a/b")]
+)
+def test_workshop_seat_names_are_checked_before_any_work(option, value):
+    proc = subprocess.run(
+        ["labkit", "workshop", "status", option, value], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Seats cannot be named" in proc.stderr and "Traceback" not in proc.stderr

@@ -35,8 +35,10 @@ class Script:
     def clock(self) -> float:
         return self.now
 
-    def wait(self, *services: str, timeout: float = 10.0):
-        return wait_ready(self.check, services, timeout=timeout, sleep=self.sleep, clock=self.clock)
+    def wait(self, *services: str, timeout: float = 10.0, after=None):
+        return wait_ready(
+            self.check, services, after=after, timeout=timeout, sleep=self.sleep, clock=self.clock
+        )
 
 
 UP = ("running", True, "")
@@ -57,7 +59,14 @@ def test_only_services_not_ready_are_asked_again_quickly_then_less_often():
     report = s.wait("dns", "mx", "workstation")
     assert s.asked == {"dns": 1, "mx": 3, "workstation": 7}
     assert report.rounds == 7
-    assert s.sleeps[:4] == [0.1, 0.2, 0.4, 0.8] and max(s.sleeps) == 0.8
+    assert s.sleeps[:5] == [0.1, 0.2, 0.4, 0.8, 1.0] and max(s.sleeps) == 1.0
+
+
+def test_a_service_is_not_checked_before_what_it_waits_for_works():
+    s = Script(mx=[STARTING] * 3 + [UP], workstation=[STARTING, UP])
+    report = s.wait("mx", "workstation", after={"workstation": ("mx",)})
+    assert s.asked == {"mx": 4, "workstation": 2}
+    assert report.rounds == 6  # mx passes in round 4, the workstation in rounds 5 and 6
 
 
 def test_an_exited_container_fails_at_once_with_what_its_check_said():
@@ -86,6 +95,14 @@ def test_too_slow_names_every_service_still_pending_and_why():
     assert "dovecot is not running" in (err.value.advice or "")
     assert "port 8888" in (err.value.advice or "")
     assert 5 <= s.now <= 6
+
+
+def test_too_slow_while_waiting_for_a_prerequisite_names_both():
+    s = Script(mx=[("running", False, "postfix is not running")], workstation=[UP])
+    with pytest.raises(LabStateError) as err:
+        s.wait("mx", "workstation", timeout=3, after={"workstation": ("mx",)})
+    assert "mx, workstation are not working yet" in err.value.message
+    assert s.asked["workstation"] == 0
 
 
 def test_health_words_follow_state_and_check():
