@@ -324,3 +324,15 @@ def test_doctor_and_live_task_agree_on_the_mx_target(target, addresses, alias_of
         if i.severity == "fail" and i.rule.value.startswith("mx-")
     }
     assert (not doctor_rules) is holds
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_doctor_and_live_task_agree_on_starttls(scenario: str) -> None:
+    from labkit.exercises.checks import check_starttls
+
+    d = dialogs(scenario)
+    obs = Observations(Target(), smtp=d["ehlo-25"], starttls=d["starttls-auth-25"])
+    (finding,) = [f for f in diagnose(obs) if f.check == "starttls"]
+    live = {c.name: c.met for c in check_starttls(d["starttls-auth-25"]).criteria}
+    assert (finding.status is Status.OK) is live["TLS handshake"]
+    assert live["TLS handshake"] is (scenario != "no-tls-cert")
