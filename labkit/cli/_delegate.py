@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 
 from labkit.cli._output import fail
@@ -26,27 +25,14 @@ DELEGATED = frozenset({"probe", "doctor", "progress"})
 
 def workstation_container(project: str | None = None) -> str | None:
     """Name of the project's running workstation container, if any."""
+    from labkit.lab.engine import DockerEngine
+
     project = project or os.environ.get("LABKIT_PROJECT", "labkit")
     try:
-        proc = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "--filter",
-                f"label=com.docker.compose.project={project}",
-                "--filter",
-                "label=com.docker.compose.service=workstation",
-                "--format",
-                "{{.Names}}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        found = DockerEngine().containers(project=project, service="workstation")
+    except LabkitError:
         return None
-    names = proc.stdout.split()
-    return names[0] if proc.returncode == 0 and names else None
+    return next((c.name for c in found if c.running), None)
 
 
 def maybe_delegate(argv: list[str]) -> int | None:
@@ -78,12 +64,14 @@ def maybe_delegate(argv: list[str]) -> int | None:
             )
         )
         return 2
-    tty = ["-t"] if sys.stdout.isatty() and sys.stdin.isatty() else []
+    from labkit.lab.engine import WORKSTATION_LABKIT, DockerEngine
+
     sys.stderr.write(
         f"(running in the lab's workstation, {container}; LABKIT_LOCAL=1 runs it here)\n"
     )
     sys.stderr.flush()
     # Tables are laid out for the host's terminal, not the exec's default 80 columns.
     columns = os.environ.get("COLUMNS") or str(shutil.get_terminal_size((100, 24)).columns)
-    argv_exec = ["docker", "exec", "-i", *tty, "-u", "learner", "-e", f"COLUMNS={columns}"]
-    return subprocess.call([*argv_exec, container, "/opt/labkit/venv/bin/labkit", *argv])
+    return DockerEngine().interactive(
+        container, [WORKSTATION_LABKIT, *argv], user="learner", env={"COLUMNS": columns}
+    )

@@ -9,7 +9,7 @@ Exit code 0 when no finding failed, 1 otherwise, 2 for a usage or setup error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,11 +20,7 @@ from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
 from labkit.cli._params import port_option, seconds_option
 from labkit.cli._project import ProjectOpt, use_project
-from labkit.doctor import DoctorReport, Status, doctor_target, run_doctor
-from labkit.errors import LabkitError
-
-if TYPE_CHECKING:
-    from labkit.lab.transport import Transport
+from labkit.doctor import DoctorReport, Status, doctor_target, inside_transport, run_doctor
 
 _ICON = {
     Status.OK: ("✓", "green"),
@@ -32,16 +28,6 @@ _ICON = {
     Status.WARN: ("!", "yellow"),
     Status.FAIL: ("✗", "red"),
 }
-
-
-def inside_transport() -> tuple[Transport | None, str | None]:
-    """A way into the lab's mail server, or None and why not."""
-    from labkit.lab.lifecycle import Lab
-
-    try:
-        return Lab().access().mx, None
-    except LabkitError as exc:
-        return None, exc.message
 
 
 @app.command("doctor")

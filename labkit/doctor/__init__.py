@@ -37,7 +37,7 @@ from labkit.probes.tls import tls_context
 from labkit.target import Target
 
 if TYPE_CHECKING:
-    from labkit.lab.transport import Transport
+    from labkit.transport import Transport
 
 __all__ = [
     "DOCTOR_TIMEOUT",
@@ -52,6 +52,7 @@ __all__ = [
     "doctor_budget",
     "doctor_target",
     "gather",
+    "inside_transport",
     "registered_checks",
     "relay_commands",
     "run_doctor",
@@ -88,3 +89,15 @@ def doctor_target(**overrides: object) -> Target:
     except LabkitError:
         target = Target()
     return target.but(address=target.mx_address, timeout=DOCTOR_TIMEOUT).but(**overrides)
+
+
+def inside_transport() -> tuple[Transport | None, str | None]:
+    """A way into the lab's mail server (``docker exec`` from the host, SSH from the
+    workstation), or None and why not."""
+    from labkit.errors import LabkitError
+    from labkit.lab.lifecycle import Lab
+
+    try:
+        return Lab().access().mx, None
+    except LabkitError as exc:
+        return None, exc.message

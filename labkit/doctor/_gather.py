@@ -24,7 +24,7 @@ from labkit.probes.tls import TlsResult, probe_tls
 from labkit.target import Target
 
 if TYPE_CHECKING:
-    from labkit.lab.transport import Transport
+    from labkit.transport import Transport
 
 __all__ = ["doctor_budget", "gather", "inside_timeout", "relay_commands"]
 

@@ -13,11 +13,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from labkit.errors import LabStateError
 from labkit.lab.config import DOMAIN, LabConfig
-from labkit.lab.transport import DockerTransport, SSHTransport, Transport
+from labkit.transport import SSHTransport, Transport
+
+if TYPE_CHECKING:
+    from labkit.lab.engine import DockerTransport
 
 __all__ = ["DockerZones", "LabAccess", "LocalZones", "ZoneStore", "workstation_access"]
 

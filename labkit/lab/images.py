@@ -14,9 +14,12 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from labkit.errors import BuildError
+from labkit.errors import BuildError, LabkitError
+
+if TYPE_CHECKING:
+    from labkit.lab.engine import DockerEngine
 
 __all__ = ["LOCAL_BASE", "UPSTREAM_BASE", "host_ca_bundle", "resolve_base_image"]
 
@@ -36,42 +39,29 @@ path-exclude /usr/share/lintian/*
 """
 
 
-def _has_image(client: Any, name: str) -> bool:
-    import docker.errors
-
-    try:
-        client.images.get(name)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
-def resolve_base_image(client: Any, say: Callable[[str], None] = lambda _: None) -> str:
+def resolve_base_image(engine: DockerEngine, say: Callable[[str], None] = lambda _: None) -> str:
     """Return a usable Debian bookworm base image, making one if it has to."""
-    import docker.errors
-
     forced = os.environ.get("LABKIT_BASE_IMAGE")
     if forced:
         return forced
     for name in (UPSTREAM_BASE, LOCAL_BASE):
-        if _has_image(client, name):
+        if engine.image_labels(name) is not None:
             return name
     say(f"pulling {UPSTREAM_BASE}")
     try:
-        client.images.pull(UPSTREAM_BASE)
+        engine.pull(UPSTREAM_BASE)
         return UPSTREAM_BASE
-    except docker.errors.APIError as exc:
-        why = str(getattr(exc, "explanation", None) or exc).strip().splitlines()[0]
-        say(f"cannot pull {UPSTREAM_BASE}: {why}")
+    except LabkitError as exc:
+        say(f"cannot pull {UPSTREAM_BASE}: {exc.message}")
         say("making a local Debian base with debootstrap instead")
         pull_error = exc
-    build_local_base(say)
-    if not _has_image(client, LOCAL_BASE):  # pragma: no cover - import reported success
+    build_local_base(engine, say)
+    if engine.image_labels(LOCAL_BASE) is None:  # pragma: no cover - import reported success
         raise BuildError(f"{LOCAL_BASE} was not created.") from pull_error
     return LOCAL_BASE
 
 
-def build_local_base(say: Callable[[str], None]) -> None:
+def build_local_base(engine: DockerEngine, say: Callable[[str], None]) -> None:
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise BuildError(
             f"Cannot pull {UPSTREAM_BASE} and cannot build a base image locally.",
@@ -93,18 +83,10 @@ def build_local_base(say: Callable[[str], None]) -> None:
             raise BuildError("debootstrap failed.", advice=f"Its last lines were:\n  {tail}")
         _trim(root)
         say(f"importing the trimmed tree as {LOCAL_BASE}")
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        imp = subprocess.run(
-            ["docker", "import", "-c", 'CMD ["bash"]', "-", LOCAL_BASE],
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-        )
-        tar.wait()
-        if imp.returncode != 0:
-            raise BuildError(
-                "docker import of the base image failed.", advice=imp.stderr.strip()[-500:]
-            )
+        try:
+            engine.import_tree(root, LOCAL_BASE, changes=['CMD ["bash"]'])
+        except LabkitError as exc:
+            raise BuildError(exc.message, advice=exc.advice) from exc
 
 
 def _trim(root: Path) -> None:

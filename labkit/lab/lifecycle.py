@@ -11,14 +11,12 @@ import json
 import os
 import re
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from labkit.errors import (
     BuildError,
@@ -31,7 +29,14 @@ from labkit.errors import (
 from labkit.lab import images
 from labkit.lab.access import DockerZones, LabAccess, workstation_access
 from labkit.lab.config import LabConfig, find_home, in_workstation
-from labkit.lab.engine import Compose, docker_client, require_compose
+from labkit.lab.engine import (
+    Compose,
+    Container,
+    DockerEngine,
+    DockerTransport,
+    compose_output_failing_step,
+    require_compose,
+)
 from labkit.lab.readiness import HEALTH_COMMAND, ReadyReport, ServiceCheck, wait_ready
 from labkit.lab.scenarios import (
     INET_SERVICES,
@@ -46,7 +51,7 @@ from labkit.lab.scenarios import (
 )
 from labkit.lab.secretfile import read_or_create_secret
 from labkit.lab.tarball import tar_files
-from labkit.lab.transport import DockerTransport
+from labkit.transport import parse_ss_listening
 
 __all__ = ["ApplyResult", "Lab", "LabStatus", "ScenarioState", "ServiceStatus"]
 
@@ -113,7 +118,7 @@ class Lab:
     def __init__(self, config: LabConfig | None = None, home: Path | None = None) -> None:
         self.config = config or LabConfig.from_env()
         self.home = home or find_home()
-        self._client: Any = None
+        self._engine: DockerEngine | None = None
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -122,11 +127,11 @@ class Lab:
         return base / "labkit" / self.config.project
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
+    def engine(self) -> DockerEngine:
+        if self._engine is None:
             self._require_host("drive Docker")
-            self._client = docker_client()
-        return self._client
+            self._engine = DockerEngine()
+        return self._engine
 
     def _require_host(self, what: str) -> None:
         if in_workstation():
@@ -145,76 +150,68 @@ class Lab:
             env["LABKIT_BASE_IMAGE"] = base
         return Compose(self.config, self.home, env)
 
-    def containers(self) -> dict[str, Any]:
-        found = self.client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={self.config.project}"}
-        )
-        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+    def containers(self) -> dict[str, Container]:
+        """This project's containers by service, running or not (one Docker listing)."""
+        return {c.service: c for c in self.engine.containers(project=self.config.project)}
 
-    def _container(self, service: str) -> Any:
-        c = self.containers().get(service)
-        if c is None or c.status != "running":
+    def _running(self, found: dict[str, Container], service: str) -> Container:
+        c = found.get(service)
+        if c is None or not c.running:
             raise LabNotRunningError(
                 f"The lab's {service} container is not running"
-                + (f" (project {self.config.project})." if c is None else f" ({c.status})."),
+                + (f" (project {self.config.project})." if c is None else f" ({c.state})."),
                 advice="Start the lab with `labkit up`; `labkit status` shows what is running.",
             )
         return c
 
-    def live_config(self) -> LabConfig:
+    def live_config(self, found: dict[str, Container] | None = None) -> LabConfig:
         """The configuration of the lab as it runs, which wins over the environment.
 
         A lab started with ``LABKIT_NET_PREFIX=...`` or ``--port`` must not get zone files
         rendered for another network because a later command was run without them.
+        ``found`` is a listing already made (:meth:`containers`), to save another.
         """
         if in_workstation():
             return self.config
-        found = self.containers()
+        found = self.containers() if found is None else found
         config = self.config
         mx = found.get("mx")
-        if mx is not None:
-            env = dict(e.split("=", 1) for e in mx.attrs["Config"]["Env"] if "=" in e)
-            dns_ip = env.get("LAB_DNS_IP", "")
-            if dns_ip.count(".") == 3:
-                config = replace(config, net_prefix=dns_ip.rsplit(".", 1)[0])
-        ws = found.get("workstation")
-        if ws is not None:
-            bindings = (ws.attrs["HostConfig"].get("PortBindings") or {}).get("8888/tcp") or [{}]
-            if str(bindings[0].get("HostPort", "")).isdigit():
-                config = replace(config, jupyter_port=int(bindings[0]["HostPort"]))
+        address = mx.addresses.get(f"{self.config.project}_lab", "") if mx else ""
+        if address.count(".") == 3:
+            config = replace(config, net_prefix=address.rsplit(".", 1)[0])
+        published = found["workstation"].port(8888) if "workstation" in found else None
+        if published is not None:
+            config = replace(config, jupyter_port=published.host_port)
         return config
 
     def access(self) -> LabAccess:
         if in_workstation():
             return workstation_access(self.config)
-        mx = DockerTransport(self._container("mx"), service="mx")
-        dns = DockerTransport(self._container("dns"), service="dns")
-        return LabAccess(self.live_config(), mx, DockerZones(dns), "host")
+        found = self.containers()
+        mx = DockerTransport(self.engine, self._running(found, "mx"), service="mx")
+        dns = DockerTransport(self.engine, self._running(found, "dns"), service="dns")
+        return LabAccess(self.live_config(found), mx, DockerZones(dns), "host")
 
     def token(self) -> str:
         """This lab's JupyterLab token, made on first use (0600, never a default)."""
         return read_or_create_secret(self.state_dir / "jupyter-token")
 
     def url(self) -> str:
-        port = self.live_config().jupyter_port if not in_workstation() else self.config.jupyter_port
+        return self._url(self.live_config())
+
+    def _url(self, config: LabConfig) -> str:
         # The root redirects to the welcome notebook (JupyterLab default_url) after login.
-        return f"http://127.0.0.1:{port}/?token={self.token()}"
+        return f"http://127.0.0.1:{config.jupyter_port}/?token={self.token()}"
 
     # ---------------------------------------------------------------- build
     def missing_images(self) -> list[str]:
         """Services whose image is absent or was built from other sources than these."""
-        import docker.errors
-
         missing = []
         for svc in images.SERVICES:
-            name = f"labkit/{svc}:{self.config.image_tag}"
-            try:
-                image = self.client.images.get(name)
-            except docker.errors.ImageNotFound:
-                missing.append(svc)
-                continue
-            labels = image.labels or {}
-            if labels.get("org.labkit.source-digest") != images.source_digest(self.home, svc):
+            labels = self.engine.image_labels(f"labkit/{svc}:{self.config.image_tag}")
+            if labels is None or labels.get("org.labkit.source-digest") != images.source_digest(
+                self.home, svc
+            ):
                 missing.append(svc)
         return missing
 
@@ -234,7 +231,7 @@ class Lab:
             )
         require_compose()
         started = time.monotonic()
-        base = images.resolve_base_image(self.client, say)
+        base = images.resolve_base_image(self.engine, say)
         say(f"building images on {base}")
         compose = self.compose()
         compose.extra_env["LABKIT_BASE_IMAGE"] = base
@@ -246,8 +243,6 @@ class Lab:
             try:
                 compose.run(args, on_line=on_line, error=BuildError, what="The image build")
             except BuildError as exc:
-                from labkit.lab.engine import compose_output_failing_step
-
                 step = compose_output_failing_step(exc.advice or "")
                 if step:
                     exc.message = f"The image build failed at: {step}"
@@ -257,7 +252,7 @@ class Lab:
     # ---------------------------------------------------------------- up / down
     def _check_port(self) -> None:
         ws = self.containers().get("workstation")
-        if ws is not None and ws.status == "running":
+        if ws is not None and ws.running:
             return  # our own JupyterLab holds the port
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -324,32 +319,29 @@ class Lab:
         Compose refuses to reuse a network whose subnet changed (for instance after
         an upgrade moved the default prefix); an idle one can simply be made anew.
         """
-        import docker.errors
-
-        try:
-            net = self.client.networks.get(f"{self.config.project}_lab")
-        except docker.errors.NotFound:
+        name = f"{self.config.project}_lab"
+        net = self.engine.network(name)
+        if net is None or f"{self.config.net_prefix}.0/24" in net.subnets:
             return
-        subnets = {c.get("Subnet") for c in (net.attrs.get("IPAM", {}).get("Config") or [])}
-        if f"{self.config.net_prefix}.0/24" in subnets:
-            return
-        if net.attrs.get("Containers"):
+        if net.containers:
             raise LabStateError(
-                f"The lab network {self.config.project}_lab still serves containers on "
-                f"{', '.join(sorted(s for s in subnets if s))}.",
+                f"The lab network {name} still serves containers on "
+                f"{', '.join(sorted(net.subnets))}.",
                 advice="Stop the lab first with `labkit down`, then `labkit up` again.",
             )
-        net.remove()
+        self.engine.remove_network(name)
 
-    def check_service(self, service: str, found: dict[str, Any] | None = None) -> ServiceCheck:
+    def check_service(
+        self, service: str, found: dict[str, Container] | None = None
+    ) -> ServiceCheck:
         """Run the service's own health check (``lab-health``) in its container, once."""
         c = (self.containers() if found is None else found).get(service)
         if c is None:
             return ServiceCheck(service, "missing", False, "no container")
-        if c.status != "running":
-            return ServiceCheck(service, c.status, False, f"the container is {c.status}")
+        if not c.running:
+            return ServiceCheck(service, c.state, False, f"the container is {c.state}")
         try:
-            result = DockerTransport(c, service=service).run(list(HEALTH_COMMAND), timeout=10)
+            result = self.engine.exec(c, list(HEALTH_COMMAND), timeout=10)
         except LabkitError as exc:
             return ServiceCheck(service, "running", False, exc.message)
         return ServiceCheck(service, "running", result.ok, (result.stdout + result.stderr).strip())
@@ -371,31 +363,33 @@ class Lab:
         )
 
     def status(self) -> LabStatus:
+        """One listing, then every service's health check and the scenario state, all at
+        once (health is checked now, not read from Docker, which checks every two
+        minutes)."""
         self._require_host("see Docker")
         found = self.containers()
-        # Health is checked now, not read from Docker (which checks every two minutes).
-        with ThreadPoolExecutor(max_workers=len(images.SERVICES)) as pool:
+        with ThreadPoolExecutor(max_workers=len(images.SERVICES) + 1) as pool:
+            scenario_future = pool.submit(self._scenario_or_none, found)
             checks = list(pool.map(lambda s: self.check_service(s, found), images.SERVICES))
+            scenario = scenario_future.result()
         services = []
         for svc, check in zip(images.SERVICES, checks, strict=True):
             c = found.get(svc)
             if c is None:
                 services.append(ServiceStatus(svc, None, "missing", "none", None))
                 continue
-            tags = c.image.tags if c.image else []
-            services.append(
-                ServiceStatus(svc, c.name, c.status, check.health, tags[0] if tags else None)
-            )
-        scenario = None
-        if any(s.service == "mx" and s.state == "running" for s in services):
-            try:
-                scenario = self.current()
-            except LabkitError:
-                scenario = None
+            services.append(ServiceStatus(svc, c.name, c.state, check.health, c.image or None))
         running = any(s.state == "running" for s in services)
-        return LabStatus(
-            self.config.project, tuple(services), scenario, self.url() if running else None
-        )
+        url = self._url(self.live_config(found)) if running else None
+        return LabStatus(self.config.project, tuple(services), scenario, url)
+
+    def _scenario_or_none(self, found: dict[str, Container]) -> ScenarioState | None:
+        if not all(s in found and found[s].running for s in ("mx", "dns")):
+            return None
+        try:
+            return self._current(found)
+        except LabkitError:
+            return None
 
     def logs(self, service: str | None = None, *, tail: int = 100, follow: bool = False) -> int:
         self._require_host("read container logs")
@@ -410,8 +404,7 @@ class Lab:
             *(["-f"] if follow else []),
             *([service] if service else []),
         ]
-        compose = self.compose()
-        return subprocess.call(compose.argv(args), env=compose.env())
+        return self.compose().call(args)
 
     def shell(self, service: str = "workstation") -> int:
         """An interactive login shell in a lab container (learner on the workstation)."""
@@ -420,10 +413,14 @@ class Lab:
             raise UsageError(
                 f"Unknown service {service!r}.", advice="Services: " + ", ".join(images.SERVICES)
             )
-        container = self._container(service)
-        user = ["-u", "learner", "-w", "/home/learner"] if service == "workstation" else []
-        tty = ["-t"] if os.isatty(0) and os.isatty(1) else []
-        return subprocess.call(["docker", "exec", "-i", *tty, *user, container.name, "bash", "-l"])
+        container = self._running(self.containers(), service)
+        learner = service == "workstation"
+        return self.engine.interactive(
+            container,
+            ["bash", "-l"],
+            user="learner" if learner else None,
+            workdir="/home/learner" if learner else None,
+        )
 
     # ---------------------------------------------------------------- scenarios
     def scenarios(self) -> list[Scenario]:
@@ -469,6 +466,11 @@ class Lab:
     def current(self) -> ScenarioState:
         return read_scenario_state(self.access(), known=scenario_names(self.home))
 
+    def _current(self, found: dict[str, Container]) -> ScenarioState:
+        mx = DockerTransport(self.engine, self._running(found, "mx"), service="mx")
+        dns = DockerTransport(self.engine, self._running(found, "dns"), service="dns")
+        return read_scenario_state(LabAccess(self.config, mx, DockerZones(dns), "host"))
+
 
 def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult:
     started = time.monotonic()
@@ -509,8 +511,6 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
 
 
 def listening_ports(access: LabAccess) -> set[int]:
-    from labkit.probes.server import parse_ss_listening
-
     return {sock.port for sock in parse_ss_listening(access.mx.run(["ss", "-ltnH"]).stdout)}
 
 

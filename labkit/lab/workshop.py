@@ -19,10 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from labkit.errors import LabkitError, UsageError
 from labkit.lab.config import LabConfig, find_home
+from labkit.lab.engine import WORKSTATION_LABKIT
 from labkit.lab.lifecycle import Lab
 from labkit.lab.scenarios import load_scenario
 
@@ -148,18 +148,17 @@ class Workshop:
         """The seats that exist now, rebuilt from their workstation containers."""
         first = Lab(LabConfig(), self.home)
         found: dict[int, LabConfig] = {}
-        for c in first.client.containers.list(
-            all=True, filters={"label": "com.docker.compose.service=workstation"}
-        ):
-            m = self._seat.match(c.labels.get("com.docker.compose.project", ""))
+        for c in first.engine.containers(service="workstation"):
+            m = self._seat.match(c.project)
             if not m:
                 continue
-            env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
-            bindings = (c.attrs["HostConfig"].get("PortBindings") or {}).get("8888/tcp") or [{}]
-            port = int(bindings[0].get("HostPort") or 0)
-            bind = bindings[0].get("HostIp") or "127.0.0.1"
+            address = c.addresses.get(f"{c.project}_lab", "")
+            published = c.port(8888)
             found[int(m.group(1))] = LabConfig(
-                m.group(0), env.get("LABKIT_NET_PREFIX", ""), port, bind=bind
+                m.group(0),
+                address.rsplit(".", 1)[0],
+                published.host_port if published else 0,
+                bind=(published.host_ip if published else "") or "127.0.0.1",
             )
         return [found[n] for n in sorted(found)]
 
@@ -197,14 +196,12 @@ class Workshop:
             )
 
     def _points(self, lab: Lab) -> tuple[float, float, int]:
-        ws: Any = lab.containers().get("workstation")
-        if ws is None or ws.status != "running":
+        ws = lab.containers().get("workstation")
+        if ws is None or not ws.running:
             return 0.0, 0.0, 0
-        code, out = ws.exec_run(
-            ["/opt/labkit/venv/bin/labkit", "progress", "--json"], user="learner", demux=True
-        )
+        result = lab.engine.exec(ws, [WORKSTATION_LABKIT, "progress", "--json"], user="learner")
         try:
-            data = json.loads(out[0] or b"{}")
+            data = json.loads(result.stdout or "{}")
         except ValueError:
             return 0.0, 0.0, 0
         notebooks = data.get("notebooks", [])

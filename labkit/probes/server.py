@@ -13,7 +13,7 @@ From outside you see symptoms (587 refused, no STARTTLS); from inside you see ca
 * ``telnet localhost 25`` a local SMTP dialog: STARTTLS offered from inside but not
                         outside means something on the path strips it.
 
-Each command runs through a :class:`~labkit.lab.transport.Transport` (``docker exec``
+Each command runs through a :class:`~labkit.transport.Transport` (``docker exec``
 or ``ssh``). The parsers are pure functions of the command output, so they are tested
 on captured output without a server. The mail server image is not assumed to have
 Python: the local dialog uses bash's ``/dev/tcp``.
@@ -34,9 +34,10 @@ from labkit.errors import LabkitError, ProtocolError, TransportError
 from labkit.limits import check_timeout
 from labkit.probes._transcript import Transcript, TranscriptBuilder
 from labkit.probes._wire import Reply, parse_ehlo, parse_reply
+from labkit.transport import ListeningSocket, parse_proc_net_tcp, parse_ss_listening
 
 if TYPE_CHECKING:
-    from labkit.lab.transport import ExecResult, Transport
+    from labkit.transport import ExecResult, Transport
 
 __all__ = [
     "SERVICE_PORTS",
@@ -202,84 +203,6 @@ def _split(line: str) -> list[str]:
         return shlex.split(line, comments=False, posix=True)
     except ValueError:
         return line.split()
-
-
-# --------------------------------------------------------------------------- listening sockets
-
-
-@dataclass(frozen=True)
-class ListeningSocket:
-    address: str
-    port: int
-    process: str | None = None
-
-    @property
-    def loopback_only(self) -> bool:
-        return self.address.startswith("127.") or self.address in ("::1", "localhost")
-
-
-_SS_ADDR_RE = re.compile(r"^(?P<addr>\[.*\]|[^\s]*?)(?:%\S+)?:(?P<port>\d+|\*)$")
-_SS_PROC_RE = re.compile(r'users:\(\("(?P<name>[^"]+)"')
-
-
-def parse_ss_listening(text: str) -> tuple[ListeningSocket, ...]:
-    """``ss -ltnH`` (optionally ``-p``) output to listening sockets.
-
-    Lines look like ``LISTEN 0 100 0.0.0.0:25 0.0.0.0:*`` or ``... [::]:587 [::]:*``;
-    without ``-H`` the header line is skipped.
-    """
-    sockets = []
-    for raw in text.splitlines():
-        words = raw.split()
-        if len(words) < 4 or words[0] in ("State", "Netid"):
-            continue
-        local = words[3] if words[0] == "LISTEN" else (words[4] if len(words) > 4 else "")
-        match = _SS_ADDR_RE.match(local)
-        if match is None or match.group("port") == "*":
-            continue
-        address = match.group("addr").strip("[]") or "*"
-        process = _SS_PROC_RE.search(raw)
-        port_text = match.group("port")
-        if not (port_text.isascii() and len(port_text) <= 5 and int(port_text) <= 65535):
-            continue
-        sockets.append(
-            ListeningSocket(
-                address, int(match.group("port")), process.group("name") if process else None
-            )
-        )
-    return tuple(sockets)
-
-
-def parse_proc_net_tcp(text: str) -> tuple[ListeningSocket, ...]:
-    """``/proc/net/tcp`` and ``/proc/net/tcp6`` to listening sockets (state ``0A``).
-
-    Works on any Linux server, even one without ``ss`` or ``netstat``.
-    """
-    import ipaddress
-    import struct
-
-    sockets = []
-    for raw in text.splitlines():
-        words = raw.split()
-        if len(words) < 4 or words[0] == "sl" or words[3] != "0A":
-            continue
-        addr_hex, _, port_hex = words[1].partition(":")
-        try:
-            port = int(port_hex, 16)
-            raw_addr = bytes.fromhex(addr_hex)
-        except ValueError:
-            continue
-        if len(raw_addr) not in (4, 16) or not 0 <= port <= 65535 or len(port_hex) > 4:
-            continue  # a cut-off or altered line: not a socket the kernel could list
-        # The kernel prints each 32-bit word in host (little-endian) order.
-        words32 = struct.unpack(f"<{len(raw_addr) // 4}I", raw_addr)
-        packed = b"".join(struct.pack(">I", w) for w in words32)
-        try:
-            address = str(ipaddress.ip_address(packed))
-        except ValueError:
-            continue
-        sockets.append(ListeningSocket(address, port))
-    return tuple(sockets)
 
 
 # --------------------------------------------------------------------------- mail.log

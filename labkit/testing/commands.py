@@ -1,5 +1,5 @@
 """Stand-in executables, so code that runs commands through a Transport can be tested
-with a real :class:`~labkit.lab.transport.LocalTransport` and real processes.
+with a real :class:`~labkit.transport.LocalTransport` and real processes.
 
 Used for the server's own tools (``postconf``, ``ss``) that a test machine lacks: the
 stand-in prints captured output chosen by its arguments. Everything else the code

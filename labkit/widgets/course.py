@@ -259,7 +259,7 @@ def _smtp_item(ctx: Target) -> HealthItem:
 
 
 def _ssh_item(_: Target) -> HealthItem:
-    from labkit.lab.transport import SSHTransport
+    from labkit.transport import SSHTransport
 
     try:
         result = SSHTransport("mx").run(["postconf", "-h", "mail_version"], timeout=10)
@@ -597,8 +597,7 @@ class SecondOpinion(widgets.VBox):
         super().__init__([self.run_button, self.output], layout=card_layout())
 
     def run(self) -> DoctorReport | None:
-        from labkit.cli.doctor import inside_transport
-        from labkit.doctor import doctor_target, run_doctor
+        from labkit.doctor import doctor_target, inside_transport, run_doctor
 
         self.run_button.disabled = True
         self.output.value = message_html("Examining the server from outside and inside...", "muted")

@@ -21,7 +21,7 @@ import pytest
 from labkit.errors import LabkitError
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import Lab
-from labkit.lab.transport import ExecResult
+from labkit.transport import ExecResult
 
 TEST_PROJECT = os.environ.get("LABKIT_TEST_PROJECT", "labkit-test")
 TEST_PREFIX = os.environ.get("LABKIT_TEST_NET_PREFIX", "10.125.99")
@@ -87,13 +87,10 @@ def lab() -> Iterator[LabHandle]:
         handle.lab.build()
         existing = handle.lab.containers().get("workstation")
         if existing is not None:  # a test lab left behind: reuse its port
-            ports = existing.attrs["HostConfig"]["PortBindings"] or {}
-            bound = ports.get("8888/tcp") or [{}]
-            if bound[0].get("HostPort"):
+            published = existing.port(8888)
+            if published is not None:
                 config = LabConfig.from_env(
-                    project=TEST_PROJECT,
-                    net_prefix=TEST_PREFIX,
-                    jupyter_port=int(bound[0]["HostPort"]),
+                    project=TEST_PROJECT, net_prefix=TEST_PREFIX, jupyter_port=published.host_port
                 )
                 handle = LabHandle(Lab(config), config)
         handle.lab.up("fixed")

@@ -45,8 +45,9 @@ def test_status_json_is_valid_and_complete(lab):
 
 
 def test_docker_checks_health_only_at_monitoring_pace(lab):
+    api = lab.lab.engine.client.api  # the SDK itself, as a witness
     for service, c in lab.lab.containers().items():
-        check = c.attrs["Config"]["Healthcheck"]
+        check = api.inspect_container(c.id)["Config"]["Healthcheck"]
         assert check["Test"] == ["CMD", "/usr/local/sbin/lab-health"], service
         assert check["Interval"] >= 30 * 10**9, (service, check)  # nanoseconds
 
@@ -67,19 +68,23 @@ def test_status_checks_health_itself_and_sees_a_stopped_postfix_at_once(lab):
 
 def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
     published = {}
+    api = lab.lab.engine.client.api  # the SDK itself, as a witness
     for service, c in lab.lab.containers().items():
-        c.reload()
-        for port, bindings in (c.attrs["NetworkSettings"]["Ports"] or {}).items():
+        ports = api.inspect_container(c.id)["NetworkSettings"]["Ports"] or {}
+        for port, bindings in ports.items():
             if bindings:
                 published[(service, port)] = {(b["HostIp"], b["HostPort"]) for b in bindings}
+        assert {(p.host_ip, str(p.host_port)) for p in c.published} == published.get(
+            (service, "8888/tcp"), set()
+        )
     assert published == {("workstation", "8888/tcp"): {("127.0.0.1", str(lab.config.jupyter_port))}}
 
 
 def test_mx_has_no_route_out(lab):
     r = lab.mx("ip route get 192.0.2.1 2>&1")  # asks the kernel; sends nothing
     assert r.exit_code != 0 and "unreachable" in r.stdout.lower(), r.stdout
-    network = lab.lab.client.networks.get(f"{lab.config.project}_lab")
-    assert network.attrs["Internal"] is True
+    network = lab.lab.engine.client.api.inspect_network(f"{lab.config.project}_lab")
+    assert network["Internal"] is True
     r = lab.ws("ip route get 192.0.2.1 2>&1")
     assert r.exit_code != 0, "the workstation should have no default route either"
 
@@ -147,25 +152,27 @@ def test_progress_survives_down_up_and_a_recreated_container(lab):
 
 
 def _restart_workstation(lab) -> None:
-    lab.lab.containers()["workstation"].restart(timeout=5)
+    ws = lab.lab.containers()["workstation"]
+    lab.lab.engine.client.api.restart(ws.id, timeout=5)  # the SDK itself, as a witness
     lab.lab.wait_ready(timeout=120)
 
 
 def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab):
     root = lab.lab.containers()["workstation"]
     shipped = "/opt/labkit/notebooks"
-    assert root.exec_run(["sh", "-c", f"echo v1 > {shipped}/zz-update-test.md"]).exit_code == 0
+    assert lab.lab.engine.exec(root, ["sh", "-c", f"echo v1 > {shipped}/zz-update-test.md"]).ok
     _restart_workstation(lab)
     assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v1"
 
     lab.ws("echo '# my own notes' >> ~/notebooks/README.md")
-    root.exec_run(
+    lab.lab.engine.exec(
+        root,
         [
             "sh",
             "-c",
             f"echo v2 > {shipped}/zz-update-test.md && "
             f"echo '# course text, new edition' >> {shipped}/README.md",
-        ]
+        ],
     )
     _restart_workstation(lab)
     assert lab.ws("cat ~/notebooks/zz-update-test.md").stdout.strip() == "v2"
@@ -176,7 +183,7 @@ def test_course_updates_reach_untouched_notebooks_but_never_overwrite_edits(lab)
 
     _restart_workstation(lab)  # nothing new: no further copies, nothing overwritten
     assert "# my own notes" in lab.ws("cat ~/notebooks/README.md").stdout
-    root.exec_run(["sh", "-c", f"rm {shipped}/zz-update-test.md"])
+    lab.lab.engine.exec(root, ["sh", "-c", f"rm {shipped}/zz-update-test.md"])
 
 
 def test_commands_follow_the_running_lab_not_the_environment(lab):

@@ -189,7 +189,7 @@ def test_server_inspection_over_ssh_sees_master_cf_and_the_log(lab):
     inside = probe(
         lab,
         "from labkit.probes.server import inspect_server; "
-        "from labkit.lab.transport import SSHTransport",
+        "from labkit.transport import SSHTransport",
         "inspect_server(SSHTransport('mx'))",
     )
     assert inside["postconf"]["smtpd_tls_cert_file"] == "/etc/ssl/private/mail.zimmerman.test.pem"

@@ -11,11 +11,11 @@ import pytest
 from labkit.cli._output import to_jsonable
 from labkit.doctor import Status, run_doctor
 from labkit.errors import UsageError
-from labkit.lab.transport import LocalTransport
 from labkit.target import Target
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
 from labkit.testing.servers import masked_middlebox_server
 from labkit.testing.smtpd import FakeMailServer
+from labkit.transport import LocalTransport
 
 USERS = {LAB_USER: LAB_PASSWORD}
 POSTCONF_M_BLOG = "smtp       inet  n       -       n       -       -       smtpd\n"

@@ -8,7 +8,6 @@ import textwrap
 import pytest
 
 from labkit.errors import TransportError
-from labkit.lab.transport import ExecResult, LocalTransport
 from labkit.probes.server import (
     LogEventKind,
     inspect_server,
@@ -20,6 +19,7 @@ from labkit.probes.server import (
     parse_ss_listening,
 )
 from labkit.testing.smtpd import FakeMailServer
+from labkit.transport import ExecResult, LocalTransport
 
 # Captured from the lab's mx container (Debian 12, Postfix 3.7) in the "blog" scenario.
 POSTCONF_N = """\

@@ -1,18 +1,24 @@
-"""Run commands inside lab containers, from wherever labkit happens to be.
+"""Run commands on a lab host, from wherever labkit happens to be; read what they print.
 
 Two vantage points reach the same servers:
 
-* the host, which drives Docker and uses ``docker exec`` (:class:`DockerTransport`);
+* the host, which drives Docker and uses ``docker exec``
+  (:class:`labkit.lab.engine.DockerTransport`, behind the one Docker boundary);
 * the learner's workstation container, which has no Docker socket and logs in to
   ``mx`` with SSH exactly as the blog's author did (:class:`SSHTransport`).
 
-Both return an :class:`ExecResult`, so the server probe, scenario application and
-the doctor never care which one they were handed. This module is the boundary that
-translates ``docker.errors`` and ``subprocess`` failures into :class:`TransportError`.
+Both satisfy :class:`Transport` and return an :class:`ExecResult`, so the server
+probe (:mod:`labkit.probes.server`), scenario application (:mod:`labkit.lab`) and the
+doctor never care which one they were handed. This module sits below both ``lab`` and
+``probes`` and imports neither; it translates ``subprocess`` failures into
+:class:`~labkit.errors.TransportError`. The socket-listing parsers live here too,
+because both the lab (waiting for Postfix's listeners) and the server probe read
+``ss``.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import time
@@ -22,7 +28,15 @@ from typing import Protocol, runtime_checkable
 
 from labkit.errors import TransportError
 
-__all__ = ["DockerTransport", "ExecResult", "LocalTransport", "SSHTransport", "Transport"]
+__all__ = [
+    "ExecResult",
+    "ListeningSocket",
+    "LocalTransport",
+    "SSHTransport",
+    "Transport",
+    "parse_proc_net_tcp",
+    "parse_ss_listening",
+]
 
 
 @dataclass(frozen=True)
@@ -147,49 +161,79 @@ class SSHTransport(_SubprocessTransport):
         return result
 
 
-class DockerTransport:
-    """Run commands in a container through the Docker API (the host's vantage)."""
+# --------------------------------------------------------------------------- listening sockets
 
-    def __init__(self, container: object, *, service: str | None = None) -> None:
-        # ``container`` is a docker.models.containers.Container; typed loosely so that
-        # importing this module never needs the docker SDK.
-        self.container = container
-        self.service = service or getattr(container, "name", "?")
-        self.description = f"docker exec {self.service}"
 
-    def run(
-        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 15.0
-    ) -> ExecResult:
-        import docker.errors
+@dataclass(frozen=True)
+class ListeningSocket:
+    address: str
+    port: int
+    process: str | None = None
 
-        name = getattr(self.container, "name", self.service)
-        if input is not None:
-            # The SDK cannot feed stdin to exec; the CLI can, so use it for this case.
-            cmd = ["docker", "exec", "-i", str(name), *argv]
-            return _Wrapped(cmd, self.description).run(argv, input=input, timeout=timeout)
-        started = time.monotonic()
-        try:
-            code, (out, err) = self.container.exec_run(  # type: ignore[attr-defined]
-                list(argv), demux=True
+    @property
+    def loopback_only(self) -> bool:
+        return self.address.startswith("127.") or self.address in ("::1", "localhost")
+
+
+_SS_ADDR_RE = re.compile(r"^(?P<addr>\[.*\]|[^\s]*?)(?:%\S+)?:(?P<port>\d+|\*)$")
+_SS_PROC_RE = re.compile(r'users:\(\("(?P<name>[^"]+)"')
+
+
+def parse_ss_listening(text: str) -> tuple[ListeningSocket, ...]:
+    """``ss -ltnH`` (optionally ``-p``) output to listening sockets.
+
+    Lines look like ``LISTEN 0 100 0.0.0.0:25 0.0.0.0:*`` or ``... [::]:587 [::]:*``;
+    without ``-H`` the header line is skipped.
+    """
+    sockets = []
+    for raw in text.splitlines():
+        words = raw.split()
+        if len(words) < 4 or words[0] in ("State", "Netid"):
+            continue
+        local = words[3] if words[0] == "LISTEN" else (words[4] if len(words) > 4 else "")
+        match = _SS_ADDR_RE.match(local)
+        if match is None or match.group("port") == "*":
+            continue
+        address = match.group("addr").strip("[]") or "*"
+        process = _SS_PROC_RE.search(raw)
+        port_text = match.group("port")
+        if not (port_text.isascii() and len(port_text) <= 5 and int(port_text) <= 65535):
+            continue
+        sockets.append(
+            ListeningSocket(
+                address, int(match.group("port")), process.group("name") if process else None
             )
-        except docker.errors.APIError as exc:
-            raise TransportError(
-                f"`{shlex.join(argv)}` could not run in {self.service}: {exc.explanation or exc}",
-                advice="Check the lab with `labkit status`; `labkit up` starts it.",
-            ) from exc
-        return ExecResult(
-            tuple(argv),
-            int(code if code is not None else -1),
-            _decode(out),
-            _decode(err),
-            time.monotonic() - started,
         )
+    return tuple(sockets)
 
 
-class _Wrapped(_SubprocessTransport):
-    def __init__(self, full: list[str], description: str) -> None:
-        self.full = full
-        self.description = description
+def parse_proc_net_tcp(text: str) -> tuple[ListeningSocket, ...]:
+    """``/proc/net/tcp`` and ``/proc/net/tcp6`` to listening sockets (state ``0A``).
 
-    def _wrap(self, argv: Sequence[str]) -> list[str]:
-        return self.full
+    Works on any Linux server, even one without ``ss`` or ``netstat``.
+    """
+    import ipaddress
+    import struct
+
+    sockets = []
+    for raw in text.splitlines():
+        words = raw.split()
+        if len(words) < 4 or words[0] == "sl" or words[3] != "0A":
+            continue
+        addr_hex, _, port_hex = words[1].partition(":")
+        try:
+            port = int(port_hex, 16)
+            raw_addr = bytes.fromhex(addr_hex)
+        except ValueError:
+            continue
+        if len(raw_addr) not in (4, 16) or not 0 <= port <= 65535 or len(port_hex) > 4:
+            continue  # a cut-off or altered line: not a socket the kernel could list
+        # The kernel prints each 32-bit word in host (little-endian) order.
+        words32 = struct.unpack(f"<{len(raw_addr) // 4}I", raw_addr)
+        packed = b"".join(struct.pack(">I", w) for w in words32)
+        try:
+            address = str(ipaddress.ip_address(packed))
+        except ValueError:
+            continue
+        sockets.append(ListeningSocket(address, port))
+    return tuple(sockets)
