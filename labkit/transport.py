@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,6 +139,14 @@ class SSHTransport(_SubprocessTransport):
             f"ConnectTimeout={int(self.connect_timeout)}",
             "-o",
             "LogLevel=ERROR",
+            # One login, reused for a minute: later commands skip the handshake
+            # (about 0.1 s each), which the doctor and scenario switches feel.
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            f"ControlPath={tempfile.gettempdir()}/labkit-ssh-%C",
+            "-o",
+            "ControlPersist=60",
         ]
         if self.identity:
             opts += ["-i", self.identity]

@@ -17,7 +17,8 @@ from labkit.cli._output import console, emit, err_console
 from labkit.cli._params import count_option, port_option
 from labkit.cli._project import ProjectOpt
 from labkit.lab.config import LabConfig
-from labkit.lab.lifecycle import ApplyResult, Lab, LabStatus, ScenarioState
+from labkit.lab.lifecycle import Lab, LabStatus
+from labkit.lab.state import ApplyResult, ScenarioState
 
 scenario_app = typer.Typer(
     help="List, apply and inspect scenarios (broken states of the server).", no_args_is_help=True

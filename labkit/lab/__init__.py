@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from labkit.lab.config import LabConfig, find_home, in_workstation, lab_target
-    from labkit.lab.lifecycle import ApplyResult, Lab, LabStatus, ScenarioState, ServiceStatus
+    from labkit.lab.lifecycle import Lab, LabStatus, ServiceStatus
     from labkit.lab.scenarios import RenderedScenario, Scenario
+    from labkit.lab.state import ApplyResult, ScenarioState, ScenarioSwitch
 
 __all__ = [
     "ApplyResult",
@@ -29,6 +30,7 @@ __all__ = [
     "RenderedScenario",
     "Scenario",
     "ScenarioState",
+    "ScenarioSwitch",
     "ServiceStatus",
     "find_home",
     "in_workstation",
@@ -40,10 +42,11 @@ _HOME = {
     "find_home": "config",
     "in_workstation": "config",
     "lab_target": "config",
-    "ApplyResult": "lifecycle",
+    "ApplyResult": "state",
     "Lab": "lifecycle",
     "LabStatus": "lifecycle",
-    "ScenarioState": "lifecycle",
+    "ScenarioState": "state",
+    "ScenarioSwitch": "state",
     "ServiceStatus": "lifecycle",
     "RenderedScenario": "scenarios",
     "Scenario": "scenarios",

@@ -32,6 +32,10 @@ class ZoneStore(Protocol):
 
     def read(self, name: str) -> str | None: ...
 
+    def read_all(self) -> dict[str, str]:
+        """Every zone file, by name (one round trip)."""
+        ...
+
     def served_serial(self, zone: str) -> int | None: ...
 
 
@@ -80,6 +84,15 @@ class DockerZones:
         result = self.dns.run(["cat", f"/lab/zones/{name}"])
         return result.stdout if result.ok else None
 
+    def read_all(self) -> dict[str, str]:
+        script = (
+            "for f in /lab/zones/*; do "
+            '[ -f "$f" ] && printf \'\\0%s\\0\' "${f##*/}" && cat "$f"; done; exit 0'
+        )
+        result = self.dns.run(["sh", "-c", script])
+        _, *pairs = result.stdout.split("\0")
+        return dict(zip(pairs[0::2], pairs[1::2], strict=False)) if result.ok else {}
+
     def served_serial(self, zone: str) -> int | None:
         result = self.dns.run(["drill", "-Q", "@127.0.0.1", zone, "SOA"])
         fields = result.stdout.split()
@@ -106,6 +119,14 @@ class LocalZones:
             return (self.folder / name).read_text()
         except OSError:
             return None
+
+    def read_all(self) -> dict[str, str]:
+        found = {}
+        for path in self.folder.glob("*"):
+            text = self.read(path.name) if path.is_file() else None
+            if text is not None and not path.name.startswith("."):
+                found[path.name] = text
+        return found
 
     def served_serial(self, zone: str) -> int | None:
         import dns.exception

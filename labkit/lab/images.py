@@ -12,16 +12,25 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labkit.errors import BuildError, LabkitError
+from labkit.errors import BuildError, LabkitError, UsageError
 
 if TYPE_CHECKING:
-    from labkit.lab.engine import DockerEngine
+    from labkit.lab.config import LabConfig
+    from labkit.lab.engine import Compose, DockerEngine
 
-__all__ = ["LOCAL_BASE", "UPSTREAM_BASE", "host_ca_bundle", "resolve_base_image"]
+__all__ = [
+    "LOCAL_BASE",
+    "SERVICES",
+    "UPSTREAM_BASE",
+    "ImageBuilder",
+    "host_ca_bundle",
+    "resolve_base_image",
+]
 
 UPSTREAM_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "labkit/debian-base:bookworm"
@@ -162,3 +171,66 @@ def host_ca_bundle(state_dir: Path) -> str:
     state_dir.mkdir(parents=True, exist_ok=True)
     empty.touch()
     return str(empty)
+
+
+class ImageBuilder:
+    """The lab's images: which are missing or outdated, and building them."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        config: LabConfig,
+        home: Path,
+        compose: Callable[[], Compose],
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.home = home
+        self.compose = compose
+
+    def missing(self) -> list[str]:
+        """Services whose image is absent or was built from other sources than these."""
+        missing = []
+        for svc in SERVICES:
+            labels = self.engine.image_labels(f"labkit/{svc}:{self.config.image_tag}")
+            if labels is None or labels.get("org.labkit.source-digest") != source_digest(
+                self.home, svc
+            ):
+                missing.append(svc)
+        return missing
+
+    def build(
+        self,
+        *,
+        services: list[str] | None = None,
+        say: Callable[[str], None] = lambda _: None,
+        on_line: Callable[[str], None] = lambda _: None,
+        no_cache: bool = False,
+    ) -> float:
+        """Build the lab's images (all, or the given services); return seconds taken."""
+        from labkit.lab.engine import compose_output_failing_step, require_compose
+
+        unknown = [s for s in services or [] if s not in SERVICES]
+        if unknown:
+            raise UsageError(
+                f"Unknown service {unknown[0]!r}.", advice="Services: " + ", ".join(SERVICES)
+            )
+        require_compose()
+        started = time.monotonic()
+        base = resolve_base_image(self.engine, say)
+        say(f"building images on {base}")
+        compose = self.compose()
+        compose.extra_env["LABKIT_BASE_IMAGE"] = base
+        # One compose run per service: each image carries the digest of its own sources.
+        for svc in services or list(SERVICES):
+            compose.extra_env["LABKIT_SOURCE_DIGEST"] = source_digest(self.home, svc)
+            args = ["build", *(["--no-cache"] if no_cache else []), svc]
+            say(f"building {svc}")
+            try:
+                compose.run(args, on_line=on_line, error=BuildError, what="The image build")
+            except BuildError as exc:
+                step = compose_output_failing_step(exc.advice or "")
+                if step:
+                    exc.message = f"The image build failed at: {step}"
+                raise
+        return time.monotonic() - started

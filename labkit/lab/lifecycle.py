@@ -7,19 +7,14 @@ nothing here prints.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import socket
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labkit.errors import (
-    BuildError,
     LabkitError,
     LabNotRunningError,
     LabStateError,
@@ -34,26 +29,27 @@ from labkit.lab.engine import (
     Container,
     DockerEngine,
     DockerTransport,
-    compose_output_failing_step,
     require_compose,
 )
 from labkit.lab.readiness import HEALTH_COMMAND, ReadyReport, ServiceCheck, wait_ready
 from labkit.lab.scenarios import (
-    INET_SERVICES,
-    SCENARIO_RECORD,
     RenderedScenario,
     Scenario,
-    content_hash,
     list_scenarios,
     load_scenario,
     render,
     scenario_names,
 )
 from labkit.lab.secretfile import read_or_create_secret
-from labkit.lab.tarball import tar_files
-from labkit.transport import parse_ss_listening
+from labkit.lab.state import (
+    ApplyResult,
+    ScenarioState,
+    ScenarioSwitch,
+    apply_rendered,
+    read_scenario_state,
+)
 
-__all__ = ["ApplyResult", "Lab", "LabStatus", "ScenarioState", "ServiceStatus"]
+__all__ = ["DEFAULT_SCENARIO", "Lab", "LabStatus", "ServiceStatus"]
 
 DEFAULT_SCENARIO = "blog"
 Say = Callable[[str], None]
@@ -73,21 +69,6 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True)
-class ScenarioState:
-    """Which scenario the lab was last put in, and which of its files were edited since."""
-
-    name: str | None
-    applied_at: str | None
-    modified: tuple[str, ...] = ()
-    #: Set when the record itself was edited by hand: what is wrong with it.
-    problem: str | None = None
-
-    @property
-    def pristine(self) -> bool:
-        return self.name is not None and not self.modified and self.problem is None
-
-
-@dataclass(frozen=True)
 class LabStatus:
     project: str
     services: tuple[ServiceStatus, ...]
@@ -101,15 +82,6 @@ class LabStatus:
     @property
     def healthy(self) -> bool:
         return self.running and all(s.health == "healthy" for s in self.services)
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    scenario: str
-    elapsed: float
-    steps: dict[str, float] = field(default_factory=dict)
-    ports: tuple[int, ...] = ()
-    messages: tuple[str, ...] = ()
 
 
 class Lab:
@@ -203,17 +175,13 @@ class Lab:
         # The root redirects to the welcome notebook (JupyterLab default_url) after login.
         return f"http://127.0.0.1:{config.jupyter_port}/?token={self.token()}"
 
-    # ---------------------------------------------------------------- build
+    # ---------------------------------------------------------------- images
+    def image_builder(self) -> images.ImageBuilder:
+        return images.ImageBuilder(self.engine, self.config, self.home, self.compose)
+
     def missing_images(self) -> list[str]:
         """Services whose image is absent or was built from other sources than these."""
-        missing = []
-        for svc in images.SERVICES:
-            labels = self.engine.image_labels(f"labkit/{svc}:{self.config.image_tag}")
-            if labels is None or labels.get("org.labkit.source-digest") != images.source_digest(
-                self.home, svc
-            ):
-                missing.append(svc)
-        return missing
+        return self.image_builder().missing()
 
     def build(
         self,
@@ -224,30 +192,9 @@ class Lab:
         no_cache: bool = False,
     ) -> float:
         """Build the lab's images (all, or the given services); return seconds taken."""
-        unknown = [s for s in services or [] if s not in images.SERVICES]
-        if unknown:
-            raise UsageError(
-                f"Unknown service {unknown[0]!r}.", advice="Services: " + ", ".join(images.SERVICES)
-            )
-        require_compose()
-        started = time.monotonic()
-        base = images.resolve_base_image(self.engine, say)
-        say(f"building images on {base}")
-        compose = self.compose()
-        compose.extra_env["LABKIT_BASE_IMAGE"] = base
-        # One compose run per service: each image carries the digest of its own sources.
-        for svc in services or list(images.SERVICES):
-            compose.extra_env["LABKIT_SOURCE_DIGEST"] = images.source_digest(self.home, svc)
-            args = ["build", *(["--no-cache"] if no_cache else []), svc]
-            say(f"building {svc}")
-            try:
-                compose.run(args, on_line=on_line, error=BuildError, what="The image build")
-            except BuildError as exc:
-                step = compose_output_failing_step(exc.advice or "")
-                if step:
-                    exc.message = f"The image build failed at: {step}"
-                raise
-        return time.monotonic() - started
+        return self.image_builder().build(
+            services=services, say=say, on_line=on_line, no_cache=no_cache
+        )
 
     # ---------------------------------------------------------------- up / down
     def _check_port(self) -> None:
@@ -435,16 +382,23 @@ class Lab:
         access = access or self.access()
         return apply_rendered(access, self.render(name, access.config))
 
-    def ensure(self, name: str) -> ApplyResult | None:
-        """Apply ``name`` unless the lab is already in it (notebooks call this).
+    def ensure(self, name: str, *, discard_edits: bool = False) -> ScenarioSwitch:
+        """Put the lab into scenario ``name`` unless it already is, or unless that would
+        throw away a learner's edits to another scenario (notebooks' setup cells).
 
-        Returns None when the lab already is in that scenario, edited or not: running a
-        notebook again must never throw away a fix the learner is working on. To start
-        over, the learner runs ``labkit reset``.
+        Already in ``name``, edited or not: kept (running a notebook again must never
+        throw away a fix the learner is working on; ``labkit reset`` starts over).
+        In another scenario with edits: blocked, unless ``discard_edits``.
         """
-        if self.current().name == name:
-            return None
-        return self.apply(name)
+        scenario = load_scenario(self.home, name)
+        access = self.access()
+        previous = read_scenario_state(access, known=scenario_names(self.home))
+        if previous.name == name:
+            return ScenarioSwitch(name, scenario.title, "kept", previous)
+        if previous.modified and not discard_edits:
+            return ScenarioSwitch(name, scenario.title, "blocked", previous)
+        applied = self.apply(name, access=access)
+        return ScenarioSwitch(name, scenario.title, "applied", previous, applied)
 
     def reset(self) -> ApplyResult:
         """Back to the current scenario's pristine state, undoing a learner's edits."""
@@ -469,132 +423,5 @@ class Lab:
     def _current(self, found: dict[str, Container]) -> ScenarioState:
         mx = DockerTransport(self.engine, self._running(found, "mx"), service="mx")
         dns = DockerTransport(self.engine, self._running(found, "dns"), service="dns")
-        return read_scenario_state(LabAccess(self.config, mx, DockerZones(dns), "host"))
-
-
-def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult:
-    started = time.monotonic()
-    steps: dict[str, float] = {}
-    scenario = rendered.scenario
-    record = {
-        "scenario": scenario.name,
-        "applied_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "serial": rendered.serial,
-        "hashes": dict(rendered.hashes),
-    }
-    files = dict(rendered.postfix_files)
-    files[SCENARIO_RECORD] = json.dumps(record, indent=2) + "\n"
-    result = access.mx.run(
-        ["sh", "-c", "tar -x -o -C / -f - && /usr/local/sbin/lab-apply"],
-        # Backdated: Postfix waits ~2 s before reading a config file modified within the
-        # last second or two, which would make every scenario switch that slow.
-        input=tar_files(files, backdate=10),
-        timeout=30,
-    )
-    if not result.ok:
-        raise LabStateError(
-            f"Postfix rejected scenario {scenario.name} (exit {result.exit_code}).",
-            advice=(result.stdout + result.stderr).strip()[-600:] or "See /var/log/mail.log on mx.",
-        )
-    steps["postfix"] = time.monotonic() - started
-
-    t = time.monotonic()
-    access.zones.write(dict(rendered.zone_files))
-    access.wait_serial(rendered.serial)
-    steps["dns"] = time.monotonic() - t
-
-    t = time.monotonic()
-    ports = wait_listeners(access, scenario.expect_ports)
-    steps["listeners"] = time.monotonic() - t
-    messages = tuple(ln for ln in result.stdout.splitlines() if ln.strip())
-    return ApplyResult(scenario.name, time.monotonic() - started, steps, ports, messages)
-
-
-def listening_ports(access: LabAccess) -> set[int]:
-    return {sock.port for sock in parse_ss_listening(access.mx.run(["ss", "-ltnH"]).stdout)}
-
-
-def wait_listeners(
-    access: LabAccess, expect: tuple[int, ...], timeout: float = 10.0
-) -> tuple[int, ...]:
-    """Wait until exactly the expected SMTP ports listen (master reloads asynchronously)."""
-    smtp_ports = set(INET_SERVICES.values())
-    started = time.monotonic()
-    while True:
-        now = listening_ports(access) & smtp_ports
-        if now == set(expect):
-            return tuple(sorted(now))
-        if time.monotonic() - started > timeout:
-            raise LabStateError(
-                f"After applying the scenario, Postfix listens on {sorted(now)} instead of "
-                f"{sorted(expect)}.",
-                advice="Look at `labkit logs mx` and /var/log/mail.log on mx.",
-            )
-        time.sleep(0.05)
-
-
-#: The record lists the files a scenario writes; more than this was not written by labkit.
-MAX_RECORDED_FILES = 64
-_RECORD_NAME = "labkit-scenario.json"
-_ZONE_FILE_RE = re.compile(r"zones/[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_POSTFIX_FILE_RE = re.compile(r"/etc/postfix/[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def _edited(why: str) -> ScenarioState:
-    """A scenario record the learner changed by hand (they are root on mx)."""
-    return ScenarioState(None, None, (_RECORD_NAME,), problem=f"{SCENARIO_RECORD} {why}")
-
-
-def read_scenario_state(access: LabAccess, known: Iterable[str] | None = None) -> ScenarioState:
-    """Which scenario the record on mx names, and which of its files changed since.
-
-    The learner is root on mx, so the record is read like any untrusted input: bad
-    JSON, a wrong shape, an unknown scenario name (``known``) or a file list that is
-    not labkit's gives a state whose ``problem`` says it was edited by hand, never an
-    exception. Only files a scenario can write are read back.
-    """
-    record_raw = access.mx.run(["head", "-c", "65536", SCENARIO_RECORD])
-    if not record_raw.ok:
-        return ScenarioState(None, None)
-    try:
-        record = json.loads(record_raw.stdout)
-    except (ValueError, RecursionError):
-        return _edited("is not valid JSON")
-    if not isinstance(record, dict):
-        return _edited("is not a JSON object")
-    name = record.get("scenario")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", name):
-        return _edited("does not name a scenario")
-    if known is not None and name not in set(known):
-        return _edited(f"names {name!r}, which is not a scenario")
-    applied_at = record.get("applied_at")
-    hashes = record.get("hashes", {})
-    if (
-        not isinstance(hashes, dict)
-        or len(hashes) > MAX_RECORDED_FILES
-        or not all(
-            isinstance(path, str)
-            and isinstance(digest, str)
-            and (_ZONE_FILE_RE.fullmatch(path) or _POSTFIX_FILE_RE.fullmatch(path))
-            for path, digest in hashes.items()
-        )
-    ):
-        return ScenarioState(
-            name,
-            None,
-            (_RECORD_NAME,),
-            problem=f"{SCENARIO_RECORD} has a file list labkit did not write",
-        )
-    modified = []
-    for path, expected in hashes.items():
-        if path.startswith("zones/"):
-            text = access.zones.read(path.split("/", 1)[1])
-        else:
-            got = access.mx.run(["cat", path])
-            text = got.stdout if got.ok else None
-        if text is None or content_hash(path, text) != expected:
-            modified.append(path)
-    return ScenarioState(name, applied_at if isinstance(applied_at, str) else None, tuple(modified))
-
-
-__all__ += ["scenario_names"]
+        access = LabAccess(self.config, mx, DockerZones(dns), "host")
+        return read_scenario_state(access, known=scenario_names(self.home))

@@ -9,8 +9,6 @@ in that scenario it is left alone (edits included), and when the learner has edi
 * :func:`check_health` / :func:`health` is the lab usable from here, and if not, what to do
 * :class:`LiveBoard`                    a task's criteria turning green while you fix things
 * :class:`SecondOpinion`                the doctor's findings, only when the learner asks
-* :class:`SmtpInspectingProxy`          a tiny stand-in for the blog's SMTP-inspecting
-                                        middlebox (``220 ****``, ``250-XXXXXXXA``)
 
 Like the rest of :mod:`labkit.widgets`, the data comes from plain functions and the
 widgets only show it, so everything works (and is tested) without a browser.
@@ -18,32 +16,26 @@ widgets only show it, so everything works (and is tested) without a browser.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import re
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import ipywidgets as widgets
 
+from labkit.doctor.health import HealthItem, _files, check_health
 from labkit.errors import LabkitError, UsageError
 from labkit.exercises.bank import get
 from labkit.exercises.grade import Grade
 from labkit.exercises.live import LiveTask
-from labkit.lab.config import lab_target
 from labkit.target import Target
 from labkit.widgets._style import COLORS, button, card_layout, error_html, message_html
 
 if TYPE_CHECKING:
     from labkit.doctor import DoctorReport
-    from labkit.lab.lifecycle import Lab, ScenarioState
+    from labkit.lab.lifecycle import Lab
+    from labkit.lab.state import ScenarioState
 
 __all__ = [
     "HealthItem",
@@ -51,7 +43,6 @@ __all__ = [
     "Preparation",
     "SecondOpinion",
     "SetupCard",
-    "SmtpInspectingProxy",
     "check_health",
     "health",
     "prepare",
@@ -101,32 +92,18 @@ class Preparation:
 
 
 def prepare(scenario: str, *, lab: Lab | None = None, switch: bool = False) -> Preparation:
-    """Put the lab into ``scenario`` unless that would discard a learner's edits.
+    """Put the lab into ``scenario`` unless that would discard a learner's edits
+    (the policy is :meth:`labkit.lab.Lab.ensure`; ``switch=True``: the learner agreed).
 
-    ``switch=True`` switches even then (the learner agreed). Never raises for a lab
-    problem: a :class:`LabkitError` comes back in ``Preparation.error``.
+    Never raises for a lab problem: a :class:`LabkitError` comes back in
+    ``Preparation.error``.
     """
-    from labkit.lab.scenarios import load_scenario
-
     started = time.monotonic()
-    title = scenario
-    previous: ScenarioState | None = None
     try:
-        lab = lab or _default_lab()
-        title = load_scenario(lab.home, scenario).title
-        previous = lab.current()
-        if previous.name == scenario:
-            return Preparation(scenario, title, "kept", previous, time.monotonic() - started)
-        if previous.modified and not switch:
-            return Preparation(scenario, title, "blocked", previous, time.monotonic() - started)
-        lab.apply(scenario)
+        done = (lab or _default_lab()).ensure(scenario, discard_edits=switch)
     except LabkitError as err:
-        return Preparation(scenario, title, "failed", previous, time.monotonic() - started, err)
-    return Preparation(scenario, title, "applied", previous, time.monotonic() - started)
-
-
-def _files(paths: Iterable[str]) -> str:
-    return ", ".join(f"`{p.removeprefix('zones/')}`" for p in paths)
+        return Preparation(scenario, scenario, "failed", None, time.monotonic() - started, err)
+    return Preparation(scenario, done.title, done.action, done.previous, time.monotonic() - started)
 
 
 def preparation_html(prep: Preparation) -> str:
@@ -206,141 +183,6 @@ def setup(scenario: str, *, lab: Lab | None = None) -> SetupCard:
 
 
 # --------------------------------------------------------------------------- health
-
-
-@dataclass(frozen=True)
-class HealthItem:
-    """One thing the course needs from the lab: does it work, what was seen, what to do."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-
-_ON_HOST = (
-    "on your own computer (not in this notebook), run `labkit status`; `labkit up` starts "
-    "or repairs the lab without losing your notebooks."
-)
-_ON_HOST_FIX = _ON_HOST[0].upper() + _ON_HOST[1:]
-
-
-def _dns_item(ctx: Target) -> HealthItem:
-    from labkit.probes.dns import lookup
-
-    answer = lookup(ctx.domain, "SOA", nameserver=ctx.nameserver, port=ctx.dns_port, timeout=2.0)
-    if answer.ok:
-        return HealthItem("DNS server", True, f"ns1 answers for {ctx.domain}.")
-    return HealthItem(
-        "DNS server",
-        False,
-        f"No SOA for {ctx.domain}: {answer.outcome.value} ({answer.error or 'no answer'}).",
-        "If you edited a zone file, `labkit reset` restores it. Otherwise, " + _ON_HOST,
-    )
-
-
-def _smtp_item(ctx: Target) -> HealthItem:
-    from labkit.probes.smtp import smtp_session
-
-    # By address, so that a DNS exercise in progress cannot make the server look down.
-    where = ctx.mx_address or ctx.host
-    result = smtp_session(where, ctx.smtp_port, timeout=3.0)
-    if result.banner is not None and result.banner.code == 220:
-        return HealthItem("Mail server (port 25)", True, f"`{result.banner.wire_lines()[0]}`")
-    seen = result.connection.summary() if not result.connection.ok else result.reason
-    return HealthItem(
-        "Mail server (port 25)",
-        False,
-        seen,
-        "If you stopped Postfix, `ssh mx postfix start`; if it refuses to start, "
-        "`ssh mx postfix check` says why, and `labkit reset` restores the scenario's "
-        "configuration. If the whole server is gone, " + _ON_HOST,
-    )
-
-
-def _ssh_item(_: Target) -> HealthItem:
-    from labkit.transport import SSHTransport
-
-    try:
-        result = SSHTransport("mx").run(["postconf", "-h", "mail_version"], timeout=10)
-    except LabkitError as err:
-        return HealthItem("ssh mx", False, err.message, _ON_HOST_FIX)
-    if result.ok:
-        return HealthItem("ssh mx", True, f"Logged in as root; Postfix {result.stdout.strip()}.")
-    return HealthItem(
-        "ssh mx",
-        False,
-        (result.stderr or result.stdout).strip()[:200] or f"exit code {result.exit_code}",
-        _ON_HOST_FIX,
-    )
-
-
-def _ca_item(ctx: Target) -> HealthItem:
-    if ctx.cafile and Path(ctx.cafile).is_file():
-        return HealthItem("Lab CA", True, f"Trusted here: `{ctx.cafile}`.")
-    return HealthItem(
-        "Lab CA",
-        False,
-        "The lab's CA certificate is not installed on this machine.",
-        "The workstation installs it when it starts: " + _ON_HOST,
-    )
-
-
-def _progress_item(_: Target) -> HealthItem:
-    from labkit.exercises.progress import ProgressStore
-
-    path = ProgressStore().path
-    folder = path.parent
-    if (folder.is_dir() and os.access(folder, os.W_OK)) or (
-        not folder.exists() and os.access(folder.parent, os.W_OK)
-    ):
-        return HealthItem("Progress file", True, f"`{path}`")
-    return HealthItem(
-        "Progress file",
-        False,
-        f"Cannot write to `{folder}`, so answers would not be recorded.",
-        "Set LABKIT_PROGRESS to a file in a folder you can write, or fix the folder's owner.",
-    )
-
-
-def _scenario_item(lab: Lab) -> HealthItem:
-    state = lab.current()
-    if state.name is None:
-        return HealthItem(
-            "Scenario",
-            False,
-            "No scenario has been applied.",
-            "Run `labkit scenario apply blog` in a terminal (or the setup cell of a notebook).",
-        )
-    edits = f", your changes: {_files(state.modified)}" if state.modified else ", untouched"
-    return HealthItem("Scenario", True, f"`{state.name}`{edits}.")
-
-
-def check_health(*, lab: Lab | None = None, target: Target | None = None) -> list[HealthItem]:
-    """Everything the course needs, checked at once (a few seconds at worst).
-
-    Only the *lab's* health: a mail server that is broken on purpose still passes as
-    long as it answers on port 25.
-    """
-    ctx = target if target is not None else lab_target()
-    checks: list[tuple[str, Callable[[], HealthItem]]] = [
-        ("DNS server", lambda: _dns_item(ctx)),
-        ("Mail server (port 25)", lambda: _smtp_item(ctx)),
-        ("ssh mx", lambda: _ssh_item(ctx)),
-        ("Scenario", lambda: _scenario_item(lab or _default_lab())),
-        ("Lab CA", lambda: _ca_item(ctx)),
-        ("Progress file", lambda: _progress_item(ctx)),
-    ]
-
-    def run(name: str, check: Callable[[], HealthItem]) -> HealthItem:
-        try:
-            return check()
-        except LabkitError as err:
-            return HealthItem(name, False, err.message, err.advice or _ON_HOST_FIX)
-
-    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        futures = [pool.submit(run, name, check) for name, check in checks]
-        return [f.result() for f in futures]
 
 
 def health_html(items: list[HealthItem]) -> str:
@@ -611,121 +453,3 @@ class SecondOpinion(widgets.VBox):
             self.run_button.disabled = False
         self.output.value = findings_html(self.report)
         return self.report
-
-
-# --------------------------------------------------------------------------- middlebox
-
-
-_STARTTLS_LINE = re.compile(rb"^(\d{3}[- ])STARTTLS(\r?\n)$", re.IGNORECASE)
-_STARTTLS_COMMAND = re.compile(rb"^STARTTLS\b", re.IGNORECASE)
-
-
-def _mask_banner(line: bytes) -> bytes:
-    """``220 mail.example ESMTP Postfix`` -> ``220 *****...`` (same length)."""
-    body = line.rstrip(b"\r\n")
-    end = line[len(body) :]
-    return body[:4] + b"*" * (len(body) - 4) + end
-
-
-class SmtpInspectingProxy:
-    """A local stand-in for an SMTP-inspecting firewall (Cisco ASA ``inspect esmtp``).
-
-    Listens on 127.0.0.1 and forwards each connection to ``host:port``, rewriting the
-    dialog the way such a box does: the 220 banner is masked with asterisks, the
-    ``STARTTLS`` extension in EHLO replies becomes ``XXXXXXXA`` (same length, so the
-    packet size does not change), and a client's ``STARTTLS`` command is garbled the
-    same way before it reaches the server. Use it as a context manager::
-
-        with SmtpInspectingProxy("10.125.25.25") as box:
-            smtp_session("127.0.0.1", box.port)
-    """
-
-    def __init__(self, host: str, port: int = 25, *, timeout: float = 10.0) -> None:
-        self.host = host
-        self.target_port = port
-        self.timeout = timeout
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> SmtpInspectingProxy:
-        self._listener.listen(8)
-        self._listener.settimeout(0.2)
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-        self._listener.close()
-
-    def __enter__(self) -> SmtpInspectingProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        try:
-            server = socket.create_connection((self.host, self.target_port), self.timeout)
-        except OSError:
-            client.close()
-            return
-        for sock in (client, server):
-            sock.settimeout(self.timeout)
-        to_client = threading.Thread(
-            target=self._pump, args=(server, client, self._rewrite_reply), daemon=True
-        )
-        to_client.start()
-        self._pump(client, server, self._rewrite_command)
-        to_client.join(timeout=self.timeout)
-
-    @staticmethod
-    def _rewrite_reply(line: bytes, first: bool) -> bytes:
-        if first and line[:4] in (b"220 ", b"220-"):
-            return _mask_banner(line)
-        match = _STARTTLS_LINE.match(line)
-        if match:
-            return match.group(1) + b"XXXXXXXA" + match.group(2)
-        return line
-
-    @staticmethod
-    def _rewrite_command(line: bytes, first: bool) -> bytes:
-        if _STARTTLS_COMMAND.match(line):
-            return b"XXXXXXXA" + line[8:]
-        return line
-
-    @staticmethod
-    def _pump(
-        source: socket.socket,
-        sink: socket.socket,
-        rewrite: Callable[[bytes, bool], bytes],
-    ) -> None:
-        reader = source.makefile("rb")
-        first = True
-        try:
-            for line in reader:
-                sink.sendall(rewrite(line, first))
-                first = False
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()

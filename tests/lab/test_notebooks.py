@@ -289,7 +289,7 @@ def test_health_names_a_stopped_postfix_and_the_way_back(lab):
     try:
         out = in_workstation(
             lab,
-            "from labkit.widgets.course import check_health\n"
+            "from labkit.doctor.health import check_health\n"
             "for i in check_health():\n"
             "    print(i.ok, i.name, '|', i.fix)\n",
         )

@@ -12,9 +12,9 @@ import pytest
 from labkit.cli.lab import _scenario_line
 from labkit.lab.access import LabAccess, LocalZones
 from labkit.lab.config import LabConfig
-from labkit.lab.lifecycle import read_scenario_state
+from labkit.lab.state import read_scenario_state
 from labkit.lab.scenarios import SCENARIO_RECORD, content_hash
-from labkit.lab.transport import ExecResult, LocalTransport
+from labkit.transport import ExecResult, LocalTransport
 
 
 class RootedTransport(LocalTransport):
