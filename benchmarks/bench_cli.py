@@ -1,0 +1,191 @@
+"""How fast labkit's commands answer, timed as a user sees them: the whole process.
+
+Each figure is the wall time of a complete command started from a shell (``sh -c``),
+the median of ``--rounds`` runs (at least 5), printed beside its *floor*: the cheapest
+thing that command cannot avoid, measured in the same run on the same machine (so a
+busy machine shows as a higher floor, not as a slow labkit). Targets from issue 13:
+
+==============================  ======  =============================================
+command                         target  floor
+==============================  ======  =============================================
+``labkit --help``               0.25 s  ``python -c pass``
+``labkit status --json``        0.35 s  ``python -c pass`` + ``docker ps``
+``labkit scenario apply NAME``  0.8 s   ``postfix reload`` in mx (``docker exec``)
+``labkit doctor`` (host)        1.0 s   a bare ``docker exec`` into the workstation
+``labkit probe smtp`` (host)    0.5 s   a bare ``docker exec`` into the workstation
+notebook setup cell, kept       0.2 s   ``python -c pass`` in the workstation
+==============================  ======  =============================================
+
+The lab must be running (``labkit up``); it is addressed like any labkit command, by
+``LABKIT_PROJECT`` (default ``labkit``). Scenario runs leave the lab in the scenario
+it was in. No pass/fail: the figures are printed (``--json`` for scripts).
+
+    python benchmarks/bench_cli.py
+    LABKIT_PROJECT=labkit-test python benchmarks/bench_cli.py --rounds 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from labkit.lab.lifecycle import Lab
+
+SETUP_CELL = (
+    "import time; t = time.monotonic(); "
+    "from labkit.widgets.course import setup; card = setup({scenario!r}); "
+    "assert card.preparation.action == 'kept', card.preparation; "
+    "print(f'{{time.monotonic() - t:.4f}}')"
+)
+
+
+def wall(command: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0, 1):  # 1: the doctor found failures, which is fine
+        raise SystemExit(f"`{command}` failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def measure(command: str, env: dict[str, str], rounds: int) -> list[float]:
+    wall(command, env)  # warm the page cache and the daemon
+    return [wall(command, env) for _ in range(rounds)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rounds = max(5, args.rounds)
+
+    labkit = shutil.which("labkit")
+    if labkit is None:
+        raise SystemExit("labkit is not installed here (pip install -e .)")
+    lab = Lab()
+    found = lab.containers()
+    if not all(s in found and found[s].running for s in ("mx", "dns", "workstation")):
+        raise SystemExit(f"the lab {lab.config.project} is not running: `labkit up` first")
+    scenario = lab.current().name or "blog"
+    env = dict(os.environ, LABKIT_PROJECT=lab.config.project)
+    env.pop("LABKIT_LOCAL", None)
+    mx, ws = found["mx"].name, found["workstation"].name
+    py = shlex.quote(sys.executable)
+    ws_exec = f"docker exec -u learner {ws}"
+
+    rows: list[tuple[str, float, str, list[float], list[float]]] = []
+
+    def row(label: str, target: float, command: str, floor_label: str, floor: str) -> None:
+        floor_samples = measure(floor, env, rounds)
+        samples = measure(command, env, rounds)
+        rows.append((label, target, floor_label, samples, floor_samples))
+        print(
+            f"{label:34} {median(samples):6.3f} s  (target {target:.2f} s)   "
+            f"floor {floor_label}: {median(floor_samples):.3f} s",
+            file=sys.stderr,
+        )
+
+    row("labkit --help", 0.25, f"{labkit} --help", "python -c pass", f"{py} -c pass")
+    row(
+        "labkit status --json",
+        0.35,
+        f"{labkit} status --json",
+        "python -c pass; docker ps",
+        f"{py} -c pass; docker ps -q >/dev/null",
+    )
+    row(
+        f"labkit scenario apply {scenario}",
+        0.8,
+        f"{labkit} scenario apply {scenario}",
+        "docker exec mx postfix reload",
+        f"docker exec {mx} postfix reload",
+    )
+    row(
+        "labkit doctor (host)",
+        1.0,
+        f"{labkit} doctor",
+        "docker exec workstation true",
+        f"{ws_exec} true",
+    )
+    row(
+        "labkit probe smtp (host)",
+        0.5,
+        f"{labkit} probe smtp mail.zimmerman.test",
+        "docker exec workstation true",
+        f"{ws_exec} true",
+    )
+    cell = SETUP_CELL.format(scenario=scenario)
+    inner: list[float] = []
+
+    def setup_cell() -> float:
+        out = subprocess.run(
+            ["docker", "exec", "-u", "learner", ws, "/opt/labkit/venv/bin/python", "-c", cell],
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"setup cell failed:\n{out.stderr[-2000:]}")
+        return float(out.stdout.strip().splitlines()[-1])
+
+    setup_cell()
+    inner = [setup_cell() for _ in range(rounds)]
+    floor_samples = [
+        float(
+            subprocess.run(
+                [
+                    "docker",
+                    "exec",
+                    ws,
+                    "/opt/labkit/venv/bin/python",
+                    "-c",
+                    "import time,subprocess,sys; t=time.monotonic(); "
+                    "subprocess.run([sys.executable,'-c','pass']); print(time.monotonic()-t)",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for _ in range(rounds)
+    ]
+    rows.append(
+        ("notebook setup cell (kept)", 0.2, "python -c pass in workstation", inner, floor_samples)
+    )
+    print(
+        f"{'notebook setup cell (kept)':34} {median(inner):6.3f} s  (target 0.20 s)   "
+        f"floor python -c pass in workstation: {median(floor_samples):.3f} s",
+        file=sys.stderr,
+    )
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    label: {
+                        "median": round(median(s), 3),
+                        "min": round(min(s), 3),
+                        "target": target,
+                        "floor": floor_label,
+                        "floor_median": round(median(f), 3),
+                        "rounds": len(s),
+                    }
+                    for label, target, floor_label, s, f in rows
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""``labkit`` imports only what the command it runs needs (issue 13: fast commands)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import typer
+
+from labkit import cli
+from labkit.cli import COMMANDS, load_command
+
+
+def test_the_table_lists_every_command_with_its_own_help() -> None:
+    for module in {m for m, _ in COMMANDS.values()}:
+        importlib.import_module(f"labkit.cli.{module}")
+    registered = typer.main.get_group(cli.app).commands
+    assert set(registered) == set(COMMANDS)
+    for name, (_, short) in COMMANDS.items():
+        command = load_command(name)
+        assert command is not None, name
+        assert command.get_short_help_str(200) == short, name
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    code = (
+        "import sys; from labkit.cli import app\n"
+        "try:\n"
+        f"    app({argv!r}, prog_name='labkit')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n'.join(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_help_imports_no_command_and_no_heavy_library() -> None:
+    loaded = _modules_after(["--help"])
+    assert "labkit.cli.lab" not in loaded and "labkit.cli.doctor" not in loaded
+    assert not {"docker", "pandas", "dns", "cryptography", "labkit.probes"} & loaded
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    loaded = _modules_after(["scenario", "list"])
+    assert "labkit.cli.lab" in loaded
+    assert not {"labkit.cli.doctor", "labkit.cli.probe", "pandas", "docker"} & loaded
