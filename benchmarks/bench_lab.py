@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labkit.lab.config import LabConfig
+from labkit.lab.engine import WORKSTATION_LABKIT
 from labkit.lab.lifecycle import Lab
 
 SWITCH_ROUNDS = 3
@@ -93,24 +94,24 @@ def main() -> None:
         lab.apply(name)
         runs = []
         for _ in range(SWITCH_ROUNDS):
-            code, out = ws.exec_run(
-                ["/opt/labkit/venv/bin/labkit", "doctor", "--json"], user="learner", demux=True
+            out = lab.engine.exec(
+                ws, [WORKSTATION_LABKIT, "doctor", "--json"], user="learner", timeout=60
             )
-            runs.append(json.loads(out[0])["elapsed"])
+            runs.append(json.loads(out.stdout)["elapsed"])
         doctor[name] = round(statistics.median(runs), 3)
     figures["doctor_s"] = doctor
 
     sizes = {}
     for svc in ("dns", "mx", "workstation"):
-        image = lab.client.images.get(f"labkit/{svc}:{config.image_tag}")
-        sizes[svc] = round(image.attrs["Size"] / 1e6, 1)
+        image = lab.engine.client.api.inspect_image(f"labkit/{svc}:{config.image_tag}")
+        sizes[svc] = round(image["Size"] / 1e6, 1)
     figures["image_mb"] = sizes
 
     console.print("idle memory (after 10 s) ...")
     time.sleep(10)
     memory = {}
     for svc, c in lab.containers().items():
-        stats = c.stats(stream=False)
+        stats = lab.engine.client.api.stats(c.id, stream=False)
         mem = stats["memory_stats"]
         cache = mem.get("stats", {}).get("cache", 0) or mem.get("stats", {}).get("inactive_file", 0)
         memory[svc] = round((mem.get("usage", 0) - cache) / 2**20, 1)
