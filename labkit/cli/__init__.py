@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reset": ("lab", "Undo edits: back to the current scenario's pristine state."),
     "logs": (
         "lab",
-        "Container logs (for mail.log itself: `labkit probe server logs` or ssh into mx).",
+        "Container logs (for Postfix's own mail.log: `labkit shell mx`, then "
+        "`tail /var/log/mail.log`).",
     ),
     "shell": (
         "lab",
@@ -72,6 +73,12 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def load_all() -> None:
+    """Import every command's module (for tools that walk the whole command tree)."""
+    for module in dict.fromkeys(m for m, _ in COMMANDS.values()):
+        importlib.import_module(f"labkit.cli.{module}")
 
 
 def load_command(name: str) -> Any:

@@ -21,7 +21,7 @@ import typer.main
 import typer.testing
 from typer.testing import CliRunner
 
-from labkit.cli import app
+from labkit.cli import app, load_all
 from labkit.errors import LabkitError, UsageError
 
 runner = CliRunner()
@@ -70,6 +70,7 @@ HOSTILE = [
 ZERO_ALLOWED = {"tail"}
 
 
+load_all()  # the CLI imports a command's module only when it runs; walk them all
 COMMAND = typer.main.get_command(app)
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 
 import typer
 
 from labkit import cli
-from labkit.cli import COMMANDS, load_command
+from labkit.cli import COMMANDS, load_all, load_command
 
 
 def test_the_table_lists_every_command_with_its_own_help() -> None:
-    for module in {m for m, _ in COMMANDS.values()}:
-        importlib.import_module(f"labkit.cli.{module}")
+    load_all()
     registered = typer.main.get_group(cli.app).commands
     assert set(registered) == set(COMMANDS)
     for name, (_, short) in COMMANDS.items():
