@@ -9,7 +9,7 @@ as it answers on port 25. Each item is a plain function returning a frozen
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +29,6 @@ def _default_lab() -> Lab:
     from labkit.lab.lifecycle import Lab
 
     return Lab()
-
-
-def _files(paths: Iterable[str]) -> str:
-    return ", ".join(f"`{p.removeprefix('zones/')}`" for p in paths)
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ def _scenario_item(lab: Lab) -> HealthItem:
             "No scenario has been applied.",
             "Run `labkit scenario apply blog` in a terminal (or the setup cell of a notebook).",
         )
-    edits = f", your changes: {_files(state.modified)}" if state.modified else ", untouched"
+    edits = f", your changes: {state.edited_files}" if state.modified else ", untouched"
     return HealthItem("Scenario", True, f"`{state.name}`{edits}.")
 
 

@@ -28,7 +28,11 @@ __all__ = ["DockerZones", "LabAccess", "LocalZones", "ZoneStore", "workstation_a
 class ZoneStore(Protocol):
     description: str
 
-    def write(self, files: dict[str, str]) -> None: ...
+    def write(
+        self, files: dict[str, str], *, expect_serial: tuple[str, int, float] | None = None
+    ) -> bool:
+        """Write zone files; True if it also saw ``(zone, serial, timeout)`` served."""
+        ...
 
     def read(self, name: str) -> str | None: ...
 
@@ -45,6 +49,11 @@ class LabAccess:
     mx: Transport
     zones: ZoneStore
     vantage: str  # "host" or "workstation"
+
+    def load_zones(self, files: dict[str, str], serial: int, timeout: float = 5.0) -> None:
+        """Write the zone files and return once the DNS server serves ``serial``."""
+        if not self.zones.write(files, expect_serial=(DOMAIN, serial, timeout)):
+            self.wait_serial(serial, timeout)
 
     def wait_serial(self, serial: int, timeout: float = 5.0) -> float:
         """Wait until the DNS server serves ``serial`` for the lab zone; return seconds."""
@@ -67,18 +76,28 @@ class DockerZones:
         self.dns = dns
         self.description = dns.description
 
-    def write(self, files: dict[str, str]) -> None:
+    def write(
+        self, files: dict[str, str], *, expect_serial: tuple[str, int, float] | None = None
+    ) -> bool:
         from labkit.lab.tarball import tar_files
 
         data = tar_files({f"lab/zones/{name}": text for name, text in files.items()}, mode=0o666)
-        result = self.dns.run(
-            ["sh", "-c", "tar -x -m -o -C / -f - && nsd-control reload"], input=data
-        )
+        script = "tar -x -m -o -C / -f - && nsd-control reload"
+        if expect_serial is not None:  # and wait for it here: no exec per poll
+            zone, serial, timeout = expect_serial
+            script += (
+                f"; for _ in $(seq {max(1, int(timeout / 0.05))}); do "
+                f"[ \"$(drill -Q @127.0.0.1 {zone} SOA | cut -d' ' -f3)\" = {serial} ] && "
+                "exit 0; sleep 0.05; done; echo 'the new zone was not served in time'; exit 5"
+            )
+        result = self.dns.run(["sh", "-c", script], input=data)
         if not result.ok:
             raise LabStateError(
                 "Could not load the zone files into the DNS server.",
-                advice=(result.stdout + result.stderr).strip()[-400:],
+                advice=(result.stdout + result.stderr).strip()[-400:]
+                + "\nLook at `labkit logs dns` for a rejected zone file.",
             )
+        return expect_serial is not None
 
     def read(self, name: str) -> str | None:
         result = self.dns.run(["cat", f"/lab/zones/{name}"])
@@ -107,12 +126,15 @@ class LocalZones:
         self.nameserver = nameserver
         self.description = f"zone files in {folder}"
 
-    def write(self, files: dict[str, str]) -> None:
+    def write(
+        self, files: dict[str, str], *, expect_serial: tuple[str, int, float] | None = None
+    ) -> bool:
         for name, text in files.items():
             tmp = self.folder / f".{name}.tmp"
             tmp.write_text(text)
             tmp.chmod(0o666)
             os.replace(tmp, self.folder / name)
+        return False  # the server notices the change itself; LabAccess polls it
 
     def read(self, name: str) -> str | None:
         try:

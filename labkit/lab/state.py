@@ -49,6 +49,16 @@ class ScenarioState:
     def pristine(self) -> bool:
         return self.name is not None and not self.modified and self.problem is None
 
+    @property
+    def edited_files(self) -> str:
+        """The learner's edits as a short list for a message: `` `main.cf`, `x.zone` ``."""
+        return files_text(self.modified)
+
+
+def files_text(paths: Iterable[str]) -> str:
+    """Paths as a short markdown list (zone files without their ``zones/`` prefix)."""
+    return ", ".join(f"`{p.removeprefix('zones/')}`" for p in paths)
+
 
 @dataclass(frozen=True)
 class ApplyResult:
@@ -72,7 +82,14 @@ class ScenarioSwitch:
     applied: ApplyResult | None = None
 
 
+#: Unpack the scenario's files, check and reload Postfix (lab-apply waits for the old
+#: smtpd processes to go), then list what listens: one exec on mx.
+_APPLY = "tar -x -o -C / -f - && /usr/local/sbin/lab-apply && printf '\\0' && ss -ltnH"
+
+
 def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult:
+    """Put mx and the DNS server into ``rendered`` at the same time, then make sure
+    Postfix listens on exactly the scenario's ports."""
     started = time.monotonic()
     steps: dict[str, float] = {}
     scenario = rendered.scenario
@@ -84,29 +101,33 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
     }
     files = dict(rendered.postfix_files)
     files[SCENARIO_RECORD] = json.dumps(record, indent=2) + "\n"
-    result = access.mx.run(
-        ["sh", "-c", "tar -x -o -C / -f - && /usr/local/sbin/lab-apply"],
-        # Backdated: Postfix waits ~2 s before reading a config file modified within the
-        # last second or two, which would make every scenario switch that slow.
-        input=tar_files(files, backdate=10),
-        timeout=30,
-    )
+
+    def load_zones() -> None:
+        access.load_zones(dict(rendered.zone_files), rendered.serial)
+        steps["dns"] = time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        dns = pool.submit(load_zones)
+        result = access.mx.run(
+            ["sh", "-c", _APPLY],
+            # Backdated: Postfix waits ~2 s before reading a config file modified within
+            # the last second or two, which would make every scenario switch that slow.
+            input=tar_files(files, backdate=10),
+            timeout=30,
+        )
+        steps["postfix"] = time.monotonic() - started
+        dns.result()
     if not result.ok:
         raise LabStateError(
             f"Postfix rejected scenario {scenario.name} (exit {result.exit_code}).",
             advice=(result.stdout + result.stderr).strip()[-600:] or "See /var/log/mail.log on mx.",
         )
-    steps["postfix"] = time.monotonic() - started
-
+    output, _, listening = result.stdout.partition("\0")
     t = time.monotonic()
-    access.zones.write(dict(rendered.zone_files))
-    access.wait_serial(rendered.serial)
-    steps["dns"] = time.monotonic() - t
-
-    t = time.monotonic()
-    ports = wait_listeners(access, scenario.expect_ports)
+    seen = {sock.port for sock in parse_ss_listening(listening)}
+    ports = wait_listeners(access, scenario.expect_ports, seen=seen)
     steps["listeners"] = time.monotonic() - t
-    messages = tuple(ln for ln in result.stdout.splitlines() if ln.strip())
+    messages = tuple(ln for ln in output.splitlines() if ln.strip())
     return ApplyResult(scenario.name, time.monotonic() - started, steps, ports, messages)
 
 
@@ -115,13 +136,19 @@ def listening_ports(access: LabAccess) -> set[int]:
 
 
 def wait_listeners(
-    access: LabAccess, expect: tuple[int, ...], timeout: float = 10.0
+    access: LabAccess,
+    expect: tuple[int, ...],
+    timeout: float = 10.0,
+    *,
+    seen: set[int] | None = None,
 ) -> tuple[int, ...]:
-    """Wait until exactly the expected SMTP ports listen (master reloads asynchronously)."""
+    """Wait until exactly the expected SMTP ports listen (master reloads asynchronously).
+    ``seen``: the ports a listing just made showed, to start from."""
     smtp_ports = set(INET_SERVICES.values())
     started = time.monotonic()
     while True:
-        now = listening_ports(access) & smtp_ports
+        now = (listening_ports(access) if seen is None else seen) & smtp_ports
+        seen = None
         if now == set(expect):
             return tuple(sorted(now))
         if time.monotonic() - started > timeout:

@@ -14,19 +14,17 @@ In a notebook::
 
 from __future__ import annotations
 
-from labkit.widgets.assess import ChallengeCard, PredictCard, challenge, predict
-from labkit.widgets.dns_panel import DnsPanel
-from labkit.widgets.exercise import (
-    ExerciseWidget,
-    LiveTaskWidget,
-    QuestionWidget,
-    ask,
-    quiz,
-)
-from labkit.widgets.port_scanner import PortScanner
-from labkit.widgets.progress import ProgressView
-from labkit.widgets.smtp_console import SmtpConsole
-from labkit.widgets.tls_inspector import TlsInspector
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.widgets.assess import ChallengeCard, PredictCard, challenge, predict
+    from labkit.widgets.dns_panel import DnsPanel
+    from labkit.widgets.exercise import ExerciseWidget, LiveTaskWidget, QuestionWidget, ask, quiz
+    from labkit.widgets.port_scanner import PortScanner
+    from labkit.widgets.progress import ProgressView
+    from labkit.widgets.smtp_console import SmtpConsole
+    from labkit.widgets.tls_inspector import TlsInspector
 
 __all__ = [
     "ChallengeCard",
@@ -44,3 +42,29 @@ __all__ = [
     "predict",
     "quiz",
 ]
+
+#: Where each name lives; imported on first use, so a notebook cell pays only for the
+#: widgets it shows (``labkit.widgets.course.setup`` needs none of these).
+_HOME = {
+    "ChallengeCard": "assess",
+    "PredictCard": "assess",
+    "challenge": "assess",
+    "predict": "assess",
+    "DnsPanel": "dns_panel",
+    "ExerciseWidget": "exercise",
+    "LiveTaskWidget": "exercise",
+    "QuestionWidget": "exercise",
+    "ask": "exercise",
+    "quiz": "exercise",
+    "PortScanner": "port_scanner",
+    "ProgressView": "progress",
+    "SmtpConsole": "smtp_console",
+    "TlsInspector": "tls_inspector",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.widgets' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"labkit.widgets.{module}"), name)

@@ -6,7 +6,7 @@ in that scenario it is left alone (edits included), and when the learner has edi
 *another* scenario it asks first, with a button, instead of switching silently.
 
 * :func:`prepare` / :func:`setup`      the scenario (data, then a one-line card)
-* :func:`check_health` / :func:`health` is the lab usable from here, and if not, what to do
+* :func:`health`                       is the lab usable from here (:mod:`labkit.doctor.health`)
 * :class:`LiveBoard`                    a task's criteria turning green while you fix things
 * :class:`SecondOpinion`                the doctor's findings, only when the learner asks
 
@@ -24,26 +24,25 @@ from typing import TYPE_CHECKING, Literal
 
 import ipywidgets as widgets
 
-from labkit.doctor.health import HealthItem, _files, check_health
 from labkit.errors import LabkitError, UsageError
 from labkit.exercises.bank import get
 from labkit.exercises.grade import Grade
 from labkit.exercises.live import LiveTask
+from labkit.lab.state import files_text
 from labkit.target import Target
 from labkit.widgets._style import COLORS, button, card_layout, error_html, message_html
 
 if TYPE_CHECKING:
     from labkit.doctor import DoctorReport
+    from labkit.doctor.health import HealthItem
     from labkit.lab.lifecycle import Lab
     from labkit.lab.state import ScenarioState
 
 __all__ = [
-    "HealthItem",
     "LiveBoard",
     "Preparation",
     "SecondOpinion",
     "SetupCard",
-    "check_health",
     "health",
     "prepare",
     "setup",
@@ -121,7 +120,7 @@ def preparation_html(prep: Preparation) -> str:
         if prep.edits:
             text = (
                 f"The lab was already in scenario {name}. Your changes to "
-                f"{_files(prep.edits)} are kept. {RESET_ADVICE}"
+                f"{files_text(prep.edits)} are kept. {RESET_ADVICE}"
             )
         else:
             text = f"The lab was already in scenario {name}, untouched. {RESET_ADVICE}"
@@ -130,7 +129,7 @@ def preparation_html(prep: Preparation) -> str:
         before = prep.previous.name if prep.previous is not None else "?"
         return message_html(
             f"This notebook needs scenario {name}, but the lab is in `{before}` with your "
-            f"changes to {_files(prep.edits)}. Switching replaces them with the new "
+            f"changes to {files_text(prep.edits)}. Switching replaces them with the new "
             "scenario's files. If you are done there, click the button, then run the "
             "cells below again.",
             "partial",
@@ -250,6 +249,8 @@ class HealthPanel(widgets.VBox):
         self.refresh_button.disabled = True
         self.output.value = message_html("Checking the lab...", "muted")
         try:
+            from labkit.doctor.health import check_health
+
             self.items = check_health(lab=self._lab, target=self._target)
         finally:
             self.refresh_button.disabled = False

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
-import pandas as pd
 
 from labkit.errors import LabkitError
 from labkit.exercises.progress import ProgressStore
 from labkit.widgets._style import COLORS, button, card_layout, error_html
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ProgressView", "summary_html"]
 
