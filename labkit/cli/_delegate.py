@@ -29,10 +29,9 @@ def workstation_container(project: str | None = None) -> str | None:
 
     project = project or os.environ.get("LABKIT_PROJECT", "labkit")
     try:
-        found = DockerEngine().containers(project=project, service="workstation")
+        return DockerEngine.running_name(project, "workstation")
     except LabkitError:
         return None
-    return next((c.name for c in found if c.running), None)
 
 
 def maybe_delegate(argv: list[str]) -> int | None:

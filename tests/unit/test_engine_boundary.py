@@ -135,6 +135,7 @@ def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]
         "DockerEngine.remove_network": lambda: eng.remove_network("labkit-x_lab"),
         "DockerEngine.exec": lambda: eng.exec(CONTAINER, ["true"], user="nobody", timeout=1),
         "DockerEngine.interactive": lambda: eng.interactive(CONTAINER, ["true"]),
+        "DockerEngine.running_name": lambda: eng.running_name("labkit-x", "workstation"),
         "DockerEngine.import_tree": lambda: eng.import_tree(tmp_path, "labkit/x:y"),
         "DockerTransport.run": lambda: DockerTransport(eng, CONTAINER).run(["true"], timeout=1),
         "require_compose": engine.require_compose,
