@@ -12,8 +12,8 @@ import pytest
 from labkit.cli.lab import _scenario_line
 from labkit.lab.access import LabAccess, LocalZones
 from labkit.lab.config import LabConfig
-from labkit.lab.state import read_scenario_state
 from labkit.lab.scenarios import SCENARIO_RECORD, content_hash
+from labkit.lab.state import read_scenario_state
 from labkit.transport import ExecResult, LocalTransport
 
 
