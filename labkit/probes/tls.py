@@ -367,8 +367,8 @@ def parse_certificate(der: bytes) -> CertInfo:
     no_key: tuple[str, int | None] = ("unknown", None)
     key_type, key_size = _attempt_field(problems, "public key", lambda: _key_facts(cert), no_key)
     info = CertInfo(
-        subject=_attempt_field(problems, "subject", cert.subject.rfc4514_string, "?"),
-        issuer=_attempt_field(problems, "issuer", cert.issuer.rfc4514_string, "?"),
+        subject=_attempt_field(problems, "subject", lambda: cert.subject.rfc4514_string(), "?"),
+        issuer=_attempt_field(problems, "issuer", lambda: cert.issuer.rfc4514_string(), "?"),
         common_name=_attempt_field(problems, "common name", lambda: _common_name(cert), None),
         sans=_attempt_field(problems, "extensions", lambda: _sans(cert), ()),
         not_before=_attempt_field(problems, "validity", lambda: cert.not_valid_before_utc, None),
