@@ -330,6 +330,15 @@ def judge_submission(connection: PortResult, session: SmtpResult | None) -> Verd
         )
     if session is None:
         return Verdict(fact, None, f"Port {port} is open but was not probed with SMTP.")
+    if port == 465 and session.tls is None:
+        return Verdict(
+            fact,
+            False,
+            f"Port 465 accepts connections, but no TLS session starts: {session.reason}",
+            "465 speaks TLS from the first byte: it needs `-o smtpd_tls_wrappermode=yes` and "
+            "a certificate Postfix can load (mail.log says if it cannot).",
+            session.transcript.excerpt(""),
+        )
     if session.banner is None or session.banner.code != 220:
         return Verdict(
             fact,

@@ -47,6 +47,7 @@ class CheckName(enum.StrEnum):
     """The names of labkit's own doctor checks, as findings and ``--json`` carry them."""
 
     PORTS = "ports"
+    SUBMISSION = "submission"
     GREETING = "greeting"
     MIDDLEBOX = "middlebox"
     STARTTLS = "starttls"

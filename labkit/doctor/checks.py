@@ -27,7 +27,12 @@ from labkit.probes.server import LogEvent, LogEventKind, ServerInspection
 from labkit.probes.smtp import AnomalyKind, Phase, SmtpFailure, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsPhase, TlsResult, VerifyCode
-from labkit.verdicts import judge_auth_available, judge_auth_protected, judge_relay
+from labkit.verdicts import (
+    judge_auth_available,
+    judge_auth_protected,
+    judge_relay,
+    judge_submission,
+)
 
 __all__ = ["Check", "check", "diagnose", "registered_checks"]
 
@@ -235,6 +240,31 @@ def check_ports(obs: Observations) -> Iterator[Finding]:
         result = obs.ports.get(port)
         if result is not None:
             yield _port_finding(obs, port, result)
+
+
+@check(CheckName.SUBMISSION, title="Can a mail client submit on 587 and 465?")
+def check_submission(obs: Observations) -> Iterator[Finding]:
+    """Judged by :func:`labkit.verdicts.judge_submission`, as the live task is: an open
+    port is not enough (587 must offer STARTTLS and no AUTH in clear; 465 must speak
+    TLS). A port that does not accept connections is the ports check's finding."""
+    target = obs.target
+    for port, session in (
+        (target.submission_port, obs.submission),
+        (target.smtps_port, obs.smtps),
+    ):
+        connection = obs.ports.get(port)
+        if connection is None or not connection.ok or session is None:
+            continue
+        verdict = judge_submission(connection, session)
+        yield Finding(
+            check=CheckName.SUBMISSION,
+            target=target.where(port),
+            status=_VERDICT_STATUS[verdict.holds],
+            title=verdict.seen.rstrip("."),
+            evidence=verdict.evidence,
+            hint=verdict.advice,
+            learn_more=f"{NB_REFUSED}; RFC 6409, RFC 8314",
+        )
 
 
 # --------------------------------------------------------------------------- banner / EHLO

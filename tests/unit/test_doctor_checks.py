@@ -422,7 +422,7 @@ def test_without_a_transport_the_doctor_says_what_it_did_not_check():
 
 def test_registry_order_and_uniqueness():
     names = [c.name for c in registered_checks()]
-    assert names[:3] == ["ports", "greeting", "middlebox"]
+    assert names[:4] == ["ports", "submission", "greeting", "middlebox"]
     assert len(names) == len(set(names))
     with pytest.raises(ValueError, match="already registered"):
         check("ports", title="again")(lambda obs: [])

@@ -199,7 +199,7 @@ def test_submission_open_but_silent() -> None:
     upgraded = smtp(587, capabilities_after_tls=EHLO_TLS, tls=session())
     grade = check_submission(port(587), port(465), submission_smtp=upgraded, smtps_smtp=silent)
     assert grade.score == pytest.approx(1 / 2)
-    assert "does not greet with 220: no greeting" in grade.feedback
+    assert "no TLS session starts: no greeting" in grade.feedback
 
 
 # --- STARTTLS --------------------------------------------------------------------------
