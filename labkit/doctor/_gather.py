@@ -85,6 +85,9 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
         # Every probe has its own deadline, so a late one ends soon; the report does not
         # wait for it.
         pool.shutdown(wait=False, cancel_futures=True)
+    dns_notes = getattr(results["dns"], "notes", ())
+    if dns_notes:  # a hostile zone: what the report's limits left out
+        errors["dns-limits"] = " ".join(dns_notes)
     if transport is None:
         errors["server"] = (
             "No way into the server was given (SSH or docker exec), so "

@@ -194,3 +194,19 @@ def test_a_starttls_without_answer_is_not_called_a_refusal(serve, fixed_dns):
     starttls = [f for f in report.findings if f.check == "starttls"]
     assert starttls and all("refused" not in f.title for f in starttls)
     assert any(f.status is Status.WARN and "no answer" in f.title for f in starttls)
+
+
+def test_the_doctor_says_what_its_dns_limits_left_out(serve):
+    slow = serve(slow_reply_server(delay=0.01))
+    with many_records_dns_server(mx_targets=20, ptr_names=1) as dns:
+        target = Target(
+            address=slow.host,
+            smtp_port=slow.port,
+            smtps_port=slow.port,
+            submission_port=slow.port,
+            nameserver=dns.host,
+            dns_port=dns.port,
+            timeout=1.0,
+        )
+        report = run_doctor(target)
+    assert "20 MX targets" in report.to_dict()["not_checked"]["dns-limits"]
