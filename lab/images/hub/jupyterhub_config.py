@@ -1,0 +1,45 @@
+# JupyterHub for a labkit workshop. What varies per workshop (the roster, the admins,
+# how long an idle server lives) comes from a JSON file that `labkit` writes
+# (labkit/hub/settings.py); this file holds no data of its own.
+import json
+import os
+import sys
+
+c = get_config()  # noqa: F821 (JupyterHub provides it)
+
+with open(os.environ.get("LABKIT_HUB_SETTINGS", "/srv/hub/settings.json")) as f:
+    settings = json.load(f)
+
+DATA = "/srv/hub/data"  # a volume: users, passwords and cookies survive hub restarts
+os.makedirs(DATA, exist_ok=True)
+
+c.JupyterHub.bind_url = "http://:8000"
+c.JupyterHub.db_url = f"sqlite:///{DATA}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = f"{DATA}/jupyterhub_cookie_secret"
+
+# Only the people on the roster log in; each sets their password at first login.
+c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+c.FirstUseAuthenticator.dbm_path = f"{DATA}/passwords.dbm"
+c.FirstUseAuthenticator.min_password_length = 8
+c.Authenticator.allowed_users = set(settings["users"])
+c.Authenticator.admin_users = set(settings["admins"])
+
+# Servers idle for longer than cull_idle_s are stopped.
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={int(settings['cull_idle_s'])}",
+        ],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]

@@ -1,0 +1,31 @@
+"""What one workshop's hub needs to know, as the JSON its configuration reads.
+
+``lab/images/hub/jupyterhub_config.py`` is code and holds no data; this is the data:
+who may log in, who the admins are, and when an idle server is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+
+from labkit.errors import UsageError
+from labkit.hub.roster import Roster
+
+__all__ = ["DEFAULT_CULL_IDLE_S", "hub_settings"]
+
+DEFAULT_CULL_IDLE_S = 3600
+
+
+def hub_settings(roster: Roster, *, cull_idle_s: int = DEFAULT_CULL_IDLE_S) -> str:
+    """The settings file's text for ``roster``."""
+    if not 60 <= cull_idle_s <= 7 * 24 * 3600:
+        raise UsageError(
+            f"An idle time of {cull_idle_s} s is out of range.",
+            advice="Give from 60 s (one minute) to 604800 s (one week); the default is 3600.",
+        )
+    data = {
+        "users": sorted(roster.usernames),
+        "admins": sorted(roster.admins),
+        "cull_idle_s": cull_idle_s,
+    }
+    return json.dumps(data, indent=2) + "\n"

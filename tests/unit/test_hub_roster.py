@@ -1,0 +1,106 @@
+"""The hub's roster: exactly who may log in; every problem reported with its line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import UsageError
+from labkit.hub.roster import MAX_USERS, Role, load_roster, parse_roster
+from labkit.hub.seats import learner_lab
+from labkit.hub.settings import hub_settings
+
+
+def test_a_spreadsheet_export_with_roles_and_extra_columns():
+    roster = parse_roster(
+        "\ufeffUserName,Full name,Role\r\n"
+        "ada,Ada Lovelace,instructor\r\n"
+        "grace,Grace Hopper,\r\n"
+        "\r\n"
+        "linus_t,Linus,Learner\r\n"
+    )
+    assert [e.username for e in roster.entries] == ["ada", "grace", "linus_t"]
+    assert roster.admins == {"ada"} and [e.username for e in roster.learners] == [
+        "grace",
+        "linus_t",
+    ]
+    assert roster.entries[1].role is Role.LEARNER and roster.entries[2].line == 5
+    assert "grace" in roster and "eve" not in roster
+
+
+def test_a_single_column_roster_is_all_learners():
+    roster = parse_roster("username\nada\nbob-2\n")
+    assert roster.admins == frozenset() and roster.usernames == {"ada", "bob-2"}
+
+
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ("username\nada\nbob\nada\n", ["line 4: 'ada' is already on line 2"]),
+        ("username\nAda\n", ["line 2: 'Ada' has capitals: write it as 'ada'"]),
+        ("username\n1ada\n", ["does not start with a letter"]),
+        ("username\nada lovelace\n", ["may only hold a-z"]),
+        ("username\nada@example.org\n", ["may only hold a-z"]),
+        ("username\n" + "a" * 40 + "\n", ["longer than 32 characters"]),
+        ("username,role\nada,teacher\n", ["role 'teacher' is not learner or instructor"]),
+        ("username,role\n,learner\n", ["line 2: the user name is empty"]),
+        ("name,email\nada,a@b\n", ["no 'username' column"]),
+        ("", ["is empty"]),
+        ("username\n\n\n", ["names nobody"]),
+        ("username\n\x00\x01", ["not a text file"]),
+    ],
+)
+def test_bad_rosters_say_what_and_where(text, needles):
+    with pytest.raises(UsageError) as err:
+        parse_roster(text)
+    for needle in needles:
+        assert needle in err.value.message, err.value.message
+    assert "username,role" in (err.value.advice or "")
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(UsageError) as err:
+        parse_roster("username\nAda\nbob\nbob\nx y\n")
+    message = err.value.message
+    assert "line 2" in message and "line 4" in message and "line 5" in message
+
+
+def test_too_many_people_for_one_hub():
+    text = "username\n" + "".join(f"u{i}\n" for i in range(MAX_USERS + 1))
+    with pytest.raises(UsageError, match=f"at most {MAX_USERS}"):
+        parse_roster(text)
+    assert len(parse_roster("username\n" + "".join(f"u{i}\n" for i in range(MAX_USERS))).entries)
+
+
+def test_roster_files_that_are_not_rosters(tmp_path: Path):
+    with pytest.raises(UsageError, match="is not a file"):
+        load_roster(tmp_path)
+    with pytest.raises(UsageError, match="is not a file"):
+        load_roster(tmp_path / "missing.csv")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("username\nren\xe9\n".encode("latin-1"))
+    with pytest.raises(UsageError, match="not UTF-8"):
+        load_roster(latin)
+    good = tmp_path / "roster.csv"
+    good.write_text("username,role\nada,admin\n")
+    assert load_roster(good).admins == {"ada"}
+
+
+def test_each_learner_gets_their_own_lab_named_after_them():
+    roster = parse_roster("username,role\nada,instructor\ngrace\nlinus\n")
+    grace, linus = learner_lab(roster, "grace"), learner_lab(roster, "linus")
+    assert (grace.project, grace.net_prefix) == ("labkit-hub-grace", "10.124.2")
+    assert (linus.project, linus.net_prefix) == ("labkit-hub-linus", "10.124.3")
+    assert grace.jupyter_port != linus.jupyter_port
+    with pytest.raises(UsageError, match="not on the roster"):
+        learner_lab(roster, "eve")
+
+
+def test_the_hub_settings_carry_the_roster_and_nothing_else():
+    roster = parse_roster("username,role\nada,instructor\ngrace\n")
+    data = json.loads(hub_settings(roster, cull_idle_s=600))
+    assert data == {"users": ["ada", "grace"], "admins": ["ada"], "cull_idle_s": 600}
+    with pytest.raises(UsageError, match="out of range"):
+        hub_settings(roster, cull_idle_s=5)
