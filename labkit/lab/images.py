@@ -34,7 +34,7 @@ __all__ = [
 
 UPSTREAM_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "labkit/debian-base:bookworm"
-SERVICES = ("dns", "mx", "workstation")
+SERVICES = ("dns", "mx", "router", "workstation")
 
 _SLIM_DPKG_CFG = """\
 # Like the official slim images: no docs, man pages or translations in later installs.
@@ -124,10 +124,12 @@ def _trim(root: Path) -> None:
 
 #: What each image is built from, relative to the project folder.
 IMAGE_SOURCES: dict[str, tuple[str, ...]] = {
-    "dns": ("lab/images/dns",),
-    "mx": ("lab/images/mx", "lab/postfix"),
+    "dns": ("lab/images/dns", "lab/images/common"),
+    "mx": ("lab/images/mx", "lab/images/common", "lab/postfix"),
+    "router": ("lab/images/router", "lab/images/common", "labkit/netpath/inspector.py"),
     "workstation": (
         "lab/images/workstation",
+        "lab/images/common",
         "labkit",
         "lab/postfix",
         "lab/scenarios",
