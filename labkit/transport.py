@@ -161,11 +161,15 @@ class SSHTransport(_SubprocessTransport):
             or "Could not resolve" in result.stderr
             or "Connection refused" in result.stderr
             or "timed out" in result.stderr
+            or "No route to host" in result.stderr
+            or "Network is unreachable" in result.stderr
         ):
             raise TransportError(
                 f"Cannot log in to {self.host} over SSH: {result.stderr.strip()}",
-                advice="Is the lab up (`labkit status` on the host)? The workstation's key is "
-                "in ~/.ssh; `ssh root@mx` should work from its terminal.",
+                advice="Is the lab up (`labkit status` on the host)? The laptop reaches the "
+                "servers through the lab's router: `labkit net` shows its path, and on the "
+                "host `labkit reset` repairs routes and restarts a stopped router. The "
+                "workstation's key is in ~/.ssh; `ssh root@mx` should work from its terminal.",
             )
         return result
 

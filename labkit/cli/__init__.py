@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scenario": ("lab", "List, apply and inspect scenarios (broken states of the server)."),
     "probe": ("probe", "Probe one thing: a port, an SMTP dialog, a TLS handshake, a DNS name."),
     "workshop": ("workshop", "Run one lab per participant and watch the room's progress."),
+    "net": (
+        "net",
+        "The laptop's network path: cafe (Wi-Fi, maybe inspected) or hotspot (the phone).",
+    ),
 }
 
 

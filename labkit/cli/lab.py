@@ -64,6 +64,8 @@ def _print_apply(result: ApplyResult) -> None:
     )
     for m in result.messages:
         console.print(f"  [yellow]{escape(m)}[/]")
+    if result.network is not None:
+        console.print(f"  the laptop is on {result.network}")
 
 
 @app.command()
@@ -185,6 +187,10 @@ def status(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     def render() -> None:
         console.print(_status_table(st))
         console.print(_scenario_line(st.scenario))
+        if st.network is not None:
+            from labkit.netpath.network import NetworkState
+
+            console.print(f"network: {escape(NetworkState(st.network, '').describe())}")
         if st.url:
             console.print(f"JupyterLab: [link={st.url}]{st.url}[/]")
         elif not st.running:
@@ -274,6 +280,17 @@ def scenario_show(name: str, project: ProjectOpt = None) -> None:
         for line in diff:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(f"[{colour}]{escape(line)}[/]")
+    path_diff = difflib.unified_diff(
+        base.scenario.netpath.describe(),
+        target.scenario.netpath.describe(),
+        "fixed:[path]",
+        f"{name}:[path]",
+        lineterm="",
+        n=0,
+    )
+    for line in path_diff:
+        colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        console.print(f"[{colour}]{escape(line)}[/]")
     if name == "fixed":
         console.print("[dim]fixed is the reference; it has no differences.[/]")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from labkit.errors import LabStateError
 from labkit.lab.config import DOMAIN, LabConfig
-from labkit.transport import SSHTransport, Transport
+from labkit.transport import LocalTransport, SSHTransport, Transport
 
 if TYPE_CHECKING:
     from labkit.lab.engine import DockerTransport
@@ -49,6 +49,14 @@ class LabAccess:
     mx: Transport
     zones: ZoneStore
     vantage: str  # "host" or "workstation"
+    #: The router (its rules) and the laptop itself (its routes); None in labs without.
+    router: Transport | None = None
+    workstation: Transport | None = None
+
+    @property
+    def needs_sudo(self) -> bool:
+        """The learner switches the laptop's network through sudo; the host is root."""
+        return self.vantage == "workstation"
 
     def load_zones(self, files: dict[str, str], serial: int, timeout: float = 5.0) -> None:
         """Write the zone files and return once the DNS server serves ``serial``."""
@@ -170,4 +178,11 @@ class LocalZones:
 def workstation_access(config: LabConfig | None = None) -> LabAccess:
     config = config or LabConfig.from_env()
     zones = Path(os.environ.get("LABKIT_ZONES_DIR", "/lab/zones"))
-    return LabAccess(config, SSHTransport("mx"), LocalZones(zones, config.dns_ip), "workstation")
+    return LabAccess(
+        config,
+        SSHTransport("mx"),
+        LocalZones(zones, config.dns_ip),
+        "workstation",
+        router=SSHTransport("router"),
+        workstation=LocalTransport(),
+    )

@@ -139,7 +139,29 @@ class LabConfig:
 
     @property
     def workstation_ip(self) -> str:
+        """The laptop on the café's Wi-Fi (its usual network)."""
         return f"{self.net_prefix}.100"
+
+    @property
+    def workstation_hotspot_ip(self) -> str:
+        """The laptop on the phone's hotspot."""
+        return f"{self.net_prefix}.164"
+
+    @property
+    def router_ip(self) -> str:
+        """The router on the server LAN (what the server sees of inspected connections)."""
+        return f"{self.net_prefix}.1"
+
+    @property
+    def cables(self) -> dict[str, str]:
+        """The Docker networks (Compose names) and their subnets, carrying the lab's links."""
+        p = self.net_prefix
+        return {"server": f"{p}.192/28", "cafe": f"{p}.208/28", "hotspot": f"{p}.224/28"}
+
+    @property
+    def gateways(self) -> dict[str, str]:
+        """The router's address on each of the laptop's networks."""
+        return {"cafe": f"{self.net_prefix}.65", "hotspot": f"{self.net_prefix}.129"}
 
     @property
     def reverse_zone(self) -> str:

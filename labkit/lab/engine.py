@@ -292,6 +292,11 @@ class DockerEngine:
     def remove_network(self, name: str) -> None:
         self.client.api.remove_network(name)
 
+    @_boundary("start a container")
+    def start(self, container: Container) -> None:
+        """Start a stopped container again (``docker start``)."""
+        self.client.api.start(container.id)
+
     @_boundary("run a command in a container")
     def exec(
         self,

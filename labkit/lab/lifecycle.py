@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -48,6 +49,13 @@ from labkit.lab.state import (
     apply_rendered,
     read_scenario_state,
 )
+from labkit.netpath.network import (
+    NetworkState,
+    UnknownNetworkError,
+    read_network,
+    use_network,
+)
+from labkit.netpath.rules import NETWORKS
 
 __all__ = ["DEFAULT_SCENARIO", "Lab", "LabStatus", "ServiceStatus"]
 
@@ -74,6 +82,8 @@ class LabStatus:
     services: tuple[ServiceStatus, ...]
     scenario: ScenarioState | None
     url: str | None
+    #: The laptop's network (cafe, hotspot, none, other), None when it cannot be read.
+    network: str | None = None
 
     @property
     def running(self) -> bool:
@@ -148,7 +158,8 @@ class Lab:
         found = self.containers() if found is None else found
         config = self.config
         mx = found.get("mx")
-        address = mx.addresses.get(f"{self.config.project}_lab", "") if mx else ""
+        # mx's cable address (P.195) lies in the lab's /24 like every lab address.
+        address = mx.addresses.get(f"{self.config.project}_server", "") if mx else ""
         if address.count(".") == 3:
             config = replace(config, net_prefix=address.rsplit(".", 1)[0])
         published = found["workstation"].port(8888) if "workstation" in found else None
@@ -160,9 +171,18 @@ class Lab:
         if in_workstation():
             return workstation_access(self.config)
         found = self.containers()
-        mx = DockerTransport(self.engine, self._running(found, "mx"), service="mx")
-        dns = DockerTransport(self.engine, self._running(found, "dns"), service="dns")
-        return LabAccess(self.live_config(found), mx, DockerZones(dns), "host")
+
+        def transport(service: str) -> DockerTransport:
+            return DockerTransport(self.engine, self._running(found, service), service=service)
+
+        return LabAccess(
+            self.live_config(found),
+            transport("mx"),
+            DockerZones(transport("dns")),
+            "host",
+            router=transport("router"),
+            workstation=transport("workstation"),
+        )
 
     def token(self) -> str:
         """This lab's JupyterLab token, made on first use (0600, never a default)."""
@@ -239,7 +259,7 @@ class Lab:
             )
         # A running lab keeps its network; a different prefix would need a new one.
         self.config = replace(self.config, net_prefix=self.live_config().net_prefix)
-        self._drop_stale_network()
+        self._drop_stale_networks(say)
         say("starting containers")
         try:
             # Not `--wait`: that relies on Docker's healthchecks, which run at monitoring
@@ -260,23 +280,25 @@ class Lab:
         say(f"applying scenario {name}")
         return self.apply(name)
 
-    def _drop_stale_network(self) -> None:
-        """Remove this project's lab network if it was made for another prefix and is idle.
+    def _drop_stale_networks(self, say: Say = _quiet) -> None:
+        """Remove this project's networks that were made for another layout or prefix.
 
-        Compose refuses to reuse a network whose subnet changed (for instance after
-        an upgrade moved the default prefix); an idle one can simply be made anew.
+        Compose refuses to reuse a network whose subnet changed (an upgrade that moved
+        the default prefix, or the single ``lab`` network of labs from before the
+        router). The lab's own containers on it would be recreated by ``up`` anyway,
+        so they are stopped first; volumes (the learner's work) stay.
         """
-        name = f"{self.config.project}_lab"
-        net = self.engine.network(name)
-        if net is None or f"{self.config.net_prefix}.0/24" in net.subnets:
-            return
-        if net.containers:
-            raise LabStateError(
-                f"The lab network {name} still serves containers on "
-                f"{', '.join(sorted(net.subnets))}.",
-                advice="Stop the lab first with `labkit down`, then `labkit up` again.",
-            )
-        self.engine.remove_network(name)
+        expected: dict[str, str | None] = {"lab": None, **self.config.cables}
+        for cable, subnet in expected.items():
+            name = f"{self.config.project}_{cable}"
+            net = self.engine.network(name)
+            if net is None or subnet in net.subnets:
+                continue
+            if net.containers:
+                say(f"network {name} has an older layout: recreating the lab's containers")
+                self.down(say=say)
+            if self.engine.network(name) is not None:
+                self.engine.remove_network(name)
 
     def check_service(
         self, service: str, found: dict[str, Container] | None = None
@@ -328,7 +350,13 @@ class Lab:
             services.append(ServiceStatus(svc, c.name, c.state, check.health, c.image or None))
         running = any(s.state == "running" for s in services)
         url = self._url(self.live_config(found)) if running else None
-        return LabStatus(self.config.project, tuple(services), scenario, url)
+        network = None
+        if "workstation" in found and found["workstation"].running:
+            try:
+                network = self.network().name
+            except LabkitError:
+                network = None
+        return LabStatus(self.config.project, tuple(services), scenario, url, network)
 
     def _scenario_or_none(self, found: dict[str, Container]) -> ScenarioState | None:
         if not all(s in found and found[s].running for s in ("mx", "dns")):
@@ -401,7 +429,13 @@ class Lab:
         return ScenarioSwitch(name, scenario.title, "applied", previous, applied)
 
     def reset(self) -> ApplyResult:
-        """Back to the current scenario's pristine state, undoing a learner's edits."""
+        """Back to the current scenario's pristine state, undoing a learner's edits.
+
+        The path is repaired too: a stopped router is started again, and a missing or
+        foreign default route on the laptop (a learner's experiment) is put back on the
+        café's Wi-Fi; otherwise the laptop keeps the network it is on.
+        """
+        self._revive_router()
         current = self.current()
         if current.name is None and current.problem:
             raise LabStateError(
@@ -415,7 +449,61 @@ class Lab:
                 "The lab has no scenario applied yet.",
                 advice="Apply one: `labkit scenario apply blog`.",
             )
-        return self.apply(current.name)
+        access = self.access()
+        result = self.apply(current.name, access=access)
+        if access.workstation is None:
+            return result
+        state = read_network(access.workstation)
+        if not state.usable:
+            state = use_network(access.workstation, "cafe", sudo=access.needs_sudo)
+        return replace(result, network=state.name)
+
+    # ---------------------------------------------------------------- the network path
+    def _revive_router(self, timeout: float = 20.0) -> None:
+        """Start the router again if someone stopped it (only the host can)."""
+        if in_workstation():
+            return
+        router = self.containers().get("router")
+        if router is None or router.running:
+            return
+        self.engine.start(router)
+        started = time.monotonic()
+        while not self.check_service("router").ready:
+            if time.monotonic() - started > timeout:
+                raise LabStateError(
+                    "The router was restarted but did not come up.",
+                    advice="Look at `labkit logs router`; `labkit up` recreates it.",
+                )
+            time.sleep(0.1)
+
+    def network(self) -> NetworkState:
+        """Which network the laptop uses now (read from its routing table)."""
+        access = self.access()
+        if access.workstation is None:
+            raise LabStateError("This lab has no workstation to ask.")
+        return read_network(access.workstation)
+
+    def use_network(self, name: str) -> NetworkState:
+        """Switch the laptop to ``name`` (cafe or hotspot)."""
+        if name not in NETWORKS:
+            raise UnknownNetworkError(name)
+        access = self.access()
+        if access.workstation is None:
+            raise LabStateError("This lab has no workstation to switch.")
+        return use_network(access.workstation, name, sudo=access.needs_sudo)
+
+    def path_log(self, lines: int = 50) -> str:
+        """The router's SMTP inspector log: what it masked and dropped, newest last."""
+        access = self.access()
+        if access.router is None:
+            raise LabStateError("This lab has no router.")
+        result = access.router.run(["lab-path", "log", str(int(lines))], timeout=15)
+        if not result.ok:
+            raise LabStateError(
+                f"Cannot read the router's log: {(result.stderr or result.stdout).strip()}",
+                advice="Is the router running? `labkit status` on the host shows it.",
+            )
+        return result.stdout
 
     def current(self) -> ScenarioState:
         return read_scenario_state(self.access(), known=scenario_names(self.home))

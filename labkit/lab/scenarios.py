@@ -21,6 +21,7 @@ from pathlib import Path
 from labkit.errors import LabkitError, UnknownScenarioError, UsageError
 from labkit.lab.config import DOMAIN, LabConfig
 from labkit.limits import MAX_NAME
+from labkit.netpath.rules import PathSpec, parse_path
 
 __all__ = [
     "RenderedScenario",
@@ -60,6 +61,8 @@ class Scenario:
     zone: str
     expect_ports: tuple[int, ...]
     path: Path
+    #: The network between laptop and server: inspection and firewall rules ([path]).
+    netpath: PathSpec = field(default_factory=PathSpec)
 
     @property
     def closed_ports(self) -> tuple[int, ...]:
@@ -75,6 +78,8 @@ class RenderedScenario:
     zone_files: Mapping[str, str]  # file name in the zones folder -> content
     serial: int
     hashes: Mapping[str, str] = field(default_factory=dict)
+    #: The router's nftables table for the scenario's [path].
+    router_rules: str = ""
 
 
 def scenarios_dir(home: Path) -> Path:
@@ -117,6 +122,7 @@ def load_scenario(home: Path, name: str) -> Scenario:
             zone=data.get("dns", {}).get("zone", "good"),
             expect_ports=tuple(data.get("expect_ports", [INET_SERVICES[s] for s in services])),
             path=path,
+            netpath=parse_path(data.get("path"), name),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise LabkitError(
@@ -217,10 +223,18 @@ def render(
         "dns_ip": config.dns_ip,
         "mx_ip": config.mx_ip,
         "ws_ip": config.workstation_ip,
+        "ws_hotspot_ip": config.workstation_hotspot_ip,
+        "router_ip": config.router_ip,
+        "cafe_gw_ip": config.gateways["cafe"],
+        "hotspot_gw_ip": config.gateways["hotspot"],
         "reverse_zone": config.reverse_zone,
         "dns_host": config.dns_ip.rsplit(".", 1)[1],
         "mx_host": config.mx_ip.rsplit(".", 1)[1],
         "ws_host": config.workstation_ip.rsplit(".", 1)[1],
+        "ws_hotspot_host": config.workstation_hotspot_ip.rsplit(".", 1)[1],
+        "router_host": config.router_ip.rsplit(".", 1)[1],
+        "cafe_gw_host": config.gateways["cafe"].rsplit(".", 1)[1],
+        "hotspot_gw_host": config.gateways["hotspot"].rsplit(".", 1)[1],
     }
     dns_dir = home / "lab" / "dns"
     zone_src = dns_dir / f"{scenario.zone}.zone"
@@ -237,7 +251,9 @@ def render(
     postfix_files = {"/etc/postfix/main.cf": main_cf, "/etc/postfix/master.cf": master_cf}
     hashes = {path: _sha(text) for path, text in postfix_files.items()}
     hashes.update({f"zones/{name}": _sha(_without_serial(text)) for name, text in zones.items()})
-    return RenderedScenario(scenario, postfix_files, zones, serial, hashes)
+    return RenderedScenario(
+        scenario, postfix_files, zones, serial, hashes, scenario.netpath.render_nft()
+    )
 
 
 _SOA_SERIAL = re.compile(r"(IN\s+SOA\s+\S+\s+\S+\s*\(\s*)(\d+)")

@@ -22,7 +22,7 @@ from labkit.errors import LabStateError
 from labkit.lab.access import LabAccess
 from labkit.lab.scenarios import INET_SERVICES, SCENARIO_RECORD, RenderedScenario, content_hash
 from labkit.lab.tarball import tar_files
-from labkit.transport import parse_ss_listening
+from labkit.transport import Transport, parse_ss_listening
 
 __all__ = [
     "ApplyResult",
@@ -67,6 +67,8 @@ class ApplyResult:
     steps: dict[str, float] = field(default_factory=dict)
     ports: tuple[int, ...] = ()
     messages: tuple[str, ...] = ()
+    #: Set when applying also repaired the laptop's route (``labkit reset``).
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,14 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
         access.load_zones(dict(rendered.zone_files), rendered.serial)
         steps["dns"] = time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    def load_path() -> None:
+        if access.router is not None:
+            apply_path(access.router, rendered.router_rules)
+            steps["path"] = time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
         dns = pool.submit(load_zones)
+        path = pool.submit(load_path)
         result = access.mx.run(
             ["sh", "-c", _APPLY],
             # Backdated: Postfix waits ~2 s before reading a config file modified within
@@ -117,6 +125,7 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
         )
         steps["postfix"] = time.monotonic() - started
         dns.result()
+        path.result()
     if not result.ok:
         raise LabStateError(
             f"Postfix rejected scenario {scenario.name} (exit {result.exit_code}).",
@@ -129,6 +138,17 @@ def apply_rendered(access: LabAccess, rendered: RenderedScenario) -> ApplyResult
     steps["listeners"] = time.monotonic() - t
     messages = tuple(ln for ln in output.splitlines() if ln.strip())
     return ApplyResult(scenario.name, time.monotonic() - started, steps, ports, messages)
+
+
+def apply_path(router: Transport, rules: str) -> None:
+    """Load the router's nftables table for a scenario's [path] (``lab-path apply``)."""
+    result = router.run(["lab-path", "apply"], input=rules.encode(), timeout=15)
+    if not result.ok:
+        raise LabStateError(
+            f"The router rejected the path rules (exit {result.exit_code}).",
+            advice=(result.stdout + result.stderr).strip()[-600:]
+            or "Look at `labkit logs router`; `labkit reset` on the host restarts it.",
+        )
 
 
 def listening_ports(access: LabAccess) -> set[int]:

@@ -60,10 +60,16 @@ class LabHandle:
         """Run a shell command on the mail server as root (the inside view)."""
         return self._exec("mx", cmd, None, timeout)
 
-    def scenario(self, name: str) -> None:
+    def scenario(self, name: str, network: str = "cafe") -> None:
+        """Put the lab in scenario ``name`` (pristine), the laptop on ``network``."""
         state = self.lab.current()
         if state.name != name or state.modified:
             self.lab.apply(name)
+        self.net(network)
+
+    def net(self, name: str) -> None:
+        if self.lab.network().name != name:
+            self.lab.use_network(name)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env = dict(
