@@ -20,7 +20,7 @@ connects to the server's own address and sees a masked conversation. What it doe
   length: ``X`` characters ending in a letter that numbers the masked lines of that
   reply, so ``STARTTLS`` becomes ``XXXXXXXA`` as in the blog;
 * a ``STARTTLS`` command sent anyway is masked on its way (the server receives
-  ``XXXXXXXA`` and answers ``502 5.5.2 Error: command not recognized``), so TLS never
+  ``XXXXXXXA`` and answers ``500 5.5.2 Error: command not recognized``), so TLS never
   starts on this path; ``XXXXXXXA`` typed by a learner passes as the unknown command
   it is;
 * a command line longer than 512 bytes (CRLF included) or a 101st ``RCPT`` in one
@@ -220,7 +220,10 @@ class Inspection:
             )
             return b""
         text, ending = _split_ending(line)
-        verb = text.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
+        # As Postfix reads it: a NUL ends the line (telnet sends a typed CR as "\r\0"),
+        # and the verb is the first word.
+        words = text.split(b"\0", 1)[0].split()
+        verb = words[0].upper().decode("ascii", "replace") if words else ""
         if verb == "MAIL":
             self._recipients = 0
         elif verb == "RCPT":

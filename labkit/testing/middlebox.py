@@ -47,6 +47,11 @@ class RunningInspector:
         async def stop() -> None:
             if self._server is not None:
                 self._server.close()
+            # Connections still open end here, not in a loop that is gone.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -231,7 +231,7 @@ def scripted_smtp_server(
     *,
     banner: bytes = b"220 mail.zimmerman.test ESMTP Postfix (Debian/GNU)\r\n",
     replies: Mapping[str, bytes] | None = None,
-    default: bytes = b"502 5.5.2 Error: command not recognized\r\n",
+    default: bytes = b"500 5.5.2 Error: command not recognized\r\n",
     bytewise: bool = False,
     delay: float = 0.0,
     close_on: str | None = None,

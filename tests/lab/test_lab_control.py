@@ -32,7 +32,8 @@ def test_status_json_is_valid_and_complete(lab):
     data = json.loads(out.stdout)
     assert data["project"] == lab.config.project
     assert data["healthy"] is True
-    assert {s["service"] for s in data["services"]} == {"dns", "mx", "workstation"}
+    assert {s["service"] for s in data["services"]} == {"dns", "mx", "router", "workstation"}
+    assert data["network"] in ("cafe", "hotspot")
     assert data["scenario"]["name"] in {
         "fixed",
         "no-submission",
@@ -83,10 +84,14 @@ def test_only_jupyterlab_is_published_and_only_on_loopback(lab):
 def test_mx_has_no_route_out(lab):
     r = lab.mx("ip route get 192.0.2.1 2>&1")  # asks the kernel; sends nothing
     assert r.exit_code != 0 and "unreachable" in r.stdout.lower(), r.stdout
-    network = lab.lab.engine.client.api.inspect_network(f"{lab.config.project}_lab")
-    assert network["Internal"] is True
-    r = lab.ws("ip route get 192.0.2.1 2>&1")
-    assert r.exit_code != 0, "the workstation should have no default route either"
+    for cable in ("server", "cafe", "hotspot"):
+        network = lab.lab.engine.client.api.inspect_network(f"{lab.config.project}_{cable}")
+        assert network["Internal"] is True, cable
+    r = lab._exec("router", "ip route get 192.0.2.1 2>&1", None, 20)
+    assert r.exit_code != 0 and "unreachable" in r.stdout.lower(), r.stdout
+    # The laptop's default route leads to the router, which has nowhere to send it.
+    r = lab.ws("nc -zv -w 3 192.0.2.1 80 2>&1")
+    assert r.exit_code != 0 and "unreachable" in r.stdout.lower(), r.stdout
 
 
 def test_scenarios_apply_from_the_workstation_over_ssh(lab):

@@ -49,7 +49,8 @@ def test_build_failure_names_the_failing_step(tmp_path):
     dockerfile = home / "lab" / "images" / "dns" / "Dockerfile"
     dockerfile.write_text(
         dockerfile.read_text().replace(
-            "COPY lab-dns-init", "RUN echo this step breaks && false\nCOPY lab-dns-init"
+            "COPY images/dns/lab-dns-init",
+            "RUN echo this step breaks && false\nCOPY images/dns/lab-dns-init",
         )
     )
     proc = run(

@@ -77,10 +77,18 @@ def test_starttls_command_is_masked_on_its_way_and_xxxxxxxa_passes_as_typed() ->
     out = box.from_client(b"starttls\r\n")
     assert out.to_server == b"XXXXXXXA\r\n"
     assert "STARTTLS sent as XXXXXXXA" in str(out.events[0])
-    reply = b"502 5.5.2 Error: command not recognized\r\n"
+    reply = b"500 5.5.2 Error: command not recognized\r\n"
     assert box.from_server(reply).to_client == reply
     typed = box.from_client(b"XXXXXXXA\r\n")
     assert typed.to_server == b"XXXXXXXA\r\n" and not typed.events
+
+
+def test_starttls_from_telnet_is_recognised_despite_its_cr_nul() -> None:
+    """telnet sends a CR as CR NUL: ``STARTTLS\\r\\0\\r\\n``, which Postfix reads as STARTTLS."""
+    box = greeted()
+    assert box.from_client(b"STARTTLS\r\0\r\n").to_server == b"XXXXXXXA\r\n"
+    assert box.from_client(b"  ehlo\tlaptop\r\n").to_server == b"  ehlo\tlaptop\r\n"
+    assert box._pending[-1] == "EHLO"
 
 
 def test_allowed_tls_passes_starttls_and_then_stops_reading() -> None:
@@ -151,7 +159,7 @@ def test_chunking_does_not_change_what_passes(cuts: list[int]) -> None:
         b"EHLO laptop\r\nSTARTTLS\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"
         b"hi\r\n.\r\nQUIT\r\n"
     )
-    replies = [BANNER, EHLO_REPLY, b"502 5.5.2 no\r\n", b"250 ok\r\n250 ok\r\n354 go\r\n"]
+    replies = [BANNER, EHLO_REPLY, b"500 5.5.2 no\r\n", b"250 ok\r\n250 ok\r\n354 go\r\n"]
 
     def run(split: bool) -> tuple[bytes, bytes]:
         box = Inspection()

@@ -313,7 +313,7 @@ def test_service_refused_in_banner(serve):
 
 def test_ehlo_refused_falls_back_to_helo(serve):
     server = serve(
-        scripted_smtp_server(replies={"EHLO": b"502 5.5.2 Error: command not recognized\r\n"})
+        scripted_smtp_server(replies={"EHLO": b"500 5.5.2 Error: command not recognized\r\n"})
     )
     result = smtp_session(server.host, server.port)
     assert result.ok and result.used_helo
