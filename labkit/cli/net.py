@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from labkit.cli import app
 from labkit.cli._output import console, emit
+from labkit.cli._params import count_option
 from labkit.cli.lab import JsonOpt, ProjectOpt, _lab
 from labkit.netpath.network import NetworkState
 
@@ -48,9 +49,17 @@ def net_use(
     emit(state, as_json, lambda: _print_state(state, switched=True))
 
 
+_LINES = count_option(1, 10_000, "number of lines")
+
+
 @net_app.command("log")
 def net_log(
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 30,
+    lines: Annotated[
+        int,
+        typer.Option(
+            "--lines", "-n", help="How many lines.", parser=count_option(1, 10_000, "lines")
+        ),
+    ] = 30,
     project: ProjectOpt = None,
 ) -> None:
     """The router's view: what its SMTP inspector masked and dropped."""
