@@ -152,7 +152,8 @@ class Workshop:
             m = self._seat.match(c.project)
             if not m:
                 continue
-            address = c.addresses.get(f"{c.project}_lab", "")
+            # Its cable on the cafe network (P.211) lies in the seat's /24.
+            address = c.addresses.get(f"{c.project}_cafe", "")
             published = c.port(8888)
             found[int(m.group(1))] = LabConfig(
                 m.group(0),

@@ -133,6 +133,7 @@ def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]
         "DockerEngine.pull": lambda: eng.pull("debian:bookworm-slim"),
         "DockerEngine.network": lambda: eng.network("labkit-x_lab"),
         "DockerEngine.remove_network": lambda: eng.remove_network("labkit-x_lab"),
+        "DockerEngine.start": lambda: eng.start(CONTAINER),
         "DockerEngine.exec": lambda: eng.exec(CONTAINER, ["true"], user="nobody", timeout=1),
         "DockerEngine.interactive": lambda: eng.interactive(CONTAINER, ["true"]),
         "DockerEngine.running_name": lambda: eng.running_name("labkit-x", "workstation"),
