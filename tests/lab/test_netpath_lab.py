@@ -251,7 +251,7 @@ class TestSwitchingAndBadInput:
 
     def test_a_stopped_router_gives_clear_errors_and_reset_repairs_it(self, lab):
         lab.scenario("blog")
-        lab.lab.containers()["router"].stop(timeout=2)
+        lab.lab.engine.client.api.stop(lab.lab.containers()["router"].id, timeout=2)
         try:
             out = lab.cli("scenario", "apply", "blog")
             assert out.returncode == 2 and "router" in out.stderr, out.stderr
