@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -211,14 +211,27 @@ def read_scenario_state(access: LabAccess, known: Iterable[str] | None = None) -
     return state
 
 
+#: The Postfix files every scenario writes (see :func:`labkit.lab.scenarios.render`),
+#: read in the same exec as the record; others a record lists cost a second exec.
+POSTFIX_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf")
+
+
+def _cat(mx: Transport, paths: Sequence[str]) -> list[str | None]:
+    """The text of each path (None where it cannot be read), in one exec."""
+    got = mx.run(["sh", "-c", _CAT_FILES, "sh", *paths])
+    parts: list[str | None] = list(got.stdout.split("\0")[1:]) if got.ok else []
+    parts += [None] * (len(paths) - len(parts))
+    return [None if text is None or text == "\1" else text for text in parts[: len(paths)]]
+
+
 def _read_state(
     access: LabAccess, known: Iterable[str] | None, zones: Future[dict[str, str]]
 ) -> ScenarioState:
-    record_raw = access.mx.run(["head", "-c", "65536", SCENARIO_RECORD])
-    if not record_raw.ok:
+    first = _cat(access.mx, [SCENARIO_RECORD, *POSTFIX_FILES])
+    if first[0] is None:
         return ScenarioState(None, None)
     try:
-        record = json.loads(record_raw.stdout)
+        record = json.loads(first[0][:65536])
     except (ValueError, RecursionError):
         return _edited("is not valid JSON")
     if not isinstance(record, dict):
@@ -246,13 +259,10 @@ def _read_state(
             (_RECORD_NAME,),
             problem=f"{SCENARIO_RECORD} has a file list labkit did not write",
         )
-    postfix_paths = [p for p in hashes if not p.startswith("zones/")]
-    texts: dict[str, str | None] = {}
-    if postfix_paths:
-        got = access.mx.run(["sh", "-c", _CAT_FILES, "sh", *postfix_paths])
-        parts = got.stdout.split("\0")[1:] if got.ok else []
-        for path, text in zip(postfix_paths, parts + [None] * len(postfix_paths), strict=False):
-            texts[path] = None if text is None or text == "\1" else text
+    texts: dict[str, str | None] = dict(zip(POSTFIX_FILES, first[1:], strict=True))
+    others = [p for p in hashes if not p.startswith("zones/") and p not in texts]
+    if others:
+        texts.update(zip(others, _cat(access.mx, others), strict=True))
     zone_texts = zones.result()
     modified = []
     for path, expected in hashes.items():
