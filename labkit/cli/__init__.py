@@ -10,12 +10,11 @@ Exit codes: 0 all good, 1 findings failed (doctor/probes), 2 usage or setup erro
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-from typer.core import TyperCommand, TyperGroup
-
-from labkit.cli._output import run_cli
+if TYPE_CHECKING:
+    from labkit.cli._app import LazyGroup as LazyGroup
+    from labkit.cli._app import app as app
 
 #: Every top-level command: the module that defines it and its one-line help, so that
 #: ``labkit --help`` lists them all without importing any, and ``labkit doctor`` imports
@@ -55,30 +54,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(TyperGroup):
-    """The root command: imports a command's module only when that command runs."""
-
-    _listing = False
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        if cmd_name not in COMMANDS:
-            return None
-        module, short = COMMANDS[cmd_name]
-        if self._listing:  # the help screen needs names and one-liners only
-            return TyperCommand(cmd_name, help=short, short_help=short)
-        return load_command(cmd_name)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
-
-
 def load_all() -> None:
     """Import every command's module (for tools that walk the whole command tree)."""
     for module in dict.fromkeys(m for m, _ in COMMANDS.values()):
@@ -87,23 +62,22 @@ def load_all() -> None:
 
 def load_command(name: str) -> Any:
     """The real (click) command ``name``, after importing the module that registers it."""
+    import typer
+
+    from labkit.cli._app import app
+
     importlib.import_module(f"labkit.cli.{COMMANDS[name][0]}")
     return typer.main.get_group(app).commands.get(name)
 
 
-app = typer.Typer(
-    name="labkit",
-    help="Run, break, probe and fix a private mail-server lab.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    cls=LazyGroup,
-)
+def __getattr__(name: str) -> Any:
+    # The typer app is built on first use: a command handed to the workstation
+    # (probe, doctor, progress) never needs typer or rich on this machine.
+    if name in ("app", "LazyGroup"):
+        from labkit.cli import _app
 
-
-@app.callback()
-def _root() -> None:
-    """Run, break, probe and fix a private mail-server lab."""
+        return getattr(_app, name)
+    raise AttributeError(f"module 'labkit.cli' has no attribute {name!r}")
 
 
 def main() -> None:
@@ -114,4 +88,7 @@ def main() -> None:
     code = maybe_delegate(sys.argv[1:])
     if code is not None:
         raise SystemExit(code)
+    from labkit.cli._app import app
+    from labkit.cli._output import run_cli
+
     run_cli(app)

@@ -14,13 +14,39 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 
-from labkit.cli._output import fail
-from labkit.cli._project import split_project
-from labkit.errors import LabkitError, LabNotRunningError
-from labkit.lab.config import in_workstation
+from labkit.errors import LabkitError, LabNotRunningError, UsageError
+from labkit.lab.config import LabConfig, in_workstation
 
 DELEGATED = frozenset({"probe", "doctor", "progress"})
+#: ``-p/--project``, read here before typer runs (see :mod:`labkit.cli._project`).
+PROJECT_FLAGS = ("-p", "--project")
+
+
+def split_project(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The project named by ``-p X``, ``--project X`` or ``--project=X`` (the last one
+    wins), and the arguments without it."""
+    project: str | None = None
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in PROJECT_FLAGS:
+            if i + 1 >= len(args):
+                raise UsageError(f"{arg} needs a project name.", advice="e.g. -p labkit-seat3")
+            project = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--project="):
+            project = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    if project is not None:
+        LabConfig(project=project).validate()
+    return project, rest
 
 
 def workstation_container(project: str | None = None) -> str | None:
@@ -55,6 +81,8 @@ def maybe_delegate(argv: list[str]) -> int | None:
     if container is None:
         if project is None:
             return None
+        from labkit.cli._output import fail
+
         fail(
             LabNotRunningError(
                 f"The workstation of lab {project} is not running.",

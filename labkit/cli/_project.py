@@ -14,17 +14,15 @@ project, taking its network and port from the running lab.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
+from labkit.cli._delegate import PROJECT_FLAGS, split_project
 from labkit.errors import UsageError
 from labkit.lab.config import LabConfig, in_workstation
 
 __all__ = ["PROJECT_FLAGS", "ProjectOpt", "split_project", "use_project"]
-
-PROJECT_FLAGS = ("-p", "--project")
 
 ProjectOpt = Annotated[
     str | None,
@@ -34,31 +32,6 @@ ProjectOpt = Annotated[
         help="Compose project name of the lab (a workshop seat: labkit-seat3).",
     ),
 ]
-
-
-def split_project(argv: Sequence[str]) -> tuple[str | None, list[str]]:
-    """The project named by ``-p X``, ``--project X`` or ``--project=X`` (the last one
-    wins), and the arguments without it."""
-    project: str | None = None
-    rest: list[str] = []
-    args = list(argv)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in PROJECT_FLAGS:
-            if i + 1 >= len(args):
-                raise UsageError(f"{arg} needs a project name.", advice="e.g. -p labkit-seat3")
-            project = args[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--project="):
-            project = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-        i += 1
-    if project is not None:
-        LabConfig(project=project).validate()
-    return project, rest
 
 
 def use_project(project: str | None) -> None:

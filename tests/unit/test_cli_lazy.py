@@ -44,3 +44,12 @@ def test_a_command_imports_only_its_own_module() -> None:
     loaded = _modules_after(["scenario", "list"])
     assert "labkit.cli.lab" in loaded
     assert not {"labkit.cli.doctor", "labkit.cli.probe", "pandas", "docker"} & loaded
+
+
+def test_handing_a_command_to_the_workstation_needs_no_typer_rich_or_docker_sdk() -> None:
+    code = (
+        "import sys; import labkit.cli; from labkit.cli._delegate import maybe_delegate\n"
+        "print('\\n'.join(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not {"typer", "rich", "docker", "requests"} & set(out.stdout.split())
