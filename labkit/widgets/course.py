@@ -221,7 +221,7 @@ def _markup(text: str) -> str:
 
 
 class HealthPanel(widgets.VBox):
-    """:func:`check_health` as a card with a *Check again* button."""
+    """:func:`labkit.doctor.health.check_health` as a card with a *Check again* button."""
 
     def __init__(self, *, lab: Lab | None = None, target: Target | None = None) -> None:
         self._lab = lab
