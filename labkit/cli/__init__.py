@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "net",
         "The laptop's network path: cafe (Wi-Fi, maybe inspected) or hotspot (the phone).",
     ),
+    "hub": ("hub", "Run the workshop's JupyterHub: one login per participant on the roster."),
 }
 
 

@@ -541,10 +541,17 @@ class CompletedCompose:
 class Compose:
     """``docker compose`` for one lab project, with the environment the file expects."""
 
-    def __init__(self, config: LabConfig, home: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        config: LabConfig,
+        home: Path,
+        extra_env: dict[str, str] | None = None,
+        *,
+        file: Path | None = None,
+    ):
         self.config = config
         self.home = home
-        self.file = home / "lab" / "docker-compose.yml"
+        self.file = file or home / "lab" / "docker-compose.yml"
         self.extra_env = dict(extra_env or {})
 
     def argv(self, args: Sequence[str]) -> list[str]:

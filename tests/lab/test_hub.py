@@ -8,6 +8,7 @@ collide. Spawning each learner's lab from the hub is not built yet.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -160,3 +161,78 @@ def test_a_hub_restart_keeps_who_set_which_password(hub):
     # Wrong first: a hub that forgot grace would take any password as her first one.
     assert hub.login("grace", "someone-elses")[1].status_code == 403
     assert hub.login("grace", "grace-first-pw")[1].status_code == 302
+
+
+# --------------------------------------------------------------------------- labkit hub
+
+
+CLI_PROJECT = os.environ.get("LABKIT_TEST_PROJECT", "labkit-test") + "-hubcli"
+
+
+def _labkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, LABKIT_HUB_PROJECT=CLI_PROJECT, LABKIT_HOME=str(REPO), COLUMNS="300")
+    return subprocess.run(
+        ["labkit", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=900
+    )
+
+
+def _left_behind() -> list[str]:
+    label = f"label=com.docker.compose.project={CLI_PROJECT}"
+    return _docker("ps", "-aq", "--filter", label).stdout.split()
+
+
+def test_labkit_hub_up_status_down_on_loopback(hub, tmp_path):
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    port = _free_port()
+    try:
+        up = _labkit("hub", "up", "--roster", "roster.csv", "--port", str(port), cwd=tmp_path)
+        assert up.returncode == 0, up.stderr
+        assert f"http://127.0.0.1:{port}/hub/login" in up.stdout
+        status = json.loads(_labkit("hub", "status", "--json", cwd=tmp_path).stdout)
+        assert (status["running"], status["users"], status["admins"]) == (True, 3, 1)
+        published = _docker("port", _left_behind()[0], "8000").stdout.split()
+        assert published == [f"127.0.0.1:{port}"]
+        session, response = Hub(f"http://127.0.0.1:{port}").login("linus", "linus-first-pw")
+        assert response.status_code == 302
+    finally:
+        down = _labkit("hub", "down", "--volumes", cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert _left_behind() == []
+    assert _labkit("hub", "status", cwd=tmp_path).returncode == 1
+
+
+@pytest.mark.parametrize(
+    "roster, args, needle",
+    [
+        ("username\nada\nada\n", [], "'ada' is already on line 2"),
+        ("username\nAda Lovelace\n", [], "may only hold a-z"),
+        (ROSTER, ["--bind", "0.0.0.0"], "without HTTPS"),
+        (ROSTER, ["--port", "BUSY"], "already in use"),
+    ],
+)
+def test_labkit_hub_up_refuses_bad_input_before_starting_anything(
+    hub, tmp_path, roster, args, needle
+):
+    (tmp_path / "roster.csv").write_text(roster)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        args = [str(busy.getsockname()[1]) if a == "BUSY" else a for a in args]
+        if "--port" not in args:
+            args += ["--port", str(_free_port())]
+        proc = _labkit("hub", "up", "--roster", "roster.csv", *args, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert _left_behind() == []
+
+
+def test_a_hub_that_does_not_come_up_is_removed_again(hub, tmp_path):
+    from labkit.errors import LabStateError
+    from labkit.hub.service import HubService
+
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    service = HubService(CLI_PROJECT, home=REPO, image_tag=TAG)
+    with pytest.raises(LabStateError, match="Nothing of it was left running"):
+        service.up(tmp_path / "roster.csv", port=_free_port(), timeout=0.01)
+    assert _left_behind() == []
+    service.down(volumes=True)

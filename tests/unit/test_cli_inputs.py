@@ -41,6 +41,7 @@ REQUIRED = {
     "name": "zimmerman.test",
     "scenario": "blog",
     "seats": "2",
+    "roster": "/nonexistent/roster.csv",
 }
 #: Options a walk adds so that no command could reach a real network or lab.
 SAFE_OPTIONS = {

@@ -1,0 +1,107 @@
+"""``labkit hub up|status|down``: the workshop's JupyterHub, for instructors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from labkit.cli import app
+from labkit.cli._output import console, emit
+from labkit.cli._params import count_option, port_option
+from labkit.cli.lab import JsonOpt, _progress
+from labkit.hub.service import HUB_PROJECT, HubService, HubStatus
+from labkit.lab.config import LabConfig
+
+hub_app = typer.Typer(
+    help="Run the workshop's JupyterHub: one login per participant on the roster.",
+    no_args_is_help=True,
+)
+app.add_typer(hub_app, name="hub")
+
+HubOpt = Annotated[
+    str,
+    typer.Option("--hub-project", envvar="LABKIT_HUB_PROJECT", help="Compose project of the hub."),
+]
+
+
+def _service(project: str) -> HubService:
+    return HubService(project, image_tag=LabConfig.from_env().image_tag)
+
+
+def _render(st: HubStatus) -> None:
+    if not st.running:
+        console.print(f"The hub ({st.project}) is {st.state}: `labkit hub up --roster FILE`.")
+        return
+    console.print(
+        f"[green]✓[/] hub {st.project} is running for {st.users} people "
+        f"({st.admins} as instructors). Participants log in at:\n  [link={st.url}]{st.url}[/]"
+    )
+    console.print(
+        "[dim]Each person picks their password at their first login. Spawning a lab per "
+        "learner is not built yet.[/]"
+    )
+
+
+@hub_app.command("up")
+def hub_up(
+    roster: Annotated[
+        Path, typer.Option("--roster", help="CSV with a username column (and role).")
+    ],
+    port: Annotated[
+        int, typer.Option("--port", help="Port of the hub.", parser=port_option())
+    ] = 8000,
+    bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1",
+    insecure_bind: Annotated[
+        bool,
+        typer.Option("--insecure-bind", help="Allow an address other than loopback without TLS."),
+    ] = False,
+    cull_idle: Annotated[
+        int,
+        typer.Option(
+            "--cull-idle",
+            help="Stop servers idle this many seconds.",
+            parser=count_option(60, 604800, "idle time"),
+        ),
+    ] = 3600,
+    hub_project: HubOpt = HUB_PROJECT,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start the hub for the people on ROSTER and print the one URL they all use."""
+    service = _service(hub_project)
+    with _progress(as_json) as (say, _):
+        st = service.up(
+            roster,
+            port=port,
+            bind=bind,
+            insecure_bind=insecure_bind,
+            cull_idle_s=cull_idle,
+            say=say,
+        )
+    emit(st, as_json, lambda: _render(st))
+
+
+@hub_app.command("status")
+def hub_status(hub_project: HubOpt = HUB_PROJECT, as_json: JsonOpt = False) -> None:
+    """Is the hub running, where, and for how many people."""
+    st = _service(hub_project).status()
+    emit({**st.__dict__, "running": st.running}, as_json, lambda: _render(st))
+    if not st.running:
+        raise typer.Exit(1)
+
+
+@hub_app.command("down")
+def hub_down(
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also forget users and their passwords.")
+    ] = False,
+    hub_project: HubOpt = HUB_PROJECT,
+) -> None:
+    """Stop the hub and remove what it started (its data volume only with --volumes)."""
+    _service(hub_project).down(volumes=volumes)
+    console.print(
+        f"[green]✓[/] hub {escape(hub_project)} stopped"
+        + (" and its data removed" if volumes else "")
+    )

@@ -1,0 +1,195 @@
+"""The hub's lifecycle: ``labkit hub up|status|down``.
+
+``up`` reads and checks the roster, the address and the port before it touches Docker,
+builds the hub image when it is missing, writes the settings the hub's configuration
+reads, starts the hub (one Compose project, ``labkit-hub``) and waits until it answers.
+If it does not come up, everything it started is removed again and the error carries
+the hub's last log lines: nothing half-started is left behind. ``down`` removes the
+hub; its data volume (who set which password) is kept unless ``volumes=True``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.errors import LabkitError, LabStateError, PortInUseError, UsageError
+from labkit.hub.roster import Roster, load_roster
+from labkit.hub.settings import DEFAULT_CULL_IDLE_S, hub_settings
+from labkit.lab import images
+from labkit.lab.config import LabConfig, find_home
+from labkit.lab.engine import Compose, Container, DockerEngine
+
+__all__ = ["HUB_PROJECT", "HubService", "HubStatus"]
+
+HUB_PROJECT = "labkit-hub"
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    project: str
+    state: str  # running, exited, missing, ...
+    url: str | None
+    users: int
+    admins: int
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+def _state_dir(project: str) -> Path:
+    base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+    return base / "labkit" / project
+
+
+class HubService:
+    """One workshop hub on this machine (Compose project ``project``)."""
+
+    def __init__(
+        self, project: str = HUB_PROJECT, *, home: Path | None = None, image_tag: str = "dev"
+    ) -> None:
+        LabConfig(project=project).validate()
+        self.project = project
+        self.home = home or find_home()
+        self.image_tag = image_tag
+        self.engine = DockerEngine()
+
+    @property
+    def settings_path(self) -> Path:
+        return _state_dir(self.project) / "settings.json"
+
+    def _compose(self, env: dict[str, str] | None = None) -> Compose:
+        extra = {
+            "LABKIT_HOST_CA": images.host_ca_bundle(_state_dir(self.project)),
+            "LABKIT_HUB_SETTINGS": str(self.settings_path),
+            **(env or {}),
+        }
+        config = LabConfig(project=self.project, image_tag=self.image_tag)
+        return Compose(
+            config, self.home, extra, file=self.home / "lab" / "hub" / "docker-compose.yml"
+        )
+
+    def _container(self) -> Container | None:
+        found = self.engine.containers(project=self.project, service="hub")
+        return found[0] if found else None
+
+    def up(
+        self,
+        roster_file: Path,
+        *,
+        port: int = 8000,
+        bind: str = "127.0.0.1",
+        insecure_bind: bool = False,
+        cull_idle_s: int = DEFAULT_CULL_IDLE_S,
+        timeout: float = 120,
+        say: Say = lambda _: None,
+    ) -> HubStatus:
+        roster = load_roster(roster_file)
+        settings = hub_settings(roster, cull_idle_s=cull_idle_s)
+        _check_bind(bind, insecure_bind)
+        running = self._container()
+        if running is None or not running.running:
+            _check_port(bind, port)
+        if self.engine.image_labels(f"labkit/hub:{self.image_tag}") is None:
+            say("building the hub image (once)")
+            base = images.resolve_base_image(self.engine, say)
+            self._compose({"LABKIT_BASE_IMAGE": base}).run(["build", "hub"], what="The hub build")
+        self.settings_path.parent.mkdir(parents=True, exist_ok=True)
+        self.settings_path.write_text(settings)
+        env = {"LABKIT_HUB_BIND": bind, "LABKIT_HUB_PORT": str(port)}
+        say(f"starting the hub for {len(roster.entries)} people")
+        try:
+            self._compose(env).run(
+                ["up", "-d", "--no-build", "--force-recreate"], what="Starting the hub"
+            )
+            self._wait(f"http://127.0.0.1:{port}/hub/api", timeout)
+        except LabkitError as exc:
+            compose = self._compose(env)
+            try:
+                tail = compose.run(["logs", "--tail", "20"], what="Reading the hub's log").output
+            except LabkitError as log_error:
+                tail = log_error.message
+            compose.run(["down", "--remove-orphans"], what="Removing the hub")
+            raise LabStateError(
+                f"The hub did not start: {exc.message} Nothing of it was left running.",
+                advice="Its last log lines:\n" + tail[-2000:],
+            ) from exc
+        return self.status(roster)
+
+    @staticmethod
+    def _wait(url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline:
+                raise LabStateError(f"It did not answer at {url} within {timeout:.0f} s.")
+            time.sleep(0.5)
+
+    def status(self, roster: Roster | None = None) -> HubStatus:
+        c = self._container()
+        if c is None:
+            return HubStatus(self.project, "missing", None, 0, 0)
+        published = c.port(8000)
+        url = None
+        if c.running and published is not None:
+            host = published.host_ip if published.host_ip not in ("", "0.0.0.0") else "127.0.0.1"
+            url = f"http://{host}:{published.host_port}/hub/login"
+        users = admins = 0
+        if roster is None and self.settings_path.is_file():
+            import json
+
+            data = json.loads(self.settings_path.read_text())
+            users, admins = len(data.get("users", [])), len(data.get("admins", []))
+        elif roster is not None:
+            users, admins = len(roster.entries), len(roster.admins)
+        return HubStatus(self.project, c.state, url, users, admins)
+
+    def down(self, *, volumes: bool = False) -> None:
+        self._compose().run(
+            ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
+            what="Stopping the hub",
+        )
+
+
+def _check_bind(bind: str, insecure_bind: bool) -> None:
+    try:
+        address = ipaddress.IPv4Address(bind)
+    except ValueError:
+        raise UsageError(
+            f"{bind!r} is not an IPv4 address to listen on.",
+            advice="Leave --bind out (127.0.0.1), or give e.g. 0.0.0.0 with --insecure-bind.",
+        ) from None
+    if not address.is_loopback and not insecure_bind:
+        raise UsageError(
+            f"The hub would listen on {bind} without HTTPS: passwords would cross the network "
+            "in clear.",
+            advice="Keep it on 127.0.0.1 (participants use an SSH tunnel or a TLS reverse "
+            "proxy in front), or say --insecure-bind if this network is yours alone.",
+        )
+
+
+def _check_port(bind: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((bind, port))
+        except OSError:
+            raise PortInUseError(
+                f"Port {port} on {bind} is already in use, so the hub cannot listen there.",
+                advice=f"Stop what uses it (`ss -ltnp | grep :{port}`) or pick another: "
+                "`labkit hub up --port 8010 ...`.",
+            ) from None
