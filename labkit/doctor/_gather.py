@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from labkit.doctor._model import DNS_TIMEOUT, Observations
 from labkit.errors import LabkitError
+from labkit.lab.config import in_workstation
+from labkit.netpath.network import read_network
 from labkit.probes.dns import mail_dns_report
 from labkit.probes.server import inspect_server
 from labkit.probes.smtp import smtp_session
 from labkit.probes.tcp import scan_ports
 from labkit.probes.tls import TlsResult, probe_tls
 from labkit.target import Target
+from labkit.transport import LocalTransport
 
 if TYPE_CHECKING:
     from labkit.transport import Transport
@@ -70,6 +73,8 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
             timeout=min(timeout, DNS_TIMEOUT),
         ),
     }
+    if in_workstation():
+        jobs["network"] = lambda: read_network(LocalTransport()).name
     if transport is not None:
         jobs["server"] = lambda: inspect_server(
             transport, smtp_port=t.smtp_port, timeout=inside_timeout(timeout)
@@ -115,6 +120,7 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
         server=results.get("server"),
         errors=errors,
         elapsed=time.monotonic() - started,
+        network=results.get("network"),
     )
 
 

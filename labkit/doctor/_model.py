@@ -50,6 +50,7 @@ class CheckName(enum.StrEnum):
     SUBMISSION = "submission"
     GREETING = "greeting"
     MIDDLEBOX = "middlebox"
+    PATH = "path"
     STARTTLS = "starttls"
     CERTIFICATE = "certificate"
     AUTH = "auth"
@@ -99,6 +100,8 @@ class Observations:
     server: ServerInspection | None = None
     errors: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
+    #: The laptop's network (cafe, hotspot) when the doctor runs in the lab's workstation.
+    network: str | None = None
 
 
 _COLUMNS = ("check", "target", "status", "title", "evidence", "hint", "learn_more")

@@ -381,6 +381,66 @@ def check_middlebox(obs: Observations) -> Iterator[Finding]:
             )
 
 
+@check(CheckName.PATH, title="Does the network path pass mail unchanged?")
+def check_path(obs: Observations) -> Iterator[Finding]:
+    """Blame the path only with the server's own word against it: a masked dialog
+    while the server offers STARTTLS to itself, or a port that fails from here while
+    it listens on the server. A server-side fault (nothing listens) is never the
+    path's."""
+    net = obs.network
+    path = f"the {net} path" if net else "the network path"
+    other = {"cafe": "hotspot", "hotspot": "cafe"}.get(net or "")
+    compare = (
+        f" Compare from the other network: `labkit net use {other}`, then run the doctor again."
+        if other
+        else " Compare from another network (a phone's hotspot)."
+    )
+    server = obs.server
+    smtp = obs.smtp
+    inside = server.local_smtp if server else None
+    if smtp is not None and smtp.middlebox_suspected and inside is not None:
+        yield Finding(
+            check=CheckName.PATH,
+            target=obs.target.where(obs.target.smtp_port),
+            status=Status.FAIL,
+            title=f"Something on {path} rewrites SMTP: banner masked, STARTTLS replaced by "
+            "XXXXXXXA; the server itself offers STARTTLS"
+            if inside.offers("STARTTLS")
+            else f"Something on {path} rewrites SMTP (banner or EHLO masked)",
+            evidence="from here:\n"
+            + _greeting_evidence(smtp)
+            + "\nfrom the server itself:\n"
+            + inside.transcript.excerpt("STARTTLS"),
+            hint="An SMTP-inspecting firewall (Cisco ASA `inspect esmtp`) sits between this "
+            "laptop and the server; the server is fine." + compare + " Submission with "
+            "implicit TLS on 465 is encrypted from the first byte, so no box can read it.",
+            learn_more=f"{NB_SMTP}; RFC 3207, RFC 8314",
+        )
+    for port in obs.target.ports:
+        result = obs.ports.get(port)
+        if result is None or result.ok or server is None or not server.is_listening(port):
+            continue
+        how = {
+            PortState.TIMEOUT: "filtered (timeout: a firewall DROPs it)",
+            PortState.UNREACHABLE: "rejected (ICMP unreachable from a firewall)",
+            PortState.REFUSED: "refused (a firewall's TCP reset)",
+            PortState.RESET: "reset by something on the way",
+        }.get(result.state)
+        if how is None:
+            continue
+        yield Finding(
+            check=CheckName.PATH,
+            target=obs.target.where(port),
+            status=Status.FAIL,
+            title=f"Port {port} is {how} on {path}, yet listening on the server",
+            evidence=f"{result.summary()}\nss -ltn on the server: listening on {port}",
+            hint="The server is not at fault: a firewall on the way stops this port (a "
+            "provider blocking outgoing 25, a hoster's firewall). `traceroute -T -p "
+            f"{port} {obs.target.mail_host}` shows the last hop that answers." + compare,
+            learn_more=f"{NB_REFUSED}; RFC 6409, RFC 8314",
+        )
+
+
 # --------------------------------------------------------------------------- STARTTLS
 
 

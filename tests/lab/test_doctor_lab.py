@@ -72,3 +72,36 @@ def test_whole_run_elapsed_is_reported(lab):
     lab.scenario("blog")
     _, report = doctor(lab)
     assert 0 < report["elapsed"] < 30  # the 2 s target is measured in benchmarks/
+
+
+#: scenario, network -> (target part, words) of the `path` finding that must fail.
+PATH_FAULTS = {
+    ("blog", "cafe"): (":25", "Something on the cafe path rewrites SMTP"),
+    ("middlebox", "cafe"): (":25", "STARTTLS replaced by XXXXXXXA"),
+    ("firewall-drop", "hotspot"): (":587", "filtered (timeout"),
+    ("firewall-reject", "cafe"): (":587", "rejected (ICMP"),
+    ("isp-blocks-25", "cafe"): (":25", "filtered (timeout: a firewall DROPs it) on the cafe path"),
+}
+
+
+@pytest.mark.parametrize(("scenario", "network"), sorted(PATH_FAULTS))
+def test_path_faults_name_the_path(lab, scenario, network):
+    lab.scenario(scenario, network=network)
+    code, report = doctor(lab)
+    assert code == 1
+    target_part, words = PATH_FAULTS[(scenario, network)]
+    paths = [f for f in report["findings"] if f["check"] == "path" and f["status"] == "fail"]
+    assert any(target_part in f["target"] and words in f["title"] for f in paths), json.dumps(
+        paths, indent=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "network"),
+    [("fixed", "cafe"), ("isp-blocks-25", "hotspot"), ("middlebox", "hotspot")]
+    + [(s, "cafe") for s in sorted(PLANTED) if s != "blog"],
+)
+def test_the_path_is_not_blamed_where_it_is_clean(lab, scenario, network):
+    lab.scenario(scenario, network=network)
+    _, report = doctor(lab)
+    assert not [f for f in report["findings"] if f["check"] == "path"], scenario

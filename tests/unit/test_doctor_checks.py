@@ -480,3 +480,63 @@ def test_masked_banner_alone_does_not_claim_starttls_exists():
     )
     assert _one(obs, "starttls").title == "The server does not offer STARTTLS"
     assert _one(obs, "middlebox").status is Status.FAIL
+
+
+# ---------------------------------------------------------------- the network path
+
+
+def test_masked_dialog_with_starttls_inside_names_the_laptops_path():
+    masked = tuple("XXXXXXXA" if x == "STARTTLS" else x for x in POSTFIX_EHLO)
+    obs = Observations(
+        TARGET,
+        smtp=smtp_result(banner="*" * 36, name="metagross", ehlo=masked),
+        server=server_inspection(local_ehlo=POSTFIX_EHLO),
+        network="cafe",
+    )
+    path = _one(obs, "path")
+    assert path.status is Status.FAIL
+    assert path.title.startswith("Something on the cafe path rewrites SMTP")
+    assert "STARTTLS replaced by XXXXXXXA" in path.title
+    assert "250-XXXXXXXA" in path.evidence and "250-STARTTLS" in path.evidence
+    assert "labkit net use hotspot" in path.hint and "465" in path.hint
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        (PortState.TIMEOUT, "filtered (timeout"),
+        (PortState.UNREACHABLE, "rejected (ICMP"),
+    ],
+)
+def test_a_port_stopped_on_the_way_but_listening_inside_blames_the_path(state, words):
+    obs = Observations(
+        TARGET,
+        ports=_ports(submission=state),
+        server=server_inspection(listening=(25, 465, 587)),
+        network="hotspot",
+    )
+    path = _one(obs, "path", ":587")
+    assert path.status is Status.FAIL
+    assert words in path.title and "on the hotspot path, yet listening" in path.title
+    assert "traceroute -T -p 587" in path.hint and "labkit net use cafe" in path.hint
+
+
+def test_the_path_is_never_blamed_for_the_servers_own_faults():
+    # no-submission: refused because nothing listens; fixed: everything open.
+    refused = Observations(
+        TARGET,
+        ports=_ports(submission=PortState.REFUSED, smtps=PortState.REFUSED),
+        server=server_inspection(listening=(25,)),
+        network="cafe",
+    )
+    assert not _findings(refused, "path")
+    fine = Observations(
+        TARGET,
+        ports=_ports(),
+        smtp=smtp_result(),
+        server=server_inspection(listening=(25, 465, 587)),
+        network="cafe",
+    )
+    assert not _findings(fine, "path")
+    unseen = Observations(TARGET, ports=_ports(submission=PortState.TIMEOUT), network="cafe")
+    assert not _findings(unseen, "path")  # no inside view: no claim about the path
