@@ -40,18 +40,17 @@ __all__ = [
     "grade_criteria",
 ]
 
-#: What to do about each OpenSSL verify code a mail server commonly produces.
+#: What each OpenSSL verify code a mail server commonly produces means: where the
+#: trouble is, not the commands to fix it (those are the task's last hint).
 VERIFY_ADVICE: dict[int, str] = {
-    10: "The certificate has expired: issue a new one from the lab CA.",
-    18: "The certificate is self-signed (like the blog's): install one issued by the lab "
-    "CA as `smtpd_tls_cert_file`/`smtpd_tls_key_file`.",
-    19: "The chain ends in a CA this client does not trust: use the lab CA, and check the "
-    "client's CA file.",
+    10: "The certificate has expired.",
+    18: "The certificate is self-signed (like the blog's): nobody vouches for it, while "
+    "clients here trust what the lab CA issued.",
+    19: "The chain ends in a CA this client does not trust (its CA file lacks the lab CA).",
     20: "The issuer is unknown: the certificate is not from the lab CA, or the chain is "
     "incomplete.",
-    21: "The leaf cannot be verified: send the full chain (leaf first, then the CA).",
-    62: "The certificate does not name the host you connected to: it must list "
-    "`mail.zimmerman.test` in its subjectAltName.",
+    21: "The leaf cannot be verified: the chain the server sends is incomplete.",
+    62: "The certificate does not name the host you connected to (see its subjectAltName).",
 }
 
 
@@ -150,9 +149,8 @@ def check_starttls(smtp: SmtpResult, tls: TlsResult | None = None) -> Grade:
             Criterion(
                 "STARTTLS offered",
                 False,
-                "EHLO does not list STARTTLS. Check `smtpd_tls_security_level = may` and that "
-                "`smtpd_tls_cert_file`/`smtpd_tls_key_file` exist (mail.log says 'disabling "
-                "TLS support' when they don't).",
+                "EHLO does not list STARTTLS. The TLS settings in main.cf and mail.log (it "
+                "says 'disabling TLS support' when the certificate cannot be loaded) tell why.",
             )
         )
     criteria.append(_handshake_criterion(smtp))
@@ -169,9 +167,9 @@ def _handshake_criterion(smtp: SmtpResult) -> Criterion:
         return Criterion(
             name,
             False,
-            f"STARTTLS answered `{starttls}`: Postfix could not load its certificate (mail.log: "
-            "'cannot get RSA certificate from file ...: disabling TLS support'). Point "
-            "`smtpd_tls_cert_file`/`smtpd_tls_key_file` at files that exist.",
+            f"STARTTLS answered `{starttls}`: Postfix could not load its certificate, and "
+            "mail.log names the file ('cannot get RSA certificate from file ...: disabling "
+            "TLS support').",
         )
     return Criterion(name, False, f"No TLS session: {smtp.reason}")
 
@@ -254,7 +252,7 @@ def check_mx(mx: DnsAnswer, mx_hosts: Sequence[MxHost], mail_address: str | None
     if not mx.ok or not mx_hosts:
         detail = _dns_problem(mx)
         if mx.outcome is DnsOutcome.NOANSWER:
-            detail += f" Add `{mx.name}. IN MX 10 mail.{mx.name}.`"
+            detail += " Senders fall back to the domain's own A record."
         return grade_criteria([Criterion("MX published", False, detail)], success="")
     criteria = [
         Criterion("MX published", True, mx.evidence().replace("\n", "; ")),
@@ -292,9 +290,8 @@ def check_ptr(
         return grade_criteria([Criterion("PTR exists", False, detail)], success="")
     if not reverse.ptr.ok:
         detail = (
-            f"{reverse.address} has no PTR record ({reverse.ptr.outcome.value}). In the lab, "
-            f"add `IN PTR {expected}.` for it to the reverse zone; on a VPS, set it in the "
-            "provider's control panel."
+            f"{reverse.address} has no PTR record ({reverse.ptr.outcome.value}). In the lab "
+            "you own the reverse zone; on a VPS the provider sets it."
         )
         return grade_criteria([Criterion("PTR exists", False, detail)], success="")
     names = [n.lower().rstrip(".") for n in reverse.names]
@@ -329,8 +326,7 @@ def check_ptr(
                 f"The server calls itself {greets}, as the PTR does."
                 if match
                 else f"The server calls itself `{greets}` (Postfix `myhostname`) but the PTR "
-                f"says {', '.join(names)}: receivers compare them. Set `myhostname = "
-                f"{expected}`.",
+                f"says {', '.join(names)}: receivers compare them.",
             )
         )
     return grade_criteria(criteria, success="Reverse DNS vouches for the mail server's name.")

@@ -565,7 +565,7 @@ def test_mx_leading_elsewhere() -> None:
 
 def test_mx_missing() -> None:
     grade = check_mx(answer("zimmerman.test", "MX"), [])
-    assert grade.score == 0 and "IN MX 10 mail.zimmerman.test." in grade.feedback
+    assert grade.score == 0 and "fall back to the domain's own A record" in grade.feedback
 
 
 def test_mx_target_without_address() -> None:
@@ -598,7 +598,7 @@ def test_ptr_names_another_host_and_ehlo_disagrees() -> None:
         "forward-confirmed": True,
         "EHLO name matches the PTR": False,
     }
-    assert "myhostname = mail.zimmerman.test" in grade.criteria[3].detail
+    assert "(Postfix `myhostname`)" in grade.criteria[3].detail
 
 
 def test_ptr_not_forward_confirmed() -> None:
