@@ -167,10 +167,11 @@ class Lab:
             config = replace(config, jupyter_port=published.host_port)
         return config
 
-    def access(self) -> LabAccess:
+    def access(self, found: dict[str, Container] | None = None) -> LabAccess:
+        """How to reach the lab's servers from here; ``found``: a listing just made."""
         if in_workstation():
             return workstation_access(self.config)
-        found = self.containers()
+        found = self.containers() if found is None else found
 
         def transport(service: str) -> DockerTransport:
             return DockerTransport(self.engine, self._running(found, service), service=service)
@@ -337,10 +338,12 @@ class Lab:
         minutes)."""
         self._require_host("see Docker")
         found = self.containers()
-        with ThreadPoolExecutor(max_workers=len(images.SERVICES) + 1) as pool:
+        with ThreadPoolExecutor(max_workers=len(images.SERVICES) + 2) as pool:
             scenario_future = pool.submit(self._scenario_or_none, found)
+            network_future = pool.submit(self._network_or_none, found)
             checks = list(pool.map(lambda s: self.check_service(s, found), images.SERVICES))
             scenario = scenario_future.result()
+            network = network_future.result()
         services = []
         for svc, check in zip(images.SERVICES, checks, strict=True):
             c = found.get(svc)
@@ -350,13 +353,15 @@ class Lab:
             services.append(ServiceStatus(svc, c.name, c.state, check.health, c.image or None))
         running = any(s.state == "running" for s in services)
         url = self._url(self.live_config(found)) if running else None
-        network = None
-        if "workstation" in found and found["workstation"].running:
-            try:
-                network = self.network().name
-            except LabkitError:
-                network = None
         return LabStatus(self.config.project, tuple(services), scenario, url, network)
+
+    def _network_or_none(self, found: dict[str, Container]) -> str | None:
+        if "workstation" not in found or not found["workstation"].running:
+            return None
+        try:
+            return self.network(found).name
+        except LabkitError:
+            return None
 
     def _scenario_or_none(self, found: dict[str, Container]) -> ScenarioState | None:
         if not all(s in found and found[s].running for s in ("mx", "dns")):
@@ -476,9 +481,9 @@ class Lab:
                 )
             time.sleep(0.1)
 
-    def network(self) -> NetworkState:
+    def network(self, found: dict[str, Container] | None = None) -> NetworkState:
         """Which network the laptop uses now (read from its routing table)."""
-        access = self.access()
+        access = self.access(found)
         if access.workstation is None:
             raise LabStateError("This lab has no workstation to ask.")
         return read_network(access.workstation)
