@@ -397,15 +397,14 @@ class DockerEngine:
     @_boundary("import an image")
     def import_tree(self, root: Path, name: str, *, changes: Sequence[str] = ()) -> None:
         """``tar -C root -c . | docker import`` as ``name`` (the CLI streams it best)."""
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         options = [arg for change in changes for arg in ("-c", change)]
-        imp = subprocess.run(
-            ["docker", "import", *options, "-", name],
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-        )
-        tar.wait()
+        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+            imp = subprocess.run(
+                ["docker", "import", *options, "-", name],
+                stdin=tar.stdout,
+                capture_output=True,
+                text=True,
+            )
         if imp.returncode != 0:
             raise LabStateError(
                 f"docker import of {name} failed.", advice=imp.stderr.strip()[-500:]
@@ -589,22 +588,23 @@ class Compose:
         except OSError as exc:
             raise translate(exc, "run docker compose") from exc
         assert proc.stdout is not None
-        try:
-            for line in proc.stdout:
-                line = line.rstrip("\n")
-                lines.append(line)
-                if on_line:
-                    on_line(line)
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            proc.kill()
-            raise error(
-                f"{what} did not finish within {timeout:.0f} s.",
-                advice="Check `docker info` and try again.",
-            ) from exc
-        except KeyboardInterrupt:
-            proc.kill()
-            raise
+        with proc:
+            try:
+                for line in proc.stdout:
+                    line = line.rstrip("\n")
+                    lines.append(line)
+                    if on_line:
+                        on_line(line)
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                raise error(
+                    f"{what} did not finish within {timeout:.0f} s.",
+                    advice="Check `docker info` and try again.",
+                ) from exc
+            except KeyboardInterrupt:
+                proc.kill()
+                raise
         result = CompletedCompose(tuple(args), code, "\n".join(lines))
         if code != 0:
             raise error(f"{what} failed (exit {code}).", advice=_tail_advice(result.output))
