@@ -471,7 +471,9 @@ async def serve(
     logger = log or (lambda _: None)
 
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        await _handle(r, w, policy, upstream, logger, connect_timeout)
+        # Cancelled when the server shuts down: the connection simply ends.
+        with contextlib.suppress(asyncio.CancelledError):
+            await _handle(r, w, policy, upstream, logger, connect_timeout)
 
     return await asyncio.start_server(handler, host, port, reuse_address=True)
 
