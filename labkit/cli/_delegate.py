@@ -17,7 +17,6 @@ import sys
 from collections.abc import Sequence
 
 from labkit.errors import LabkitError, LabNotRunningError, UsageError
-from labkit.lab.config import LabConfig, in_workstation
 
 DELEGATED = frozenset({"probe", "doctor", "progress"})
 #: ``-p/--project``, read here before typer runs (see :mod:`labkit.cli._project`).
@@ -45,6 +44,8 @@ def split_project(argv: Sequence[str]) -> tuple[str | None, list[str]]:
             rest.append(arg)
         i += 1
     if project is not None:
+        from labkit.lab.config import LabConfig
+
         LabConfig(project=project).validate()
     return project, rest
 
@@ -67,7 +68,11 @@ def maybe_delegate(argv: list[str]) -> int | None:
     naming a lab whose workstation is not running is an error, never a silent run
     against another lab.
     """
-    if not argv or argv[0] not in DELEGATED or in_workstation():
+    if not argv or argv[0] not in DELEGATED:
+        return None
+    from labkit.lab.config import in_workstation
+
+    if in_workstation():
         return None
     if os.environ.get("LABKIT_LOCAL") == "1" or any(a in ("--help", "-h") for a in argv):
         return None
