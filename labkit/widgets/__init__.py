@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from labkit.widgets.assess import ChallengeCard, PredictCard, challenge, predict
     from labkit.widgets.dns_panel import DnsPanel
     from labkit.widgets.exercise import ExerciseWidget, LiveTaskWidget, QuestionWidget, ask, quiz
+    from labkit.widgets.network_switch import NetworkSwitch
     from labkit.widgets.port_scanner import PortScanner
     from labkit.widgets.progress import ProgressView
     from labkit.widgets.smtp_console import SmtpConsole
@@ -31,6 +32,7 @@ __all__ = [
     "DnsPanel",
     "ExerciseWidget",
     "LiveTaskWidget",
+    "NetworkSwitch",
     "PortScanner",
     "PredictCard",
     "ProgressView",
@@ -56,6 +58,7 @@ _HOME = {
     "QuestionWidget": "exercise",
     "ask": "exercise",
     "quiz": "exercise",
+    "NetworkSwitch": "network_switch",
     "PortScanner": "port_scanner",
     "ProgressView": "progress",
     "SmtpConsole": "smtp_console",
