@@ -210,3 +210,20 @@ def test_commands_follow_the_running_lab_not_the_environment(lab):
         ["labkit", "status", "--json"], env=env, text=True, capture_output=True, timeout=60
     )
     assert json.loads(out.stdout)["url"].startswith(f"http://127.0.0.1:{lab.config.jupyter_port}/")
+
+
+def test_containers_restarted_in_place_come_back_working(lab):
+    """A host reboot or `docker restart` keeps each container's files, stale pid files
+    included: every daemon must start again, and the lab must answer as before."""
+    lab.scenario("fixed")
+    api = lab.lab.engine.client.api
+    for _ in range(2):  # the second start runs exactly as the first: same pids, same files
+        for container in lab.lab.containers().values():
+            api.restart(container.id, timeout=5)
+        lab.lab.wait_ready(timeout=120)
+    r = lab.mx("pgrep -x rsyslogd && pgrep -x dovecot && postfix status")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    r = lab.ws("dig +short MX zimmerman.test")
+    assert r.stdout.strip(), r.stderr
+    r = lab.ws("swaks --server mail.zimmerman.test --quit-after EHLO --tls 2>&1")
+    assert r.exit_code == 0 and "STARTTLS" in r.stdout, r.stdout
