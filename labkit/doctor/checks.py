@@ -444,8 +444,27 @@ def check_path(obs: Observations) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- STARTTLS
 
 
+def _cert_trouble(server: ServerInspection | None) -> tuple[LogEvent, ...]:
+    """mail.log's complaints about the certificate (TLS disabled for want of it)."""
+    return _events(server, LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM)
+
+
+def _cert_files_evidence(server: ServerInspection | None, events: tuple[LogEvent, ...]) -> str:
+    """The files main.cf names that Postfix cannot read, then mail.log's lines about them.
+    The files are checked directly: Postfix logs only when an smtpd process starts, which
+    may be after the log was read."""
+    unusable = server.unusable_tls_files() if server is not None else ()
+    lines = [f"on the server: {f.line()}" for f in unusable]
+    if events:
+        lines.append(_log_evidence(events))
+    return "\n".join(lines)
+
+
 def _cert_hint(obs: Observations, events: tuple[LogEvent, ...]) -> str:
-    path = next((e.subject for e in events if e.subject), None)
+    unusable = obs.server.unusable_tls_files() if obs.server else ()
+    path = next((e.subject for e in events if e.subject), None) or next(
+        (f.path for f in unusable), None
+    )
     cert = obs.server.param("smtpd_tls_cert_file") if obs.server else None
     key = obs.server.param("smtpd_tls_key_file") if obs.server else None
     files = f"smtpd_tls_cert_file = {cert or path or '?'}"
@@ -467,7 +486,8 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
     if plain is None or not _reached(plain, Phase.EHLO):
         return  # no EHLO reply to look at: the ports and greeting checks say why
     server = obs.server
-    cert_events = _events(server, LogEventKind.TLS_CERT_MISSING, LogEventKind.TLS_LIBRARY_PROBLEM)
+    cert_events = _cert_trouble(server)
+    cert_files = _cert_files_evidence(server, cert_events)
     if session is not None and session.tls is not None:
         yield Finding(
             check=CheckName.STARTTLS,
@@ -495,13 +515,13 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
                 learn_more=learn,
             )
             return
-        if cert_events:
+        if cert_files:
             yield Finding(
                 check=CheckName.STARTTLS,
                 target=where,
                 status=Status.FAIL,
                 title="No STARTTLS: Postfix disabled TLS because it has no certificate",
-                evidence=evidence + "\n" + _log_evidence(cert_events),
+                evidence=evidence + "\n" + cert_files,
                 hint=_cert_hint(obs, cert_events),
                 learn_more=learn,
             )
@@ -551,12 +571,12 @@ def check_starttls(obs: Observations) -> Iterator[Finding]:
         evidence = session.transcript.excerpt("STARTTLS", context=0)
         hint = (
             _cert_hint(obs, cert_events)
-            if cert_events
+            if cert_files
             else "The server lists STARTTLS but refuses it: usually a TLS setup problem on the "
             "server; mail.log says which." + _inside_note(server)
         )
-        if cert_events:
-            evidence += "\n" + _log_evidence(cert_events)
+        if cert_files:
+            evidence += "\n" + cert_files
         refusal = session.reply_to("STARTTLS")
         said = (
             f" ({refusal.code} {refusal.enhanced or ''} {refusal.message})".replace("  ", " ")

@@ -48,6 +48,7 @@ __all__ = [
     "MasterService",
     "ServerInspection",
     "StepError",
+    "TlsFile",
     "inspect_server",
     "local_smtp_script",
     "parse_local_dialog",
@@ -404,6 +405,69 @@ def parse_local_dialog(stdout: str, stderr: str, exit_code: int, port: int = 25)
     return LocalSmtpDialog(port, log.freeze(), banner, capabilities, True, error)
 
 
+# --------------------------------------------------------------------------- TLS files
+
+#: The main.cf parameters that name files Postfix must read to offer TLS.
+TLS_FILE_PARAMS = (
+    "smtpd_tls_cert_file",
+    "smtpd_tls_key_file",
+    "smtpd_tls_chain_files",
+    "smtpd_tls_eccert_file",
+    "smtpd_tls_eckey_file",
+)
+
+
+@dataclass(frozen=True)
+class TlsFile:
+    """A file main.cf names for TLS, and whether it is there for Postfix (run as root)."""
+
+    param: str
+    path: str
+    state: str  # "readable", "unreadable" or "missing"
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "readable"
+
+    def line(self) -> str:
+        said = {"missing": "no such file", "unreadable": "exists but cannot be read"}
+        return f"{self.param} = {self.path}: {said.get(self.state, self.state)}"
+
+
+def tls_files_script() -> str:
+    """A POSIX sh script: one ``param state path`` line per file a TLS parameter names
+    (values expanded, as Postfix reads them; a list such as chain_files gives one line
+    per file)."""
+    names = " ".join(TLS_FILE_PARAMS)
+    return (
+        f"values=$(postconf -xh {names}) || exit 1\n"
+        f"set -- {names}\n"
+        "printf '%s\\n' \"$values\" | while IFS= read -r v; do\n"
+        "  p=$1; shift\n"
+        "  for f in $(printf '%s' \"$v\" | tr ',' ' '); do\n"
+        '    if [ -r "$f" ]; then s=readable; elif [ -e "$f" ]; then s=unreadable; '
+        "else s=missing; fi\n"
+        '    printf \'%s %s %s\\n\' "$p" "$s" "$f"\n'
+        "  done\n"
+        "done\n"
+    )
+
+
+def parse_tls_files(text: str) -> tuple[TlsFile, ...]:
+    """Parse :func:`tls_files_script` output; lines of any other shape are skipped."""
+    files = []
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if (
+            len(parts) == 3
+            and parts[0] in TLS_FILE_PARAMS
+            and parts[1] in ("readable", "unreadable", "missing")
+            and parts[2]
+        ):
+            files.append(TlsFile(parts[0], parts[2], parts[1]))
+    return tuple(files)
+
+
 # --------------------------------------------------------------------------- inspect_server
 
 
@@ -429,6 +493,7 @@ class ServerInspection:
     local_smtp: LocalSmtpDialog | None
     errors: tuple[StepError, ...]
     elapsed: float
+    tls_files: tuple[TlsFile, ...] | None = None
 
     def service_for_port(self, port: int) -> MasterService | None:
         for service in self.services or ():
@@ -447,6 +512,11 @@ class ServerInspection:
 
     def events(self, *kinds: LogEventKind) -> tuple[LogEvent, ...]:
         return tuple(e for e in self.log_events or () if not kinds or e.kind in kinds)
+
+    def unusable_tls_files(self) -> tuple[TlsFile, ...]:
+        """The TLS files main.cf names that Postfix cannot read (known even before
+        mail.log says so: Postfix only logs it when an smtpd process starts)."""
+        return tuple(f for f in self.tls_files or () if not f.ok)
 
 
 #: A prefilter run on the server: lines that :func:`parse_mail_log` may recognise.
@@ -513,6 +583,7 @@ def inspect_server(
         log_path,
     ]
     dialog_argv = ["bash", "-c", local_smtp_script(smtp_port)]
+    tls_argv = ["sh", "-c", tls_files_script()]
 
     def left() -> float:
         """The time left for the next command: the whole inspection has ``timeout``."""
@@ -538,7 +609,7 @@ def inspect_server(
         result = _run(transport, dialog_argv, left())
         return parse_local_dialog(result.stdout, result.stderr, result.exit_code, smtp_port)
 
-    with ThreadPoolExecutor(max_workers=5) as pool:
+    with ThreadPoolExecutor(max_workers=6) as pool:
         postconf = pool.submit(
             _attempt,
             "postconf",
@@ -554,6 +625,9 @@ def inspect_server(
             _attempt, "log", log_argv, lambda: parse_mail_log(checked(log_argv)), errors
         )
         local = pool.submit(_attempt, "dialog", dialog_argv, dialog, errors)
+        tls = pool.submit(
+            _attempt, "tls-files", tls_argv, lambda: parse_tls_files(checked(tls_argv)), errors
+        )
     return ServerInspection(
         vantage=getattr(transport, "description", "?"),
         postconf=postconf.result(),
@@ -564,4 +638,5 @@ def inspect_server(
         local_smtp=local.result(),
         errors=tuple(sorted(errors, key=lambda e: e.step)),
         elapsed=time.monotonic() - started,
+        tls_files=tls.result(),
     )

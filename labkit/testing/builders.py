@@ -22,6 +22,7 @@ from labkit.probes.server import (
     parse_mail_log,
     parse_master,
     parse_postconf,
+    parse_tls_files,
 )
 from labkit.probes.smtp import (
     Anomaly,
@@ -293,10 +294,11 @@ def server_inspection(
     log: str | None = "",
     local_ehlo: Sequence[str] | None = POSTFIX_EHLO,
     smtp_port: int = 25,
+    tls_files: str | None = "",
 ) -> ServerInspection:
     """An inside view from captured-style text (``postconf -n`` text, ``postconf -M`` text,
-    listening ports, mail.log text, the extensions the local EHLO shows); None means
-    that step failed."""
+    listening ports, mail.log text, the extensions the local EHLO shows, the TLS files'
+    ``param state path`` lines); None means that step failed."""
     return ServerInspection(
         vantage="ssh root@mx",
         postconf=parse_postconf(postconf) if postconf is not None else None,
@@ -311,4 +313,5 @@ def server_inspection(
         local_smtp=_dialog(local_ehlo, smtp_port),
         errors=(),
         elapsed=0.01,
+        tls_files=parse_tls_files(tls_files) if tls_files is not None else None,
     )

@@ -11,6 +11,7 @@ import pytest
 from labkit.cli._output import to_jsonable
 from labkit.doctor import Status, run_doctor
 from labkit.errors import UsageError
+from labkit.probes.server import TLS_FILE_PARAMS
 from labkit.target import Target
 from labkit.testing.fixtures import LAB_PASSWORD, LAB_USER
 from labkit.testing.servers import masked_middlebox_server
@@ -101,6 +102,8 @@ def test_blog_like_server_with_inside_view(
             "-n": "myhostname = metagross\nmynetworks = 127.0.0.0/8\n",
             "-M": POSTCONF_M_BLOG,
             "-h maillog_file": str(mail_log),
+            # any readable file: the stand-in server's certificate lives in memory
+            "-xh " + " ".join(TLS_FILE_PARAMS): f"{mail_log}\n\n\n\n\n",
         },
     )
     fake_bin("ss", f"LISTEN 0 100 0.0.0.0:{server.port} 0.0.0.0:*\n")

@@ -131,6 +131,49 @@ def test_no_starttls_with_cert_log_line_names_the_missing_file():
     assert "03-starttls-and-certificates" in finding.learn_more
 
 
+def test_starttls_refused_names_the_missing_file_before_mail_log_does():
+    # Postfix logs "cannot get RSA certificate" only when an smtpd process starts; the
+    # doctor may read mail.log first. The files main.cf names are checked directly.
+    refused = [("STARTTLS", reply(454, "4.7.0 TLS not available due to local problem"))]
+    obs = Observations(
+        TARGET,
+        smtp=smtp_result(),
+        starttls=smtp_result(
+            commands=refused,
+            stopped_at=Phase.STARTTLS,
+            failure=SmtpFailure.REJECTED,
+            reason="STARTTLS was refused: 454",
+        ),
+        server=server_inspection(
+            postconf="smtpd_tls_cert_file = /etc/ssl/lab/missing.crt\n",
+            log="",
+            tls_files="smtpd_tls_cert_file missing /etc/ssl/lab/missing.crt\n"
+            "smtpd_tls_key_file readable /etc/ssl/lab/lab.key\n",
+        ),
+    )
+    finding = _one(obs, "starttls")
+    assert finding.status is Status.FAIL
+    assert "smtpd_tls_cert_file = /etc/ssl/lab/missing.crt" in finding.hint
+    assert "on the server: smtpd_tls_cert_file = /etc/ssl/lab/missing.crt: no such file" in (
+        finding.evidence
+    )
+    assert "lab.key" not in finding.evidence  # a readable file is not evidence
+
+
+def test_starttls_refused_with_readable_files_and_quiet_log_does_not_blame_them():
+    refused = [("STARTTLS", reply(454, "4.7.0 TLS not available due to local problem"))]
+    obs = Observations(
+        TARGET,
+        smtp=smtp_result(),
+        starttls=smtp_result(
+            commands=refused, stopped_at=Phase.STARTTLS, failure=SmtpFailure.REJECTED
+        ),
+        server=server_inspection(tls_files="smtpd_tls_cert_file readable /etc/ssl/lab/a.crt\n"),
+    )
+    finding = _one(obs, "starttls")
+    assert "mail.log says which" in finding.hint and "on the server" not in finding.evidence
+
+
 def test_starttls_listed_but_refused_454_with_cert_log():
     refused = [("STARTTLS", reply(454, "4.7.0 TLS not available due to local problem"))]
     obs = Observations(

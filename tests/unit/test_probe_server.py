@@ -9,7 +9,9 @@ import pytest
 
 from labkit.errors import TransportError
 from labkit.probes.server import (
+    TLS_FILE_PARAMS,
     LogEventKind,
+    TlsFile,
     inspect_server,
     parse_local_dialog,
     parse_mail_log,
@@ -17,6 +19,7 @@ from labkit.probes.server import (
     parse_postconf,
     parse_proc_net_tcp,
     parse_ss_listening,
+    parse_tls_files,
 )
 from labkit.testing.smtpd import FakeMailServer
 from labkit.transport import ExecResult, LocalTransport
@@ -206,7 +209,17 @@ def test_parse_local_dialog_garbage_reply():
 @pytest.fixture
 def fake_postfix(tmp_path, fake_bin):
     """postconf and ss stand-ins printing captured output; everything else is real."""
-    fake_bin("postconf", {"-n": POSTCONF_N, "-M": POSTCONF_M_FIXED, "-h maillog_file": ""})
+    (tmp_path / "lab.crt").write_text("a certificate")
+    tls_values = f"{tmp_path / 'lab.crt'}\n{tmp_path / 'gone.key'}\n\n\n\n"
+    fake_bin(
+        "postconf",
+        {
+            "-n": POSTCONF_N,
+            "-M": POSTCONF_M_FIXED,
+            "-h maillog_file": "",
+            "-xh " + " ".join(TLS_FILE_PARAMS): tls_values,
+        },
+    )
     fake_bin("ss", SS_LTNPH)
     (tmp_path / "mail.log").write_text(MAIL_LOG)
     return tmp_path
@@ -226,6 +239,13 @@ def test_inspect_server_through_a_local_transport(fake_postfix, serve):
     kinds = {e.kind for e in result.events()}
     assert LogEventKind.TLS_CERT_MISSING in kinds
     assert "postfix-script" not in " ".join(e.line for e in result.events())
+    assert result.tls_files == (
+        TlsFile("smtpd_tls_cert_file", str(fake_postfix / "lab.crt"), "readable"),
+        TlsFile("smtpd_tls_key_file", str(fake_postfix / "gone.key"), "missing"),
+    )
+    assert [f.line() for f in result.unusable_tls_files()] == [
+        f"smtpd_tls_key_file = {fake_postfix / 'gone.key'}: no such file"
+    ]
     dialog = result.local_smtp
     assert dialog is not None and dialog.ok
     assert dialog.offers("SIZE") and not dialog.offers("STARTTLS")
@@ -251,7 +271,7 @@ def test_inspect_server_records_failing_steps(fake_postfix, fake_bin, closed):
         LocalTransport(), smtp_port=closed[1], mail_log=str(fake_postfix / "no-such.log")
     )
     steps = {e.step for e in result.errors}
-    assert steps == {"postconf", "master", "log"}
+    assert steps == {"postconf", "master", "log", "tls-files"}
     assert result.postconf is None and result.services is None and result.log_events is None
     assert result.listening is not None
     assert result.local_smtp is not None and not result.local_smtp.connected
@@ -269,7 +289,7 @@ class _Unreachable:
 
 def test_inspect_server_with_no_way_in_says_so_without_raising():
     result = inspect_server(_Unreachable())
-    assert len(result.errors) == 5
+    assert len(result.errors) == 6
     assert all("Cannot log in" in e.message for e in result.errors)
     assert result.local_smtp is None and result.is_listening(25) is None
 
@@ -288,3 +308,16 @@ def test_only_log_lines_since_the_last_reload_count(fake_postfix, closed):
     lines = " ".join(e.line for e in result.events())
     assert "old.pem" not in lines  # about a configuration that no longer runs
     assert "does not resolve" in lines
+
+
+def test_parse_tls_files_skips_lines_of_another_shape():
+    text = (
+        "smtpd_tls_cert_file missing /etc/ssl/lab/missing.crt\n"
+        "postconf: warning: unknown parameter\n"
+        "smtpd_tls_key_file unreadable /etc/ssl/private/lab key.pem\n"
+        "smtpd_tls_cert_file sideways /x\n"
+    )
+    assert parse_tls_files(text) == (
+        TlsFile("smtpd_tls_cert_file", "/etc/ssl/lab/missing.crt", "missing"),
+        TlsFile("smtpd_tls_key_file", "/etc/ssl/private/lab key.pem", "unreadable"),
+    )
