@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The laptop's network path: cafe (Wi-Fi, maybe inspected) or hotspot (the phone).",
     ),
     "hub": ("hub", "Run the workshop's JupyterHub: one login per participant on the roster."),
+    "images": (
+        "images",
+        "Export the lab's images to one file, or import them on a machine that cannot build.",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ against a misbehaving fake daemon proves it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -27,7 +28,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -270,6 +271,59 @@ class DockerEngine:
         except docker.errors.NotFound:  # the low-level API's 404, whatever its text
             return None
         return dict((data.get("Config") or {}).get("Labels") or {})
+
+    @_boundary("read an image")
+    def image_id(self, name: str) -> str | None:
+        """The image's ID (``sha256:`` of its config), or None when there is no such image."""
+        import docker.errors
+
+        try:
+            return str(self.client.api.inspect_image(name)["Id"])
+        except docker.errors.NotFound:
+            return None
+
+    @_boundary("remove an image")
+    def remove_image(self, name: str) -> None:
+        """Untag (and delete when unused) image ``name``; absent is fine."""
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_image(name)
+
+    def save_images(self, names: Sequence[str], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """One ``docker save`` archive of several images, streamed (shared layers once).
+
+        The SDK's ``get_image`` wraps only the one-image form of the Engine API's
+        ``GET /images/get``; the several-names form is the same endpoint with ``names``
+        repeated, called through the SDK's own session.
+        """
+        what = "export images"
+        try:
+            api = self.client.api
+            response = api._get(api._url("/images/get"), params={"names": list(names)}, stream=True)
+            api._raise_for_status(response)
+            yield from response.iter_content(chunk_size)
+        except LabkitError:
+            raise
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    @_boundary("load images")
+    def load_images(self, data: Iterable[bytes]) -> list[str]:
+        """``docker load`` a streamed archive; returns the names (or IDs) loaded."""
+        loaded = []
+        for status in self.client.api.load_image(data):
+            if status.get("error"):
+                raise LabStateError(
+                    f"Docker could not load the images: {str(status['error']).strip()[:300]}",
+                    advice="The bundle may be damaged or cut short: copy it again, then "
+                    "`labkit images import FILE`.",
+                )
+            said = str(status.get("stream", "")).strip()
+            for prefix in ("Loaded image: ", "Loaded image ID: "):
+                if said.startswith(prefix):
+                    loaded.append(said[len(prefix) :])
+        return loaded
 
     @_boundary("pull an image")
     def pull(self, name: str) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from labkit.errors import BuildError, LabkitError, UsageError
 
 if TYPE_CHECKING:
+    from labkit.lab.bundle import ExportResult, ImportResult, Progress
     from labkit.lab.config import LabConfig
     from labkit.lab.engine import Compose, DockerEngine
 
@@ -200,6 +201,49 @@ class ImageBuilder:
             ):
                 missing.append(svc)
         return missing
+
+    def names(self) -> dict[str, str]:
+        """Each service's image name with this lab's tag."""
+        return {svc: f"labkit/{svc}:{self.config.image_tag}" for svc in SERVICES}
+
+    def export(self, out: Path, *, on_progress: Progress | None = None) -> ExportResult:
+        """Write this lab's images, current with these sources, to the bundle ``out``."""
+        from labkit import __version__
+        from labkit.lab.bundle import BundleImage, export_images
+
+        stale = self.missing()
+        if stale:
+            raise UsageError(
+                f"Not exporting: the {', '.join(stale)} image(s) are missing or older than "
+                "these sources, and a bundle must hold what `labkit up` would run.",
+                advice=f"Build them first: `labkit build` (tag {self.config.image_tag}).",
+            )
+        bundle_images = []
+        for svc, name in self.names().items():
+            image_id = self.engine.image_id(name)
+            if image_id is None:  # removed since missing() looked
+                raise UsageError(f"The image {name} is gone.", advice="`labkit build`, then again.")
+            bundle_images.append(BundleImage(name, image_id, source_digest(self.home, svc)))
+        return export_images(
+            self.engine,
+            bundle_images,
+            out,
+            labkit_version=__version__,
+            on_progress=on_progress or (lambda _done, _what: None),
+        )
+
+    def import_(self, path: Path, *, on_progress: Progress | None = None) -> ImportResult:
+        """Load the bundle ``path``; the result says which images these sources would
+        rebuild (a bundle from another labkit version)."""
+        from labkit.lab.bundle import import_images
+
+        digests = {name: source_digest(self.home, svc) for svc, name in self.names().items()}
+        return import_images(
+            self.engine,
+            path,
+            current_digests=digests,
+            on_progress=on_progress or (lambda _done, _what: None),
+        )
 
     def build(
         self,

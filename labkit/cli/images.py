@@ -1,0 +1,139 @@
+"""``labkit images export|import|show``: the lab's images as one file.
+
+For machines that cannot build or pull: a workshop's other hosts (``labkit images
+export | ssh node labkit images import -``) and a venue with bad Wi-Fi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from labkit.cli import app
+from labkit.cli._output import console, emit, err_console
+from labkit.cli._project import ProjectOpt
+from labkit.lab.bundle import BundleManifest, describe, read_manifest
+from labkit.lab.config import LabConfig
+from labkit.lab.lifecycle import Lab
+
+images_app = typer.Typer(
+    help="Export the lab's images to one file, or import them on a machine that cannot build.",
+    no_args_is_help=True,
+)
+app.add_typer(images_app, name="images")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DEFAULT_FILE = "labkit-images.tar.zst"
+
+
+def _lab(project: str | None) -> Lab:
+    return Lab(LabConfig.from_env(project=project))
+
+
+@contextmanager
+def _bytes_progress(what: str, quiet: bool) -> Iterator[Callable[[int, str], None]]:
+    """A byte counter with rate on stderr (no total: Docker streams without one)."""
+    if quiet:
+        yield lambda _done, _what: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        DownloadColumn(binary_units=True),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(what, total=None)
+        yield lambda done, _what: progress.update(task, completed=done)
+
+
+def _manifest_table(manifest: BundleManifest, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("image", "id", "sources"):
+        table.add_column(col)
+    for row in describe(manifest):
+        table.add_row(row["image"], row["id"], row["source_digest"] or "-")
+    return table
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+@images_app.command("export")
+def export(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The bundle file to write.")
+    ] = Path(DEFAULT_FILE),
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the lab's images (built from these sources) to one zstd-compressed file."""
+    lab = _lab(project)
+    with _bytes_progress("exporting images", as_json) as on_progress:
+        result = lab.image_builder().export(output, on_progress=on_progress)
+
+    def render() -> None:
+        console.print(_manifest_table(result.manifest, f"bundle {escape(str(result.path))}"))
+        console.print(
+            f"[green]✓[/] {len(result.manifest.images)} images, {_mb(result.archive_bytes)} "
+            f"-> {_mb(result.file_bytes)} in {result.seconds:.1f}s. On the other machine: "
+            f"`labkit images import {escape(result.path.name)}`, then `labkit up`."
+        )
+
+    emit(result, as_json, render)
+
+
+@images_app.command("import")
+def import_(
+    bundle: Annotated[Path, typer.Argument(help="A file made by `labkit images export`.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a bundle's images into Docker and check each one against its manifest."""
+    lab = _lab(project)
+    with _bytes_progress("importing images", as_json) as on_progress:
+        result = lab.image_builder().import_(bundle, on_progress=on_progress)
+
+    def render() -> None:
+        console.print(_manifest_table(result.manifest, f"imported {escape(str(result.path))}"))
+        console.print(
+            f"[green]✓[/] {len(result.manifest.images)} images loaded and checked in "
+            f"{result.seconds:.1f}s."
+        )
+        if result.outdated:
+            err_console.print(
+                "[yellow]note:[/] built from other sources than this checkout (another "
+                f"labkit version): {escape(', '.join(result.outdated))}; `labkit up` would "
+                "rebuild them. Use the labkit the bundle came from "
+                f"({escape(result.manifest.labkit_version)})."
+            )
+
+    emit(result, as_json, render)
+
+
+@images_app.command("show")
+def show(
+    bundle: Annotated[Path, typer.Argument(help="A file made by `labkit images export`.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """What a bundle holds, read from its manifest (without loading anything)."""
+    manifest = read_manifest(bundle)
+    emit(
+        manifest,
+        as_json,
+        lambda: console.print(
+            _manifest_table(
+                manifest,
+                f"{escape(str(bundle))}: labkit {escape(manifest.labkit_version)}, "
+                f"made {escape(manifest.created)}",
+            )
+        ),
+    )
