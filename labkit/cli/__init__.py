@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "images",
         "Export the lab's images to one file, or import them on a machine that cannot build.",
     ),
+    "bundle": (
+        "images",
+        "The offline kit: sources, Python wheels and images for a machine with no network.",
+    ),
 }
 
 

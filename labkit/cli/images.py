@@ -137,3 +137,93 @@ def show(
             )
         ),
     )
+
+
+# --------------------------------------------------------------------------- the kit
+
+bundle_app = typer.Typer(
+    help="The offline kit: sources, Python wheels and images for a machine with no network.",
+    invoke_without_command=True,
+)
+app.add_typer(bundle_app, name="bundle")
+
+
+@bundle_app.callback()
+def bundle(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="A new folder for the kit.")
+    ] = Path("labkit-kit"),
+    images: Annotated[
+        bool, typer.Option("--images/--no-images", help="Put the lab's images in.")
+    ] = True,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the offline kit; on the other machine: `sh KIT/install.sh`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from labkit.lab.kit import make_kit
+
+    lab = _lab(project)
+    builder = lab.image_builder()
+    if images:
+        builder.require_current()  # before minutes of pip, not after
+    say = (lambda _m: None) if as_json else (lambda m: err_console.print(f"[dim]{escape(m)}[/]"))
+
+    def export_images(path: Path) -> object:
+        with _bytes_progress("exporting images", as_json) as on_progress:
+            return builder.export(path, on_progress=on_progress)
+
+    result = make_kit(
+        lab.home,
+        output,
+        export_images=export_images if images else None,
+        say=say,
+    )
+
+    def render() -> None:
+        wheels = sum(1 for f in result.files if f.path.startswith("wheels/"))
+        console.print(
+            f"[green]✓[/] kit in {escape(str(result.folder))}: {wheels} wheels"
+            f"{', the images' if images else ''}, {_mb(result.total_bytes)}, "
+            f"{result.seconds:.0f}s. Copy the folder, then on the other machine: "
+            f"`sh {escape(result.folder.name)}/install.sh`."
+        )
+
+    emit(result, as_json, render)
+
+
+@bundle_app.command("install")
+def bundle_install(
+    kit: Annotated[Path, typer.Argument(help="A folder written by `labkit bundle`.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a kit's files and load its images (install.sh runs this after pip)."""
+    from labkit.lab.kit import check_kit, images_in
+
+    files = check_kit(kit)
+    bundle_file = images_in(kit)
+    result = None
+    if bundle_file is not None:
+        with _bytes_progress("importing images", as_json) as on_progress:
+            result = _lab(project).image_builder().import_(bundle_file, on_progress=on_progress)
+    data = {"files_checked": len(files), "images": result}
+
+    def render() -> None:
+        console.print(f"[green]✓[/] {len(files)} files of the kit are whole.")
+        if result is None:
+            console.print("No images in this kit: `labkit up` will build them.")
+        else:
+            console.print(
+                f"[green]✓[/] {len(result.manifest.images)} images loaded and checked; "
+                "`labkit up` starts the lab without building."
+            )
+            if result.outdated:
+                err_console.print(
+                    f"[yellow]note:[/] {escape(', '.join(result.outdated))} were built from "
+                    "other sources than this checkout: `labkit up` would rebuild them."
+                )
+
+    emit(data, as_json, render)

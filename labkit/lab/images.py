@@ -206,11 +206,8 @@ class ImageBuilder:
         """Each service's image name with this lab's tag."""
         return {svc: f"labkit/{svc}:{self.config.image_tag}" for svc in SERVICES}
 
-    def export(self, out: Path, *, on_progress: Progress | None = None) -> ExportResult:
-        """Write this lab's images, current with these sources, to the bundle ``out``."""
-        from labkit import __version__
-        from labkit.lab.bundle import BundleImage, export_images
-
+    def require_current(self) -> None:
+        """Raise a UsageError unless every image is built from these sources."""
         stale = self.missing()
         if stale:
             raise UsageError(
@@ -218,6 +215,13 @@ class ImageBuilder:
                 "these sources, and a bundle must hold what `labkit up` would run.",
                 advice=f"Build them first: `labkit build` (tag {self.config.image_tag}).",
             )
+
+    def export(self, out: Path, *, on_progress: Progress | None = None) -> ExportResult:
+        """Write this lab's images, current with these sources, to the bundle ``out``."""
+        from labkit import __version__
+        from labkit.lab.bundle import BundleImage, export_images
+
+        self.require_current()
         bundle_images = []
         for svc, name in self.names().items():
             image_id = self.engine.image_id(name)
