@@ -24,6 +24,13 @@ The judgements follow the RFCs and what Postfix really answers:
   offers AUTH in plain text.
 * An MX must name a host with its own address records, never an alias or an
   address (RFC 2181 §10.3, RFC 5321 §5.1).
+* A certificate is good when it verifies against the trust store the client uses
+  (OpenSSL's return code 0, RFC 6125 name checks included); each other code has one
+  meaning (:data:`CERT_MEANING`) and one fix.
+* Reverse DNS vouches for a mail server when its address has a PTR, the PTR names the
+  mail host and the name the server gives in EHLO, and that name resolves back to the
+  address (forward-confirmed; RFC 1912 §2.1, RFC 8601 §2.7.3). The rules themselves
+  are :func:`labkit.probes.dns.ptr_names_match` and :class:`~labkit.probes.dns.ReverseDns`.
 """
 
 from __future__ import annotations
@@ -33,19 +40,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from labkit.probes._wire import Reply
-from labkit.probes.dns import DnsAnswer, DnsRule, MxHost, mx_host_issues
+from labkit.probes.dns import (
+    DnsAnswer,
+    DnsRule,
+    MxHost,
+    ReverseDns,
+    mx_host_issues,
+    ptr_names_match,
+)
 from labkit.probes.smtp import SmtpResult
 from labkit.probes.tcp import PortResult, PortState
+from labkit.probes.tls import TlsSession, VerifyCode
 
 __all__ = [
+    "CERT_MEANING",
     "RELAY_ADVICE",
     "Verdict",
     "is_relay_denial",
     "judge_auth_available",
     "judge_auth_protected",
+    "judge_certificate",
     "judge_mx_target",
     "judge_own_domain",
     "judge_relay",
+    "judge_reverse_dns",
     "judge_submission",
 ]
 
@@ -426,3 +444,141 @@ _MX_ADVICE = {
     "canonical name.",
     DnsRule.MX_UNRESOLVABLE: "Give the MX target an A record.",
 }
+
+
+# --- certificates -----------------------------------------------------------------------
+
+#: What each OpenSSL verify code a mail server commonly produces means: where the trouble
+#: is. Shown by the live tasks as what was seen, and by the doctor before its fix.
+CERT_MEANING: dict[int, str] = {
+    VerifyCode.CERT_HAS_EXPIRED: "The certificate has expired.",
+    VerifyCode.CERT_NOT_YET_VALID: "The certificate is not valid yet.",
+    VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT: "The certificate is self-signed (like the blog's): "
+    "the connection is encrypted, but nobody vouches for who holds the key, while clients "
+    "here trust what the lab CA issued.",
+    VerifyCode.SELF_SIGNED_CERT_IN_CHAIN: "The chain ends in a CA this client does not trust "
+    "(its CA file lacks the lab CA).",
+    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "The issuer is unknown: the certificate is "
+    "not from the lab CA, or the chain is incomplete.",
+    VerifyCode.UNABLE_TO_VERIFY_LEAF_SIGNATURE: "The leaf cannot be verified: the chain the "
+    "server sends is incomplete.",
+    VerifyCode.HOSTNAME_MISMATCH: "The certificate does not name the host you connected to "
+    "(see its subjectAltName).",
+}
+
+_CERT_FIX: dict[int, str] = {
+    VerifyCode.CERT_HAS_EXPIRED: "Renew it (in the lab: `lab-certbot {host}`) and "
+    "`postfix reload`.",
+    VerifyCode.CERT_NOT_YET_VALID: "Check the server's clock.",
+    VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT: "Mail.app and other clients warn or refuse. Use a "
+    "certificate from a CA the clients trust (in the lab: `lab-certbot {host}`), set "
+    "smtpd_tls_cert_file and smtpd_tls_key_file to it, then `postfix reload`.",
+    VerifyCode.SELF_SIGNED_CERT_IN_CHAIN: "Use a CA the clients trust, or install that CA on "
+    "the clients (the lab CA: --cafile).",
+    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "Put leaf + chain in smtpd_tls_cert_file, or "
+    "use a certificate from a CA the clients trust.",
+    VerifyCode.UNABLE_TO_VERIFY_LEAF_SIGNATURE: "Append the intermediate(s) to "
+    "smtpd_tls_cert_file.",
+    VerifyCode.HOSTNAME_MISMATCH: "Issue one whose subjectAltName includes {host} "
+    "(`lab-certbot {host}`), or connect with a name it lists.",
+}
+
+
+def judge_certificate(session: TlsSession | None, host: str, reason: str = "") -> Verdict:
+    """Does the server's certificate verify for ``host`` against the client's trust store?
+
+    ``session`` is the TLS session a probe got (None: no TLS, so nothing to judge)."""
+    fact = "certificate verifies"
+    if session is None:
+        return Verdict(fact, None, f"No certificate to verify: {reason or 'no TLS session'}.")
+    verification = session.verification
+    if verification is None:
+        return Verdict(fact, None, "The certificate was not checked.")
+    leaf = session.leaf
+    evidence = f"Verify return code: {verification}"
+    if verification.ok:
+        who = f" for {', '.join(leaf.names())}" if leaf is not None and leaf.names() else ""
+        return Verdict(fact, True, f"Verify return code: 0 (ok){who}.", "", evidence)
+    meaning = CERT_MEANING.get(verification.code, "Use a certificate issued by the lab CA.")
+    fix = _CERT_FIX.get(verification.code, f"OpenSSL says: {verification.message}.")
+    return Verdict(
+        fact,
+        False,
+        f"Verify return code: {verification}. {meaning}",
+        fix.format(host=host),
+        evidence,
+    )
+
+
+# --- reverse DNS ------------------------------------------------------------------------
+
+
+def judge_reverse_dns(
+    reverse: ReverseDns | None, mail_host: str, ehlo_name: str | None = None
+) -> tuple[Verdict, ...]:
+    """Reverse DNS for the mail server's address, one verdict per fact: the PTR exists,
+    names the mail host, is forward-confirmed and (when ``ehlo_name`` is known) matches
+    the name the server gives in EHLO. Later facts are left out when there is no PTR."""
+    if reverse is None:
+        return (
+            Verdict(
+                "PTR exists",
+                False,
+                f"{mail_host} has no address, so there is nothing to look up a PTR for.",
+                f"Give {mail_host} an A record first.",
+            ),
+        )
+    evidence = reverse.ptr.evidence()
+    if not reverse.ptr.ok:
+        return (
+            Verdict(
+                "PTR exists",
+                False,
+                f"{reverse.address} has no PTR record ({reverse.ptr.outcome.value}). In the lab "
+                "you own the reverse zone; on a VPS the provider sets it.",
+                f"Add a PTR for {reverse.address} naming {mail_host} in the reverse zone.",
+                evidence,
+            ),
+        )
+    names = ", ".join(n.rstrip(".") for n in reverse.names)
+    verdicts = [Verdict("PTR exists", True, f"{reverse.address} -> {names}.", "", evidence)]
+    named = ptr_names_match(reverse, mail_host)
+    verdicts.append(
+        Verdict(
+            "PTR names the mail host",
+            named,
+            f"The PTR names {mail_host}." if named else f"The PTR names {names}, not {mail_host}.",
+            "" if named else f"Point the PTR of {reverse.address} at {mail_host}.",
+            evidence,
+        )
+    )
+    confirmed = ", ".join(reverse.confirmed_names)
+    verdicts.append(
+        Verdict(
+            "forward-confirmed",
+            reverse.confirmed,
+            f"{confirmed} resolves back to {reverse.address}."
+            if reverse.confirmed
+            else f"No PTR name resolves back to {reverse.address}.",
+            ""
+            if reverse.confirmed
+            else "Give the PTR name an A record pointing back at the address.",
+            "\n".join([evidence] + [f.evidence() for f in reverse.forward]),
+        )
+    )
+    if ehlo_name is not None:
+        greets = ehlo_name.rstrip(".")
+        match = ptr_names_match(reverse, greets)
+        verdicts.append(
+            Verdict(
+                "EHLO name matches the PTR",
+                match,
+                f"The server calls itself {greets}, as the PTR does."
+                if match
+                else f"The server calls itself `{greets}` (Postfix `myhostname`) but the PTR "
+                f"says {names}: receivers compare them.",
+                "" if match else f"Make PTR and `myhostname` agree on one name, e.g. {mail_host}.",
+                evidence,
+            )
+        )
+    return tuple(verdicts)

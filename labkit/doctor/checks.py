@@ -26,10 +26,12 @@ from labkit.probes.dns import DnsIssue, DnsRule, diagnose_mail_dns
 from labkit.probes.server import LogEvent, LogEventKind, ServerInspection
 from labkit.probes.smtp import AnomalyKind, Phase, SmtpFailure, SmtpResult
 from labkit.probes.tcp import PortResult, PortState
-from labkit.probes.tls import TlsPhase, TlsResult, VerifyCode
+from labkit.probes.tls import TlsPhase, TlsResult
 from labkit.verdicts import (
+    CERT_MEANING,
     judge_auth_available,
     judge_auth_protected,
+    judge_certificate,
     judge_relay,
     judge_submission,
 )
@@ -632,37 +634,6 @@ def _cert_evidence(result: TlsResult) -> str:
     return "\n".join(lines)
 
 
-_VERIFY_HINTS: dict[int, str] = {
-    VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT: (
-        "The certificate is self-signed: encrypted, but nobody can check who it belongs "
-        "to, so Mail.app and other clients warn or refuse. Use a certificate from a CA the "
-        "clients trust (in the lab: `lab-certbot {host}`), set smtpd_tls_cert_file and "
-        "smtpd_tls_key_file to it, then `postfix reload`."
-    ),
-    VerifyCode.SELF_SIGNED_CERT_IN_CHAIN: (
-        "The chain ends in a CA this client does not trust. Use a CA the clients trust, or "
-        "install that CA on the clients (the lab CA: --cafile)."
-    ),
-    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (
-        "The issuer is unknown here: either the server does not send the intermediate "
-        "certificate (put leaf + chain in smtpd_tls_cert_file) or the CA is not trusted."
-    ),
-    VerifyCode.UNABLE_TO_VERIFY_LEAF_SIGNATURE: (
-        "The server sends only its leaf certificate: append the intermediate(s) to "
-        "smtpd_tls_cert_file."
-    ),
-    VerifyCode.CERT_HAS_EXPIRED: (
-        "The certificate has expired: renew it (in the lab: `lab-certbot {host}`) and "
-        "`postfix reload`."
-    ),
-    VerifyCode.CERT_NOT_YET_VALID: "The certificate is not valid yet: check the server's clock.",
-    VerifyCode.HOSTNAME_MISMATCH: (
-        "The certificate does not name {host}: issue one whose subjectAltName includes "
-        "{host} (`lab-certbot {host}`), or connect with a name it lists."
-    ),
-}
-
-
 @check(CheckName.CERTIFICATE, title="Do the TLS certificates verify?")
 def check_certificates(obs: Observations) -> Iterator[Finding]:
     target = obs.target
@@ -685,9 +656,10 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
             )
             continue
         verification = result.verification
-        if verification is None:
+        verdict = judge_certificate(result.session, target.mail_host, result.reason)
+        if verification is None or not verdict.judged:
             continue
-        if verification.ok:
+        if verdict.holds:
             soon = _expiry_warning(result)
             status = Status.WARN if soon else Status.OK
             title = (
@@ -709,7 +681,7 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
         # On 25 other MTAs use opportunistic TLS and would accept it, but Postfix serves
         # the same smtpd_tls_cert_file on 587 and 465, where mail clients verify and
         # refuse: an unverifiable certificate is a fault wherever it shows.
-        hint = _VERIFY_HINTS.get(code, f"OpenSSL says: {verification.message}.")
+        hint = f"{CERT_MEANING.get(code, '')} {verdict.advice}".strip()
         if role == "smtp":
             hint += (
                 " (Servers delivering to port 25 may accept it; mail clients on 587/465,"
@@ -722,7 +694,7 @@ def check_certificates(obs: Observations) -> Iterator[Finding]:
             title=f"Certificate on {port} ({role}) does not verify: error {code} "
             f"({verification.message})",
             evidence=_cert_evidence(result),
-            hint=hint.format(host=target.mail_host),
+            hint=hint,
             learn_more=learn,
         )
 

@@ -21,15 +21,16 @@ from labkit.verdicts import (
     Verdict,
     judge_auth_available,
     judge_auth_protected,
+    judge_certificate,
     judge_mx_target,
     judge_own_domain,
     judge_relay,
+    judge_reverse_dns,
     judge_submission,
 )
 
 __all__ = [
     "CAPSTONE_CHECKS",
-    "VERIFY_ADVICE",
     "check_auth_after_tls",
     "check_capstone",
     "check_mx",
@@ -39,19 +40,6 @@ __all__ = [
     "check_submission",
     "grade_criteria",
 ]
-
-#: What each OpenSSL verify code a mail server commonly produces means: where the
-#: trouble is, not the commands to fix it (those are the task's last hint).
-VERIFY_ADVICE: dict[int, str] = {
-    10: "The certificate has expired.",
-    18: "The certificate is self-signed (like the blog's): nobody vouches for it, while "
-    "clients here trust what the lab CA issued.",
-    19: "The chain ends in a CA this client does not trust (its CA file lacks the lab CA).",
-    20: "The issuer is unknown: the certificate is not from the lab CA, or the chain is "
-    "incomplete.",
-    21: "The leaf cannot be verified: the chain the server sends is incomplete.",
-    62: "The certificate does not name the host you connected to (see its subjectAltName).",
-}
 
 
 def grade_criteria(criteria: Sequence[Criterion], *, success: str) -> Grade:
@@ -175,18 +163,10 @@ def _handshake_criterion(smtp: SmtpResult) -> Criterion:
 
 
 def _verify_criterion(tls: TlsResult | None) -> Criterion:
-    name = "certificate verifies"
     if tls is None:
-        return Criterion(name, False, "The certificate was not checked.")
-    verification = tls.verification
-    if verification is None:
-        return Criterion(name, False, f"No certificate to verify: {tls.reason}")
-    if verification.ok:
-        leaf = tls.session.leaf if tls.session else None
-        who = f" for {', '.join(leaf.names())}" if leaf else ""
-        return Criterion(name, True, f"Verify return code: 0 (ok){who}.")
-    fix = VERIFY_ADVICE.get(verification.code, "Use a certificate issued by the lab CA.")
-    return Criterion(name, False, f"Verify return code: {verification}. {fix}")
+        return Criterion("certificate verifies", False, "The certificate was not checked.")
+    verdict = judge_certificate(tls.session, tls.servername or tls.host, tls.reason)
+    return _verdict_criterion(verdict)
 
 
 def check_auth_after_tls(
@@ -282,54 +262,14 @@ def check_ptr(
 
     ``reverse`` is :func:`labkit.probes.dns.reverse_lookup` of the server's address
     (None when the address was unknown); ``ehlo_name`` the name the server gives in
-    its EHLO reply (Postfix's ``myhostname``), when probed.
+    its EHLO reply (Postfix's ``myhostname``), when probed. The verdicts are
+    :func:`labkit.verdicts.judge_reverse_dns`, the doctor's too.
     """
-    expected = expected_name.lower().rstrip(".")
-    if reverse is None:
-        detail = f"{expected_name} has no address, so there is nothing to look up a PTR for."
-        return grade_criteria([Criterion("PTR exists", False, detail)], success="")
-    if not reverse.ptr.ok:
-        detail = (
-            f"{reverse.address} has no PTR record ({reverse.ptr.outcome.value}). In the lab "
-            "you own the reverse zone; on a VPS the provider sets it."
-        )
-        return grade_criteria([Criterion("PTR exists", False, detail)], success="")
-    names = [n.lower().rstrip(".") for n in reverse.names]
-    criteria = [Criterion("PTR exists", True, f"{reverse.address} -> {', '.join(names)}.")]
-    named = expected in names
-    criteria.append(
-        Criterion(
-            "PTR names the mail host",
-            named,
-            f"The PTR names {expected}."
-            if named
-            else f"The PTR names {', '.join(names)}, not {expected}.",
-        )
+    verdicts = judge_reverse_dns(reverse, expected_name.rstrip("."), ehlo_name)
+    return grade_criteria(
+        [_verdict_criterion(v) for v in verdicts],
+        success="Reverse DNS vouches for the mail server's name.",
     )
-    criteria.append(
-        Criterion(
-            "forward-confirmed",
-            reverse.confirmed,
-            f"{', '.join(reverse.confirmed_names)} resolves back to {reverse.address}."
-            if reverse.confirmed
-            else f"No PTR name resolves back to {reverse.address}: give the name an A record "
-            "with that address.",
-        )
-    )
-    if ehlo_name is not None:
-        greets = ehlo_name.lower().rstrip(".")
-        match = greets in names
-        criteria.append(
-            Criterion(
-                "EHLO name matches the PTR",
-                match,
-                f"The server calls itself {greets}, as the PTR does."
-                if match
-                else f"The server calls itself `{greets}` (Postfix `myhostname`) but the PTR "
-                f"says {', '.join(names)}: receivers compare them.",
-            )
-        )
-    return grade_criteria(criteria, success="Reverse DNS vouches for the mail server's name.")
 
 
 #: The capstone's parts: a label and the check that judges that part's evidence.

@@ -62,6 +62,7 @@ __all__ = [
     "diagnose_mail_dns",
     "lookup",
     "mail_dns_report",
+    "ptr_names_match",
     "reverse_lookup",
     "spf_records",
 ]
@@ -365,6 +366,15 @@ class ReverseDns:
     @property
     def confirmed(self) -> bool:
         return bool(self.confirmed_names)
+
+
+def ptr_names_match(reverse: ReverseDns, name: str) -> bool:
+    """Does a PTR name of ``reverse`` equal ``name`` (case and trailing dot aside)?
+
+    Receivers compare whole names: a bare host name ("metagross", as the blog's banner
+    gave) matches no PTR."""
+    wanted = name.lower().rstrip(".")
+    return wanted in {n.lower().rstrip(".") for n in reverse.names}
 
 
 def reverse_lookup(
@@ -675,12 +685,8 @@ def diagnose_mail_dns(
                 )
             )
             continue
-        names = {n.lower() for n in rev.names}
-        if banner_name and "." not in banner_name.strip("."):
-            # A bare host name ("metagross") is compared with the PTR's first label; that
-            # it is not a FQDN at all is a banner problem, not a DNS one.
-            names = {n.split(".", 1)[0] for n in names}
-        if banner_name and banner_name.lower().rstrip(".") not in names:
+        # A bare banner name is not a FQDN at all: the doctor's greeting check says so.
+        if banner_name and "." in banner_name.strip(".") and not ptr_names_match(rev, banner_name):
             add(
                 DnsIssue(
                     DnsRule.PTR_MISMATCH,

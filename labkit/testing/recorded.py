@@ -10,9 +10,14 @@ made with ``tests/data/capture_transcripts.py`` inside a running lab's workstati
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
+import types
+import typing
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from labkit.probes._transcript import Direction, Transcript, TranscriptLine
 from labkit.probes._wire import parse_reply
@@ -20,7 +25,14 @@ from labkit.probes.smtp import Anomaly, AnomalyKind, Exchange, Phase, SmtpFailur
 from labkit.probes.tcp import PortResult, PortState
 from labkit.probes.tls import TlsSession
 
-__all__ = ["dump_smtp", "load_recordings", "load_smtp"]
+__all__ = [
+    "dump_probe",
+    "dump_smtp",
+    "load_probe",
+    "load_probes",
+    "load_recordings",
+    "load_smtp",
+]
 
 
 def _reply(data: list[str] | None) -> Any:
@@ -128,3 +140,67 @@ def load_recordings(path: str | Path) -> dict[str, dict[str, SmtpResult]]:
         scenario: {name: load_smtp(dialog) for name, dialog in dialogs.items()}
         for scenario, dialogs in raw["scenarios"].items()
     }
+
+
+# --------------------------------------------------------------------------- any probe result
+
+T = TypeVar("T")
+
+
+def dump_probe(result: Any) -> Any:
+    """Any frozen probe result (a TLS handshake, a reverse lookup) as JSON-able data."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return {f.name: dump_probe(getattr(result, f.name)) for f in dataclasses.fields(result)}
+    if isinstance(result, enum.Enum):
+        return result.value
+    if isinstance(result, datetime):
+        return result.isoformat()
+    if isinstance(result, (tuple, list)):
+        return [dump_probe(v) for v in result]
+    return result
+
+
+def _load_value(kind: Any, data: Any) -> Any:
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _load_value(options[0], data)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        return tuple(_load_value(item, v) for v in data)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return load_probe(kind, data)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    if kind is datetime:
+        return datetime.fromisoformat(data)
+    return data
+
+
+def load_probe(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild the ``cls`` result that :func:`dump_probe` recorded."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: _load_value(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**fields)
+
+
+def load_probes(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{scenario: {"tls": {port: TlsResult}, "dns": MailDnsReport}}`` from a
+    recordings file (what ``capture_transcripts.py`` recorded besides the dialogs)."""
+    from labkit.probes.dns import MailDnsReport
+    from labkit.probes.tls import TlsResult
+
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    out: dict[str, dict[str, Any]] = {}
+    for scenario, probes in raw.get("probes", {}).items():
+        out[scenario] = {
+            "tls": {
+                int(name.split("-")[1]): load_probe(TlsResult, data)
+                for name, data in probes.items()
+                if name.startswith("tls-")
+            },
+            "dns": load_probe(MailDnsReport, probes["dns"]),
+        }
+    return out

@@ -6,9 +6,9 @@ from typing import Literal
 
 import ipywidgets as widgets
 
-from labkit.exercises.checks import VERIFY_ADVICE
 from labkit.probes.tls import TlsResult, probe_tls
 from labkit.target import Target
+from labkit.verdicts import judge_certificate
 from labkit.widgets._style import message_html, table_html
 from labkit.widgets._tool import ToolWidget, default_target, text_input
 
@@ -64,12 +64,9 @@ class TlsInspector(ToolWidget[TlsResult]):
                 + result.transcript.render_html()
             )
         parts = [message_html(f"{session.version}, {session.cipher}", "info", title="Session:")]
-        verification = session.verification
-        if verification is not None and verification.ok:
-            parts.append(message_html(f"Verify return code: {verification}", "ok"))
-        elif verification is not None:
-            advice = VERIFY_ADVICE.get(verification.code, "")
-            parts.append(message_html(f"Verify return code: {verification}. {advice}", "bad"))
+        verdict = judge_certificate(session, result.servername or result.host)
+        if verdict.judged:
+            parts.append(message_html(verdict.seen, "ok" if verdict.holds else "bad"))
         rows = [
             [
                 str(depth),

@@ -1,7 +1,8 @@
 """Record the lab's real SMTP dialogs in every scenario, for the verdict tests.
 
 Run it on the host with a lab up (it applies each scenario in turn, then restores
-``fixed``); the dialogs run inside the workstation, from the learner's vantage::
+``fixed``); the dialogs, TLS handshakes and DNS lookups run inside the workstation,
+from the learner's vantage on the hotspot (nothing on the path rewrites SMTP)::
 
     python tests/data/capture_transcripts.py > tests/data/lab_transcripts.json
 
@@ -49,7 +50,20 @@ out = {}
 for name, kwargs in dialogs.items():
     port = kwargs.pop("port")
     out[name] = dump_smtp(smtp_session(host, port, timeout=5, **kwargs))
-print(json.dumps(out))
+# The doctor's other evidence: each port's certificate, and the DNS mail depends on.
+from recorded import dump_probe
+from labkit.lab import lab_target
+from labkit.probes.dns import mail_dns_report
+from labkit.probes.tls import probe_tls
+t = lab_target()
+tls = dict(cafile=t.cafile, servername=host, timeout=5)
+probes = {
+    "tls-25": dump_probe(probe_tls(host, 25, starttls="smtp", **tls)),
+    "tls-587": dump_probe(probe_tls(host, 587, starttls="smtp", **tls)),
+    "tls-465": dump_probe(probe_tls(host, 465, **tls)),
+    "dns": dump_probe(mail_dns_report("zimmerman.test", t.nameserver, expect_host=host)),
+}
+print(json.dumps({"dialogs": out, "probes": probes}))
 """
 
 
@@ -60,9 +74,11 @@ def main() -> None:
         ["docker", "cp", str(ROOT / "labkit/testing/recorded.py"), f"{workstation}:/tmp/"],
         check=True,
     )
-    scenarios = {}
+    scenarios, probes = {}, {}
     for scenario in SCENARIOS:
         subprocess.run(["labkit", "scenario", "apply", scenario], check=True, capture_output=True)
+        # The server's own answers: from the hotspot, where nothing on the path rewrites.
+        subprocess.run(["labkit", "net", "use", "hotspot"], check=True, capture_output=True)
         run = subprocess.run(
             ["docker", "exec", "-i", "-u", "learner", workstation, "python3", "-"],
             input=INSIDE,
@@ -70,10 +86,12 @@ def main() -> None:
             capture_output=True,
             check=True,
         )
-        scenarios[scenario] = json.loads(run.stdout)
+        captured = json.loads(run.stdout)
+        scenarios[scenario] = captured["dialogs"]
+        probes[scenario] = captured["probes"]
         print(f"captured {scenario}", file=sys.stderr)
     subprocess.run(["labkit", "scenario", "apply", "fixed"], check=True, capture_output=True)
-    json.dump({"scenarios": scenarios}, sys.stdout, indent=1, sort_keys=True)
+    json.dump({"scenarios": scenarios, "probes": probes}, sys.stdout, indent=1, sort_keys=True)
     print()
 
 

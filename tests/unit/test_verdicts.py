@@ -20,13 +20,15 @@ from labkit.probes.smtp import Exchange, Phase, SmtpResult
 from labkit.probes.tcp import PortState
 from labkit.target import Target
 from labkit.testing.builders import POSTFIX_EHLO, reply, smtp_result, tls_session
-from labkit.testing.recorded import dump_smtp, load_recordings, load_smtp
+from labkit.testing.recorded import dump_smtp, load_probes, load_recordings, load_smtp
 from labkit.verdicts import (
     is_relay_denial,
     judge_auth_available,
     judge_auth_protected,
+    judge_certificate,
     judge_own_domain,
     judge_relay,
+    judge_reverse_dns,
     judge_submission,
 )
 
@@ -339,3 +341,115 @@ def test_doctor_and_live_task_agree_on_starttls(scenario: str) -> None:
     live = {c.name: c.met for c in check_starttls(d["starttls-auth-25"]).criteria}
     assert (finding.status is Status.OK) is live["TLS handshake"]
     assert live["TLS handshake"] is (scenario != "no-tls-cert")
+
+
+# --- certificates and reverse DNS, as the lab's probes really saw them -------------------
+
+PROBES = load_probes(Path(__file__).parents[1] / "data" / "lab_transcripts.json")
+
+#: scenario -> does the certificate verify on (25, 587, 465)? None: no TLS to judge.
+CERT_EXPECTED: dict[str, tuple[bool | None, ...]] = {
+    "fixed": (True, True, True),
+    "no-submission": (True, None, None),
+    "no-tls-cert": (None, None, None),
+    "self-signed": (False, False, False),
+    "bad-dns": (True, True, True),
+    "open-relay": (True, True, True),
+    "blog": (False, None, None),
+}
+
+#: scenario -> (PTR exists, names the mail host, forward-confirmed, EHLO name matches)
+PTR_EXPECTED: dict[str, tuple[bool, ...]] = {
+    "fixed": (True, True, True, True),
+    "no-submission": (True, True, True, True),
+    "no-tls-cert": (True, True, True, True),
+    "self-signed": (True, True, True, True),
+    "bad-dns": (False,),
+    "open-relay": (True, True, True, True),
+    "blog": (False,),
+}
+
+
+def test_probes_were_recorded_in_every_scenario() -> None:
+    assert set(PROBES) == set(SCENARIOS)
+    reloaded = load_probes(Path(__file__).parents[1] / "data" / "lab_transcripts.json")
+    assert reloaded["self-signed"]["tls"][25] == PROBES["self-signed"]["tls"][25]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_certificate_verdicts_on_the_labs_real_handshakes(scenario: str) -> None:
+    tls = PROBES[scenario]["tls"]
+    got = tuple(
+        judge_certificate(tls[p].session, "mail.zimmerman.test", tls[p].reason).holds
+        for p in (25, 587, 465)
+    )
+    assert got == CERT_EXPECTED[scenario]
+
+
+def test_the_blogs_self_signed_certificate_is_code_18_with_one_meaning() -> None:
+    result = PROBES["blog"]["tls"][25]
+    verdict = judge_certificate(result.session, "mail.zimmerman.test")
+    assert verdict.holds is False and "18 (self-signed certificate)" in verdict.seen
+    assert "self-signed" in verdict.seen and "lab-certbot mail.zimmerman.test" in verdict.advice
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_doctor_and_live_task_agree_on_certificates(scenario: str) -> None:
+    from labkit.exercises.checks import check_starttls
+
+    d, tls = dialogs(scenario), PROBES[scenario]["tls"]
+    findings = list(diagnose(Observations(Target(), tls=tls)))
+    for port in (25, 587, 465):
+        verdict = judge_certificate(tls[port].session, "mail.zimmerman.test", tls[port].reason)
+        about = [f for f in findings if f.check == "certificate" and f.target.endswith(f":{port}")]
+        if verdict.holds is None:
+            assert not any(f.status is Status.OK for f in about)
+            continue
+        (finding,) = about
+        assert (finding.status is Status.OK) is verdict.holds
+        if verdict.holds is False:
+            assert verdict.advice in finding.hint  # one advice, wherever it shows
+    live = {c.name: c for c in check_starttls(d["starttls-auth-25"], tls[25]).criteria}
+    assert live["certificate verifies"].met is (CERT_EXPECTED[scenario][0] is True)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_reverse_dns_verdicts_on_the_labs_real_lookups(scenario: str) -> None:
+    report = PROBES[scenario]["dns"]
+    ehlo = dialogs(scenario)["ehlo-25"].ehlo_name
+    verdicts = judge_reverse_dns(report.reverse[0], "mail.zimmerman.test", ehlo)
+    assert tuple(v.holds for v in verdicts) == PTR_EXPECTED[scenario]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_doctor_and_live_task_agree_on_reverse_dns(scenario: str) -> None:
+    from labkit.exercises.checks import check_ptr
+    from labkit.probes.dns import DnsRule, diagnose_mail_dns
+
+    report = PROBES[scenario]["dns"]
+    smtp = dialogs(scenario)["ehlo-25"]
+    # The doctor shows each DNS issue as a finding of the same title: its rules, here.
+    titles = {
+        f.title for f in diagnose(Observations(Target(), dns=report, smtp=smtp)) if f.check == "dns"
+    }
+    issues = diagnose_mail_dns(
+        report.domain,
+        report.mx,
+        report.mx_hosts,
+        report.apex,
+        report.txt,
+        report.reverse,
+        banner_name=smtp.ehlo_name,
+    )
+    doctor_rules = {i.rule for i in issues if i.title in titles}
+    assert {i.title for i in issues} <= titles
+    live = {c.name: c.met for c in check_ptr(report.reverse[0], "mail.zimmerman.test").criteria}
+    assert live["PTR exists"] is (DnsRule.PTR_MISSING not in doctor_rules)
+    if live["PTR exists"]:
+        assert live["forward-confirmed"] is (DnsRule.FCRDNS_FAILED not in doctor_rules)
+    ehlo = {
+        v.fact: v.holds
+        for v in judge_reverse_dns(report.reverse[0], "mail.zimmerman.test", smtp.ehlo_name)
+    }
+    if "EHLO name matches the PTR" in ehlo:
+        assert ehlo["EHLO name matches the PTR"] is (DnsRule.PTR_MISMATCH not in doctor_rules)
