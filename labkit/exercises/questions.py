@@ -20,9 +20,9 @@ import math
 import random
 import re
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from labkit.errors import UsageError
 from labkit.exercises.grade import Exercise, Grade
@@ -38,6 +38,8 @@ __all__ = [
     "ShortAnswer",
     "parse_number",
 ]
+
+T = TypeVar("T")
 
 #: An accepted (or known wrong) answer: a phrase found as whole words in the
 #: normalised answer, a compiled pattern searched in it, or a predicate over it.
@@ -103,16 +105,26 @@ _SPLIT_KEYS = re.compile(r"[\s,;/]+")
 class MultipleChoice(Question):
     """Pick one option (``multi=False``) or every right option (``multi=True``).
 
-    Options are keyed ``a``, ``b``, ``c``... in the order shown. The bank lists them
-    as written; :meth:`for_learner` shuffles them, stably per learner, so that no key
-    is guessable by position. A multi-select try gets one verdict: the right set or
-    not, with no per-option feedback that would turn it into a guessing game.
+    Options are keyed ``a``, ``b``, ``c``... in the order shown. Authors write the
+    right option wherever they like: a question keeps its options in a neutral order
+    (by a hash of id and text, so no consumer that shows them unshuffled leaks the key),
+    and :meth:`for_learner` shuffles them, stably per learner, so that no key is
+    guessable by position. A multi-select try gets one verdict: the right set or not,
+    with no per-option feedback that would turn it into a guessing game.
     """
 
     kind: ClassVar[str] = "multiple_choice"
 
     choices: tuple[Choice, ...]
     multi: bool = False
+    #: The learner whose order :attr:`choices` is in (None: the neutral order).
+    order_for: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.order_for is None:
+            neutral = sorted(self.choices, key=lambda c: _neutral_rank(self.id, c.text))
+            object.__setattr__(self, "choices", tuple(neutral))
+        super().__post_init__()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -131,10 +143,8 @@ class MultipleChoice(Question):
         The order depends only on ``seed`` and the question id, so a reload (or a
         new kernel) shows the same order, and two learners usually see different ones.
         """
-        digest = hashlib.sha256(f"{seed}\0{self.id}".encode()).digest()
-        order = list(self.choices)
-        random.Random(digest).shuffle(order)
-        return replace(self, choices=tuple(order))
+        base = self if self.order_for is None else replace(self, order_for=None)
+        return replace(self, choices=_shuffled(base.choices, seed, self.id), order_for=seed)
 
     def _validate(self) -> None:
         if not 2 <= len(self.choices) <= 26:
@@ -210,6 +220,19 @@ class MultipleChoice(Question):
         return "; ".join(self._label(k) for k in sorted(self.correct_keys))
 
 
+def _neutral_rank(question_id: str, text: str) -> bytes:
+    """A stored option's place: a hash of the question and the option, so the order
+    says nothing about which option is right, nor about the order it was written in."""
+    return hashlib.sha256(f"{question_id}\0{text}".encode()).digest()
+
+
+def _shuffled(items: Sequence[T], seed: str, question_id: str) -> tuple[T, ...]:
+    """``items`` (in their neutral order) in learner ``seed``'s stable order."""
+    order = list(items)
+    random.Random(hashlib.sha256(f"{seed}\0{question_id}".encode()).digest()).shuffle(order)
+    return tuple(order)
+
+
 def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
@@ -231,6 +254,15 @@ class Matching(Question):
 
     rows: tuple[tuple[str, str], ...]
     options: tuple[str, ...]
+    #: The learner whose order :attr:`options` is in (None: the neutral order, which
+    #: does not follow the rows as authors tend to write them).
+    order_for: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.order_for is None:
+            neutral = sorted(self.options, key=lambda text: _neutral_rank(self.id, text))
+            object.__setattr__(self, "options", tuple(neutral))
+        super().__post_init__()
 
     def _validate(self) -> None:
         if len(self.rows) < 2:
@@ -241,10 +273,8 @@ class Matching(Question):
 
     def for_learner(self, seed: str) -> Matching:
         """The options in this learner's order (rows stay in the order written)."""
-        digest = hashlib.sha256(f"{seed}\0{self.id}".encode()).digest()
-        order = list(self.options)
-        random.Random(digest).shuffle(order)
-        return replace(self, options=tuple(order))
+        base = self if self.order_for is None else replace(self, order_for=None)
+        return replace(self, options=_shuffled(base.options, seed, self.id), order_for=seed)
 
     def _resolve(self, answer: object) -> dict[int, str] | str:
         if answer is None:

@@ -41,6 +41,7 @@ SINGLE = MultipleChoice(
     ),
     explanation="master.cf had it commented out.",
     hints=("first hint", "second hint", "third hint"),
+    order_for="as written",  # keys a-c as listed here (the bank's are in neutral order)
 )
 
 MULTI = MultipleChoice(
@@ -55,6 +56,7 @@ MULTI = MultipleChoice(
         Choice("certificate", feedback="TLS comes after TCP."),
     ),
     points=2.0,
+    order_for="as written",
 )
 
 AUTH = ShortAnswer(

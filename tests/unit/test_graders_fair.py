@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from labkit.exercises import MultipleChoice, Numeric, Question, ShortAnswer, questions
+from labkit.exercises import Matching, MultipleChoice, Numeric, Question, ShortAnswer, questions
 from labkit.exercises.normalize import find_claims, first_command, strip_shell
 from labkit.exercises.questions import parse_number
 
@@ -85,6 +85,22 @@ def test_no_key_is_guessable_by_position() -> None:
         expected = len(LEARNERS) * len(question.correct_keys) / len(question.choices)
         for position, count in enumerate(counts):
             assert abs(count - expected) < 0.35 * expected, (question.id, position, counts)
+
+
+def test_the_stored_order_does_not_tell() -> None:
+    """A view that shows a question without shuffling it (a printout, an export, the
+    solution text) must not leak the key either: authors wrote the right option first,
+    so always answering (a) in the stored order used to score every question."""
+    hits = sum(q.grade("a").passed for q in SINGLE)
+    chance = sum(1 / len(q.choices) for q in SINGLE)
+    assert hits <= chance + 2, f"(a) is right in {hits} of {len(SINGLE)} (chance {chance:.1f})"
+    multi = [q for q in CHOICE if q.multi]
+    leading = sum(set(q.keys[: len(q.correct_keys)]) == q.correct_keys for q in multi)
+    assert leading <= 1, f"{leading} of {len(multi)} multi-selects lead with their keys"
+    matching = [q for q in QUESTIONS if isinstance(q, Matching)]
+    for question in matching:
+        in_row_order = [right for _, right in question.rows]
+        assert list(question.options[: len(in_row_order)]) != in_row_order, question.id
 
 
 def test_the_order_is_stable_per_learner_and_differs_between_learners() -> None:
