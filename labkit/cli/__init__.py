@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Diagnose the mail server: ports, STARTTLS, certificates, AUTH, relay, DNS, logs.",
     ),
     "progress": ("progress", "Show points earned per notebook, with hints and solutions used."),
+    "check": ("check", "Check the live tasks against the lab now (what the server really does)."),
     "scenario": ("lab", "List, apply and inspect scenarios (broken states of the server)."),
     "probe": ("probe", "Probe one thing: a port, an SMTP dialog, a TLS handshake, a DNS name."),
     "workshop": ("workshop", "Run one lab per participant and watch the room's progress."),

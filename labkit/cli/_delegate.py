@@ -1,4 +1,4 @@
-"""Run ``labkit probe``, ``doctor`` and ``progress`` where the lab is: the workstation.
+"""Run ``labkit probe``, ``doctor``, ``check`` and ``progress`` where the lab is: the workstation.
 
 On macOS and Windows the host cannot reach container addresses at all, and even on
 Linux a published port would hide the "connection refused" the course is about. So
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from labkit.errors import LabkitError, LabNotRunningError, UsageError
 
-DELEGATED = frozenset({"probe", "doctor", "progress"})
+DELEGATED = frozenset({"probe", "doctor", "progress", "check"})
 #: ``-p/--project``, read here before typer runs (see :mod:`labkit.cli._project`).
 PROJECT_FLAGS = ("-p", "--project")
 

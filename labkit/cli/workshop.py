@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -168,3 +169,63 @@ def workshop_down(
     with _progress(False) as (say, _):
         done = _workshop(prefix, net).down(volumes=volumes, say=say)
     console.print(f"[green]✓[/] stopped {len(done)} seat(s)")
+
+
+@workshop_app.command("grade")
+def workshop_grade(
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", help="Only this live task (repeat for several)."),
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the gradebook to this CSV file.")
+    ] = None,
+    prefix: PrefixOpt = SEAT_PREFIX,
+    net: NetOpt = SEAT_NET,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every seat's live tasks from its own workstation: a gradebook of what each
+    server really does (never read from the participants' own progress files)."""
+    from labkit.exercises.gradebook import grade_seats, gradebook_csv
+
+    seats = grade_seats(_workshop(prefix, net).seats(), task or ())
+    if csv_file is not None:
+        try:
+            csv_file.write_text(gradebook_csv(seats))
+        except OSError as exc:
+            raise UsageError(f"Cannot write {csv_file}: {exc.strerror}.") from exc
+
+    def render() -> None:
+        if not seats:
+            console.print("No workshop seats are running: nothing to grade.")
+            return
+        tasks = list(dict.fromkeys(r.task for s in seats for r in s.results))
+        table = Table(
+            title="live tasks per seat (checked now, from each seat)", title_justify="left"
+        )
+        table.add_column("seat")
+        for t in tasks:
+            table.add_column(t.split(".", 1)[1] if "." in t else t, justify="center")
+        table.add_column("points", justify="right")
+        for seat in seats:
+            cells = []
+            for t in tasks:
+                r = seat.result(t)
+                cells.append(
+                    "[dim]?[/]"
+                    if r is None or r.error
+                    else "[green]✓[/]"
+                    if r.passed
+                    else "[red]✗[/]"
+                )
+            total = f"{seat.earned:g}/{seat.possible:g}" if not seat.error else escape(seat.error)
+            table.add_row(escape(seat.seat), *cells, total)
+        console.print(table)
+        console.print(
+            "[dim]✓ the task's check passes now; ✗ not yet; ? could not be checked. Question "
+            "points are self-reported: `labkit workshop status`.[/]"
+        )
+        if csv_file is not None:
+            console.print(f"[green]✓[/] gradebook written to {escape(str(csv_file))}")
+
+    emit(seats, as_json, render)

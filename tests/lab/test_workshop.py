@@ -39,7 +39,7 @@ def _labkit(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["labkit", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
+def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab, tmp_path):
     workshop = Workshop(prefix=SEAT_PREFIX, net=SEAT_NET)
     first = _free_block(2)
     try:
@@ -67,6 +67,45 @@ def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab):
         status = json.loads(_labkit("status", "-p", blog_seat, "--json").stdout)
         assert status["project"] == blog_seat and status["healthy"] is True
         assert status["scenario"]["name"] == "blog"
+
+        # The gradebook checks each seat's server from its own workstation; a learner
+        # who writes full marks into their own progress file gains nothing there.
+        forged = json.dumps({"exercises": {"nb02.fix-submission": {"score": 1, "correct": True}}})
+        subprocess.run(
+            [
+                "docker",
+                "exec",
+                "-u",
+                "learner",
+                f"{blog_seat}-workstation-1",
+                "sh",
+                "-c",
+                f"mkdir -p ~/.labkit && printf '%s' '{forged}' > ~/.labkit/progress.json",
+            ],
+            check=True,
+        )
+        book = tmp_path / "gradebook.csv"
+        graded = _labkit(
+            "workshop",
+            "grade",
+            "--json",
+            "--csv",
+            str(book),
+            "--seat-prefix",
+            SEAT_PREFIX,
+            "--seat-net",
+            SEAT_NET,
+        )
+        assert graded.returncode == 0, graded.stderr
+        by_seat = {
+            s["seat"]: {r["task"]: r["passed"] for r in s["results"]}
+            for s in json.loads(graded.stdout)
+        }
+        assert set(by_seat) == {fixed_seat, blog_seat}
+        assert all(by_seat[fixed_seat].values()), by_seat[fixed_seat]
+        assert by_seat[blog_seat]["nb02.fix-submission"] is False
+        assert by_seat[blog_seat]["nb04.no-open-relay"] is True  # the blog's one right thing
+        assert book.read_text().splitlines()[0].startswith("seat,nb02.fix-submission")
 
         workshop.apply("no-submission")
         assert {s.scenario for s in workshop.status()} == {"no-submission"}
