@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import LabkitError, UsageError
@@ -127,11 +127,16 @@ class Workshop:
 
         def start(config: LabConfig) -> None:
             say(f"starting {config.project} on port {config.jupyter_port}")
+            lab = self._lab(config)
             try:
-                self._lab(config).up(scenario, build=False)
+                lab.up(scenario, build=False)
             except LabkitError as exc:
                 failed[config.project] = exc.message
                 say(f"{config.project} failed: {exc.message}")
+                try:  # nothing half-started stays behind (its volumes are kept)
+                    lab.down()
+                except LabkitError as cleanup:
+                    say(f"{config.project}: could not remove what started: {cleanup.message}")
             else:
                 say(f"{config.project} is ready")
 
@@ -139,10 +144,21 @@ class Workshop:
         # work of booting its services, so more at once only makes each one slower.
         with ThreadPoolExecutor(max_workers=max(1, min(parallel or _cores(), seats))) as pool:
             list(pool.map(start, configs))
-        return [
-            replace(s, healthy=False, error=failed[s.project]) if s.project in failed else s
-            for s in self.status()
-        ]
+        rows = {s.project: s for s in self.status()}
+        for number, config in enumerate(configs, start=1):
+            if config.project in failed:  # shown, with why, even though it was removed
+                rows[config.project] = SeatStatus(
+                    number,
+                    config.project,
+                    False,
+                    None,
+                    False,
+                    None,
+                    0.0,
+                    0.0,
+                    failed[config.project],
+                )
+        return sorted(rows.values(), key=lambda s: s.seat)
 
     def seats(self) -> list[LabConfig]:
         """The seats that exist now, rebuilt from their workstation containers."""

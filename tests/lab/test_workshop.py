@@ -112,3 +112,54 @@ def test_two_seats_are_separate_labs_with_their_own_urls_and_state(lab, tmp_path
     finally:
         workshop.down(volumes=True)
     assert workshop.status() == []
+
+
+def test_a_seat_that_cannot_start_is_shown_failed_and_leaves_nothing_behind(lab):
+    """A seat whose network cannot be made (here: its cafe subnet is taken) fails with
+    the reason in its row, the other seat starts, and the failed seat leaves no
+    container or network behind. Every seat network has a fixed subnet from the seat's
+    own /24, so Docker's default address pools (about 30 networks) never run out."""
+    net = f"{SEAT_NET.split('.')[0]}.{int(SEAT_NET.split('.')[1]) + 1}"  # not the other test's
+    workshop = Workshop(prefix=f"{SEAT_PREFIX}f", net=net)
+    blocker = f"{SEAT_PREFIX}f-blocker"
+    taken = subprocess.run(
+        ["docker", "network", "create", "--internal", "--subnet", f"{net}.2.208/28", blocker],
+        capture_output=True,
+        text=True,
+    )
+    assert taken.returncode == 0, taken.stderr
+    try:
+        seats = workshop.up(2, first_port=_free_block(2))
+        by_seat = {s.seat: s for s in seats}
+        assert by_seat[1].healthy and by_seat[1].error is None, by_seat[1]
+        assert not by_seat[2].healthy and by_seat[2].error, by_seat[2]
+        failed = f"{SEAT_PREFIX}f2"
+        left = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={failed}"],
+            capture_output=True,
+            text=True,
+        )
+        assert left.stdout.strip() == ""
+        networks = subprocess.run(
+            ["docker", "network", "ls", "-q", "--filter", f"name={failed}_"],
+            capture_output=True,
+            text=True,
+        )
+        assert networks.stdout.strip() == ""
+        public = subprocess.run(
+            [
+                "docker",
+                "network",
+                "inspect",
+                f"{SEAT_PREFIX}f1_public",
+                "--format",
+                "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert public.stdout.strip() == f"{net}.1.240/28"  # not from Docker's pools
+    finally:
+        workshop.down(volumes=True)
+        subprocess.run(["docker", "network", "rm", blocker], capture_output=True)
+    assert workshop.status() == []
