@@ -16,7 +16,10 @@ whole mystery started with its answer: port 25 connected, 465 and 587 were
     The connection was torn down while being set up, usually by a middlebox.
 ``UNREACHABLE`` (``ENETUNREACH``, ``EHOSTUNREACH``, ...)
     The local stack or a router said there is no route (an ICMP error, or a
-    ``REJECT --reject-with icmp-host-unreachable`` rule).
+    ``REJECT --reject-with icmp-host-unreachable`` rule). Linux gives one errno for
+    several ICMP codes ("No route to host" for admin-prohibited too), so on Linux the
+    probe also reads the ICMP message itself from the socket's error queue
+    (``IP_RECVERR``): its type, code and the router that sent it (:class:`IcmpError`).
 ``NAME_ERROR``
     The host name did not resolve, so no packet was sent at all.
 
@@ -32,11 +35,14 @@ the boundary that turns ``socket`` errors into data.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import ipaddress
 import re
 import socket
+import struct
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,9 +52,11 @@ from labkit.errors import UsageError
 from labkit.limits import check_port, check_timeout, parse_port
 
 __all__ = [
+    "IcmpError",
     "PortResult",
     "PortState",
     "connect",
+    "parse_extended_error",
     "probe_port",
     "scan_ports",
     "validate_target",
@@ -99,6 +107,103 @@ _UNREACHABLE_ERRNOS = frozenset(
     if hasattr(errno, name)
 )
 
+#: (type, code) -> what an ICMP "destination unreachable" (type 3) says, RFC 792/1812.
+_ICMP_NAMES: dict[tuple[int, int], str] = {
+    (3, 0): "net unreachable",
+    (3, 1): "host unreachable",
+    (3, 2): "protocol unreachable",
+    (3, 3): "port unreachable",
+    (3, 4): "fragmentation needed",
+    (3, 6): "destination network unknown",
+    (3, 7): "destination host unknown",
+    (3, 9): "network administratively prohibited",
+    (3, 10): "host administratively prohibited",
+    (3, 13): "communication administratively prohibited",
+}
+_ICMP6_NAMES: dict[tuple[int, int], str] = {
+    (1, 0): "no route to destination",
+    (1, 1): "communication administratively prohibited",
+    (1, 3): "address unreachable",
+    (1, 4): "port unreachable",
+    (1, 5): "source address failed ingress/egress policy",
+    (1, 6): "reject route to destination",
+}
+_SO_EE_ORIGIN_ICMP, _SO_EE_ORIGIN_ICMP6 = 2, 3
+
+
+@dataclass(frozen=True)
+class IcmpError:
+    """The ICMP message that ended a connection attempt, as the kernel queued it."""
+
+    type: int
+    code: int
+    sender: str | None  # the router (or host) that sent it
+    version: int = 4
+
+    @property
+    def name(self) -> str:
+        names = _ICMP_NAMES if self.version == 4 else _ICMP6_NAMES
+        return names.get((self.type, self.code), "unreachable")
+
+    @property
+    def prohibited(self) -> bool:
+        """A firewall's deliberate refusal (REJECT with an ICMP admin-prohibited)."""
+        return "prohibited" in self.name or "policy" in self.name
+
+    def __str__(self) -> str:
+        icmp = "ICMP" if self.version == 4 else "ICMPv6"
+        sender = f" from {self.sender}" if self.sender else ""
+        return f"{icmp} {self.name} (type {self.type} code {self.code}){sender}"
+
+
+def _ask_for_icmp(sock: socket.socket, family: int) -> None:
+    """Have the kernel queue ICMP errors for this socket (Linux; a no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    level, option = (
+        (socket.IPPROTO_IP, 11) if family == socket.AF_INET else (socket.IPPROTO_IPV6, 25)
+    )  # IP_RECVERR, IPV6_RECVERR
+    with contextlib.suppress(OSError):
+        sock.setsockopt(level, option, 1)
+
+
+def parse_extended_error(data: bytes, family: int = socket.AF_INET) -> IcmpError | None:
+    """Decode a ``struct sock_extended_err`` (+ the offender's sockaddr) from the error
+    queue; None unless it is an ICMP message."""
+    if len(data) < 16:
+        return None
+    _errno, origin, icmp_type, code, _pad, _info, _data = struct.unpack("=IBBBBII", data[:16])
+    if origin not in (_SO_EE_ORIGIN_ICMP, _SO_EE_ORIGIN_ICMP6):
+        return None
+    sender = None
+    offender = data[16:]
+    try:
+        if origin == _SO_EE_ORIGIN_ICMP and len(offender) >= 8:
+            sender = socket.inet_ntop(socket.AF_INET, offender[4:8])
+        elif origin == _SO_EE_ORIGIN_ICMP6 and len(offender) >= 24:
+            sender = socket.inet_ntop(socket.AF_INET6, offender[8:24])
+    except (OSError, ValueError):
+        sender = None
+    version = 4 if origin == _SO_EE_ORIGIN_ICMP else 6
+    return IcmpError(icmp_type, code, sender, version)
+
+
+def _queued_icmp(sock: socket.socket) -> IcmpError | None:
+    """The ICMP error the kernel queued for ``sock``, if it did (never blocks)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    flags = getattr(socket, "MSG_ERRQUEUE", 0x2000) | socket.MSG_DONTWAIT
+    try:
+        _msg, ancillary, _flags, _addr = sock.recvmsg(512, 1024, flags)
+    except OSError:
+        return None
+    for _level, _type, data in ancillary:
+        found = parse_extended_error(data, sock.family)
+        if found is not None:
+            return found
+    return None
+
+
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
 
 
@@ -119,6 +224,8 @@ class PortResult:
     errno_name: str | None = None
     errno_number: int | None = None
     error: str | None = None
+    #: The ICMP message behind an UNREACHABLE (Linux), e.g. admin-prohibited from a router.
+    icmp: IcmpError | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,6 +233,14 @@ class PortResult:
 
     @property
     def explanation(self) -> str:
+        if self.icmp is not None and self.icmp.prohibited:
+            return (
+                f"A firewall refused the connection: {self.icmp}. It is a REJECT rule that "
+                "answers with ICMP (Linux reports it as 'No route to host', though a route "
+                "exists): the server may well be listening behind it."
+            )
+        if self.icmp is not None:
+            return f"{_EXPLANATIONS[self.state]} The router said: {self.icmp}."
         return _EXPLANATIONS[self.state]
 
     def summary(self) -> str:
@@ -136,6 +251,8 @@ class PortResult:
         if self.errno_name:
             number = f", errno {self.errno_number}" if self.errno_number is not None else ""
             text += f" ({self.errno_name}{number})"
+        if self.icmp is not None:
+            text += f": {self.icmp}"
         return text
 
 
@@ -239,10 +356,12 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
         if remaining <= 0:
             break
         sock = socket.socket(family, kind, proto)
+        _ask_for_icmp(sock, family)
         sock.settimeout(remaining)
         try:
             sock.connect(sockaddr)
         except OSError as exc:
+            icmp = _queued_icmp(sock) if not isinstance(exc, TimeoutError) else None
             sock.close()
             state = _classify(exc)
             number = (
@@ -259,6 +378,7 @@ def connect(host: str, port: int, timeout: float = 3.0) -> tuple[socket.socket |
                 errno_name=_errno_name(number),
                 errno_number=number,
                 error=str(exc) or state.value,
+                icmp=icmp,
             )
             continue
         sock.settimeout(max(deadline - time.monotonic(), 0.001))

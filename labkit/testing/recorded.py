@@ -182,7 +182,11 @@ def _load_value(kind: Any, data: Any) -> Any:
 def load_probe(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild the ``cls`` result that :func:`dump_probe` recorded."""
     hints = typing.get_type_hints(cls)
-    fields = {f.name: _load_value(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {
+        f.name: _load_value(hints[f.name], data[f.name])
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in data  # a field added since the recording keeps its default
+    }
     return cls(**fields)
 
 

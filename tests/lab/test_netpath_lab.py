@@ -7,6 +7,7 @@ phone) and from inside ``mx``: telnet, nc, swaks, ``openssl s_client`` and
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -182,6 +183,17 @@ class TestFirewallReject:
         )
         assert r.stdout.strip() == "113"  # EHOSTUNREACH
         assert "succeeded" in nc(lab, 25)
+
+    @pytest.mark.parametrize("network", ["cafe", "hotspot"])
+    def test_the_probe_names_the_icmp_message_and_the_router_that_sent_it(self, lab, network):
+        lab.net(network)
+        r = lab.ws(f"labkit probe port {MAIL} 587 --json")
+        result = json.loads(r.stdout)
+        assert result["state"] == "unreachable", r.stdout
+        assert (result["icmp"]["type"], result["icmp"]["code"]) == (3, 13), result
+        assert result["icmp"]["sender"] == lab.config.gateways[network]
+        said = lab.ws(f"labkit probe port {MAIL} 587").stdout
+        assert "administratively prohibited" in " ".join(said.split()), said
 
     def test_the_server_listens_on_587(self, lab):
         assert server_listens(lab, 587)

@@ -8,7 +8,16 @@ import time
 import pytest
 
 from labkit.errors import UsageError
-from labkit.probes.tcp import PortState, connect, probe_port, scan_ports, validate_target
+from labkit.probes.tcp import (
+    IcmpError,
+    PortResult,
+    PortState,
+    connect,
+    parse_extended_error,
+    probe_port,
+    scan_ports,
+    validate_target,
+)
 from labkit.testing.servers import silent_server
 
 
@@ -101,3 +110,56 @@ def test_scan_validates_everything_before_sending():
     with pytest.raises(UsageError):
         scan_ports("127.0.0.1", [25, 0])
     assert scan_ports("127.0.0.1", []) == ()
+
+
+# --- the ICMP message behind "No route to host" -------------------------------------------
+
+
+def _extended_error(origin: int, icmp_type: int, code: int, sender: bytes) -> bytes:
+    import struct
+
+    header = struct.pack("=IBBBBII", 113, origin, icmp_type, code, 0, 0, 0)
+    return header + sender
+
+
+def test_an_admin_prohibited_icmp_is_named_with_its_router():
+    import socket as s
+
+    offender = struct_sockaddr_in("10.125.25.65")
+    icmp = parse_extended_error(_extended_error(2, 3, 13, offender), s.AF_INET)
+    assert icmp == IcmpError(3, 13, "10.125.25.65", 4)
+    assert icmp.prohibited and str(icmp) == (
+        "ICMP communication administratively prohibited (type 3 code 13) from 10.125.25.65"
+    )
+    result = PortResult(
+        "mx",
+        587,
+        PortState.UNREACHABLE,
+        "10.125.25.25",
+        0.01,
+        "EHOSTUNREACH",
+        113,
+        "No route to host",
+        icmp,
+    )
+    assert "A firewall refused the connection" in result.explanation
+    assert result.summary().endswith("(type 3 code 13) from 10.125.25.65")
+
+
+def test_a_host_unreachable_is_not_called_a_firewall():
+    icmp = parse_extended_error(_extended_error(2, 3, 1, struct_sockaddr_in("192.0.2.1")))
+    assert icmp is not None and icmp.name == "host unreachable" and not icmp.prohibited
+    result = PortResult("mx", 25, PortState.UNREACHABLE, "192.0.2.9", 0.01, icmp=icmp)
+    assert "firewall refused" not in result.explanation and "192.0.2.1" in result.explanation
+
+
+def test_other_error_queue_entries_and_short_data_are_ignored():
+    assert parse_extended_error(b"short") is None
+    assert parse_extended_error(_extended_error(1, 0, 0, b"")) is None  # a local error
+
+
+def struct_sockaddr_in(address: str) -> bytes:
+    import socket as s
+    import struct
+
+    return struct.pack("=HH4s8x", s.AF_INET, 0, s.inet_aton(address))
