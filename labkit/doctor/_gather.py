@@ -21,7 +21,7 @@ from labkit.netpath.network import read_network
 from labkit.probes.dns import mail_dns_report
 from labkit.probes.server import inspect_server
 from labkit.probes.smtp import smtp_session
-from labkit.probes.tcp import scan_ports
+from labkit.probes.tcp import PortResult, scan_ports
 from labkit.probes.tls import TlsResult, probe_tls
 from labkit.target import Target
 from labkit.transport import LocalTransport
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["doctor_budget", "gather", "inside_timeout", "relay_commands"]
 
 T = TypeVar("T")
+
+#: Once the server answers on one port, how long another port may stay silent before the
+#: doctor calls it filtered (a DROP): see :func:`labkit.probes.tcp.scan_ports`.
+PATH_SETTLE = 0.3
 
 
 def relay_commands(target: Target) -> tuple[str, str]:
@@ -50,21 +54,74 @@ def gather(target: Target, transport: Transport | None = None) -> Observations:
     timeout = t.timeout
     common: dict[str, Any] = {"timeout": timeout, "cafile": t.cafile, "servername": t.mail_host}
     creds = t.credentials
+    # The port scan goes first and tells each dialog how its port answered, as soon as
+    # it knows: a dialog on a DROPped port reports the scan's verdict instead of waiting
+    # out a timeout of its own, and the scan gives a silent port only PATH_SETTLE once
+    # the host has answered on another (see scan_ports).
+    scanned: dict[int, Future[PortResult | None]] = {port: Future() for port in t.ports}
+
+    def publish(result: PortResult) -> None:
+        future = scanned.get(result.port)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    def scan() -> tuple[PortResult, ...]:
+        try:
+            return scan_ports(
+                t.host,
+                t.ports,
+                timeout=timeout,
+                settle=min(PATH_SETTLE, timeout),
+                on_result=publish,
+            )
+        finally:
+            for future in scanned.values():
+                if not future.done():
+                    future.set_result(None)  # no verdict: the dialog connects itself
+
+    def seen(port: int) -> PortResult | None:
+        future = scanned.get(port)
+        return future.result() if future is not None else None
+
     jobs: dict[str, Callable[[], Any]] = {
-        "ports": lambda: scan_ports(t.host, t.ports, timeout=timeout),
+        "ports": scan,
         "smtp": lambda: smtp_session(
-            t.host, t.smtp_port, commands=relay_commands(t), timeout=timeout
+            t.host,
+            t.smtp_port,
+            commands=relay_commands(t),
+            timeout=timeout,
+            prior=seen(t.smtp_port),
         ),
-        "starttls": lambda: smtp_session(t.host, t.smtp_port, starttls=True, auth=creds, **common),
+        "starttls": lambda: smtp_session(
+            t.host, t.smtp_port, starttls=True, auth=creds, prior=seen(t.smtp_port), **common
+        ),
         "submission": lambda: smtp_session(
-            t.host, t.submission_port, starttls=True, auth=creds, **common
+            t.host,
+            t.submission_port,
+            starttls=True,
+            auth=creds,
+            prior=seen(t.submission_port),
+            **common,
         ),
         "smtps": lambda: smtp_session(
-            t.host, t.smtps_port, implicit_tls=True, auth=creds, **common
+            t.host,
+            t.smtps_port,
+            implicit_tls=True,
+            auth=creds,
+            prior=seen(t.smtps_port),
+            **common,
         ),
-        "tls-smtp": lambda: probe_tls(t.host, t.smtp_port, starttls="smtp", **common),
-        "tls-smtps": lambda: probe_tls(t.host, t.smtps_port, **common),
-        "tls-submission": lambda: probe_tls(t.host, t.submission_port, starttls="smtp", **common),
+        "tls-smtp": lambda: probe_tls(
+            t.host, t.smtp_port, starttls="smtp", prior=seen(t.smtp_port), **common
+        ),
+        "tls-smtps": lambda: probe_tls(t.host, t.smtps_port, prior=seen(t.smtps_port), **common),
+        "tls-submission": lambda: probe_tls(
+            t.host,
+            t.submission_port,
+            starttls="smtp",
+            prior=seen(t.submission_port),
+            **common,
+        ),
         "dns": lambda: mail_dns_report(
             t.domain,
             t.nameserver,

@@ -327,8 +327,10 @@ class _Session:
         verify: bool,
         servername: str | None,
         auth_first: bool = False,
+        prior: PortResult | None = None,
     ) -> None:
         self.host, self.port = host, port
+        self.prior = prior
         self.auth_first = auth_first
         self.helo = helo
         self.want_starttls, self.implicit_tls = starttls, implicit_tls
@@ -617,7 +619,10 @@ class _Session:
             self.log.shell(f"openssl s_client -connect {self.host}:{self.port} -crlf -quiet")
         else:
             self.log.shell(f"telnet {self.host} {self.port}")
-        sock, connection = connect(self.host, self.port, self.timeout)
+        if self.prior is not None and not self.prior.ok:
+            sock, connection = None, self.prior  # a scan already saw it fail: not again
+        else:
+            sock, connection = connect(self.host, self.port, self.timeout)
         phase, failure, reason = Phase.DONE, None, "The dialog completed."
         if sock is None:
             self._log_connect_failure(connection)
@@ -730,6 +735,7 @@ def smtp_session(
     verify: bool = False,
     servername: str | None = None,
     auth_first: bool = False,
+    prior: PortResult | None = None,
 ) -> SmtpResult:
     """Talk SMTP to ``host:port`` like the blog did with telnet, and record everything.
 
@@ -741,6 +747,10 @@ def smtp_session(
 
     ``auth_first`` sends AUTH *before* STARTTLS, as a learner may plan it, and records
     the server's real reply even when AUTH is not offered in plain text.
+
+    ``prior`` is a connection attempt to the same port made just before (a port
+    scan's): when it failed, the dialog reports that failure instead of waiting for
+    another timeout.
 
     ``helo`` defaults to the client's address literal, e.g. ``[172.20.0.5]``.
     ``verify`` (default off, like ``s_client``): when on, a certificate that does
@@ -781,5 +791,6 @@ def smtp_session(
         verify=verify,
         servername=servername,
         auth_first=auth_first,
+        prior=prior,
     )
     return session.run()

@@ -39,14 +39,17 @@ import contextlib
 import enum
 import errno
 import ipaddress
+import os
 import re
+import selectors
 import socket
 import struct
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, cast
 
 from labkit.errors import UsageError
 from labkit.limits import check_port, check_timeout, parse_port
@@ -405,12 +408,146 @@ def probe_port(host: str, port: int, timeout: float = 3.0) -> PortResult:
     return result
 
 
-def scan_ports(host: str, ports: Iterable[int], timeout: float = 3.0) -> tuple[PortResult, ...]:
-    """Probe several ports at once, in threads, so a DROPped port costs one timeout in
-    total rather than one per port. Results come back in the order of ``ports``."""
+def scan_ports(
+    host: str,
+    ports: Iterable[int],
+    timeout: float = 3.0,
+    *,
+    settle: float | None = None,
+    on_result: Callable[[PortResult], None] | None = None,
+) -> tuple[PortResult, ...]:
+    """Probe several ports at once, so a DROPped port costs one timeout in total rather
+    than one per port. Results come back in the order of ``ports``; ``on_result`` is
+    called with each one as soon as it is known.
+
+    With ``settle``, a port still silent once another port of the same host has
+    answered is given ``max(settle, 20 x that answer's time)`` more, not the whole
+    ``timeout``: the host is up and answers in milliseconds, so silence on one port is
+    a DROP. Nothing is cut short while no port has answered (a host that is down, or a
+    machine too busy to tell), so a slow machine never fakes a "filtered" verdict.
+    """
     checked = [validate_target(host, port) for port in ports]
     check_timeout(timeout)
     if not checked:
         return ()
-    with ThreadPoolExecutor(max_workers=min(32, len(checked))) as pool:
-        return tuple(pool.map(lambda hp: probe_port(hp[0], hp[1], timeout), checked))
+    report = on_result or (lambda _r: None)
+    addresses = _addresses(checked[0][0], checked[0][1]) if settle is not None else None
+    if settle is None or addresses is None or len(addresses) != 1:
+
+        def one(hp: tuple[str, int]) -> PortResult:
+            result = probe_port(hp[0], hp[1], timeout)
+            report(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=min(32, len(checked))) as pool:
+            return tuple(pool.map(one, checked))
+    return _scan_settling(checked, addresses[0], timeout, check_timeout(settle), report)
+
+
+def _addresses(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]] | None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return None  # the threaded path reports the name error per port
+    return [(family, sockaddr) for family, _k, _p, _c, sockaddr in infos]
+
+
+def _scan_settling(
+    checked: list[tuple[str, int]],
+    target: tuple[int, tuple[Any, ...]],
+    timeout: float,
+    settle: float,
+    report: Callable[[PortResult], None],
+) -> tuple[PortResult, ...]:
+    """Non-blocking connects to every port of one address, watched with a selector."""
+    family, sockaddr = target
+    address = str(sockaddr[0])
+    started = time.monotonic()
+    deadline = started + timeout
+    results: dict[int, PortResult] = {}
+    pending: dict[socket.socket, int] = {}
+    first_answer: tuple[int, float] | None = None
+
+    def done(port: int, result: PortResult) -> None:
+        nonlocal first_answer
+        results[port] = result
+        if first_answer is None and result.state is not PortState.TIMEOUT:
+            first_answer = (port, result.elapsed)
+        report(result)
+
+    with selectors.DefaultSelector() as selector:
+        for host, port in checked:
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            _ask_for_icmp(sock, family)
+            sock.setblocking(False)
+            code = sock.connect_ex((address, port, *sockaddr[2:]))
+            if code in (0, errno.EINPROGRESS, getattr(errno, "EWOULDBLOCK", -1)):
+                pending[sock] = port
+                selector.register(sock, selectors.EVENT_WRITE)
+            else:
+                done(
+                    port,
+                    _failed(host, port, address, started, OSError(code, os.strerror(code)), sock),
+                )
+                sock.close()
+        while pending:
+            now = time.monotonic()
+            cutoff = deadline
+            if first_answer is not None:
+                cutoff = min(deadline, started + max(settle, 20 * first_answer[1]))
+            if now >= cutoff:
+                break
+            for key, _events in selector.select(cutoff - now):
+                ready = cast(socket.socket, key.fileobj)
+                port = pending.pop(ready)
+                selector.unregister(ready)
+                code = ready.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code == 0:
+                    elapsed = time.monotonic() - started
+                    done(port, PortResult(checked[0][0], port, PortState.OPEN, address, elapsed))
+                else:
+                    error = OSError(code, os.strerror(code))
+                    done(port, _failed(checked[0][0], port, address, started, error, ready))
+                ready.close()
+        for sock, port in pending.items():
+            sock.close()
+            host = checked[0][0]
+            note = "timed out"
+            if first_answer is not None and time.monotonic() < deadline:
+                note = (
+                    f"no answer in {time.monotonic() - started:.1f} s, while port "
+                    f"{first_answer[0]} of the same host answered in "
+                    f"{first_answer[1] * 1000:.0f} ms"
+                )
+            done(
+                port,
+                PortResult(
+                    host,
+                    port,
+                    PortState.TIMEOUT,
+                    address,
+                    time.monotonic() - started,
+                    errno_name="ETIMEDOUT",
+                    errno_number=errno.ETIMEDOUT,
+                    error=note,
+                ),
+            )
+    return tuple(results[port] for _host, port in checked)
+
+
+def _failed(
+    host: str, port: int, address: str, started: float, exc: OSError, sock: socket.socket
+) -> PortResult:
+    """The result of a connect that ended with ``exc`` (with the ICMP behind it)."""
+    state = _classify(exc)
+    return PortResult(
+        host,
+        port,
+        state,
+        address,
+        time.monotonic() - started,
+        errno_name=_errno_name(exc.errno),
+        errno_number=exc.errno,
+        error=str(exc),
+        icmp=_queued_icmp(sock),
+    )

@@ -634,8 +634,12 @@ def _attempt(
     timeout: float,
     deadline: float,
     log: TranscriptBuilder,
+    prior: PortResult | None = None,
 ) -> tuple[PortResult, TlsPhase, str, TlsSession | None, HandshakeFailed | None]:
-    sock, connection = connect(host, port, max(deadline - time.monotonic(), 0.001))
+    if prior is not None and not prior.ok:
+        sock, connection = None, prior  # a scan already saw it fail: not again
+    else:
+        sock, connection = connect(host, port, max(deadline - time.monotonic(), 0.001))
     if sock is None:
         log.note(f"connect:errno={connection.errno_number} ({connection.errno_name})")
         return connection, TlsPhase.CONNECT, connection.explanation, None, None
@@ -680,6 +684,7 @@ def probe_tls(
     servername: str | None = None,
     cafile: str | None = None,
     timeout: float = 5.0,
+    prior: PortResult | None = None,
 ) -> TlsResult:
     """Connect, optionally negotiate STARTTLS, handshake, and judge the certificate.
 
@@ -687,6 +692,7 @@ def probe_tls(
     unverified second look when verification fails.
     ``servername`` is both the SNI sent and the name verified (default: ``host``).
     ``cafile`` is a PEM bundle to trust instead of the system store (the lab's CA).
+    ``prior``: a failed connection attempt a port scan just made (reported, not retried).
     Expected failures are data in the result; only misuse raises :class:`UsageError`.
     """
     host, port = validate_target(host, port)
@@ -720,6 +726,7 @@ def probe_tls(
         timeout=timeout,
         deadline=deadline,
         log=log,
+        prior=prior,
     )
     handshake_error = failure.openssl_reason if failure else None
     if failure is not None and failure.verification is not None:

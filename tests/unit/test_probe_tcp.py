@@ -163,3 +163,49 @@ def struct_sockaddr_in(address: str) -> bytes:
     import struct
 
     return struct.pack("=HH4s8x", s.AF_INET, 0, s.inet_aton(address))
+
+
+# --- a silent port beside answering ones: a DROP, told in a fraction of the timeout -------
+
+
+def test_a_silent_port_is_cut_short_once_the_host_answered_elsewhere(serve, blackhole, closed):
+    import time as clock
+
+    server = serve(silent_server())
+    assert server.host == blackhole[0] == closed[0]
+    seen = []
+    started = clock.monotonic()
+    results = scan_ports(
+        server.host,
+        [server.port, blackhole[1], closed[1]],
+        timeout=5,
+        settle=0.3,
+        on_result=seen.append,
+    )
+    took = clock.monotonic() - started
+    assert [r.state for r in results] == [PortState.OPEN, PortState.TIMEOUT, PortState.REFUSED]
+    assert took < 1.5  # not the 5 s timeout
+    dropped = results[1]
+    assert dropped.errno_name == "ETIMEDOUT" and "answered in" in (dropped.error or "")
+    # Each result was reported as soon as known: the silent one last.
+    assert [r.port for r in seen][-1] == blackhole[1] and len(seen) == 3
+
+
+def test_nothing_is_cut_short_while_no_port_has_answered(blackhole):
+    import time as clock
+
+    started = clock.monotonic()
+    (result,) = scan_ports(blackhole[0], [blackhole[1]], timeout=1.2, settle=0.1)
+    assert result.state is PortState.TIMEOUT
+    assert clock.monotonic() - started >= 1.1  # the whole timeout: no other evidence
+    assert "answered in" not in (result.error or "")
+
+
+def test_without_settle_every_port_gets_the_whole_timeout(serve, blackhole):
+    import time as clock
+
+    server = serve(silent_server())
+    started = clock.monotonic()
+    results = scan_ports(server.host, [server.port, blackhole[1]], timeout=1.0)
+    assert [r.state for r in results] == [PortState.OPEN, PortState.TIMEOUT]
+    assert clock.monotonic() - started >= 0.9
