@@ -3,7 +3,8 @@
 Open JupyterLab from the running test lab with its token, check that it lands in the
 course without the news pop-up, open a notebook, run it, see the widgets render,
 answer a question wrongly then rightly, and read the feedback; lock in a prediction and
-see the output appear only then; check a challenge live. Screenshots go to
+see the output appear only then; check a challenge live; switch the laptop from the
+cafe's Wi-Fi to the phone's hotspot and back with the network switch. Screenshots go to
 ``$LABKIT_SCREENSHOTS`` (default ``test-artifacts/screenshots``) for a human to look at.
 """
 
@@ -30,6 +31,7 @@ CELLS = [
         "predict('nb02.predict-587', run=lambda: print('OUTPUT-AFTER-PREDICTION'))",
     ),
     ("code", "from labkit.widgets import challenge\nchallenge('nb02.fix-submission')"),
+    ("code", "from labkit.widgets import NetworkSwitch\nNetworkSwitch()"),
 ]
 
 
@@ -183,6 +185,26 @@ def test_a_learner_opens_the_course_runs_a_notebook_and_gets_feedback(lab, brows
     )
     shot(page, "06-challenge-checked")
     assert "All 2 checks pass" in trial.inner_text()
+
+    # The network switch: the laptop moves to the hotspot, and the lab says so too.
+    switch = cards.filter(has_text="The laptop uses").first
+    switch.scroll_into_view_if_needed()
+    assert "cafe" in switch.inner_text().lower()
+    switch.get_by_role("button", name="hotspot").click()
+    page.wait_for_function(
+        "el => /switched in/.test(el.innerText) && /hotspot/i.test(el.innerText)",
+        arg=switch.element_handle(),
+        timeout=30_000,
+    )
+    shot(page, "07-network-switched-to-hotspot")
+    assert lab.lab.network().name == "hotspot"
+    switch.get_by_role("button", name="cafe").click()
+    page.wait_for_function(
+        "el => /switched in/.test(el.innerText) && /caf/i.test(el.innerText)",
+        arg=switch.element_handle(),
+        timeout=30_000,
+    )
+    assert lab.lab.network().name == "cafe"
 
     # The answers were recorded in the learner's progress file.
     out = lab.ws("labkit progress --json")
