@@ -45,6 +45,7 @@ NB_REFUSED = "notebooks/02-connection-refused.ipynb"
 NB_TLS = "notebooks/03-starttls-and-certificates.ipynb"
 NB_AUTH = "notebooks/04-auth-and-relay.ipynb"
 NB_DNS = "notebooks/05-dns-for-mail.ipynb"
+NB_PATH = "notebooks/07-the-path.ipynb"
 
 
 @dataclass(frozen=True)
@@ -416,7 +417,7 @@ def check_path(obs: Observations) -> Iterator[Finding]:
             hint="An SMTP-inspecting firewall (Cisco ASA `inspect esmtp`) sits between this "
             "laptop and the server; the server is fine." + compare + " Submission with "
             "implicit TLS on 465 is encrypted from the first byte, so no box can read it.",
-            learn_more=f"{NB_SMTP}; RFC 3207, RFC 8314",
+            learn_more=f"{NB_PATH}; RFC 3207, RFC 8314",
         )
     for port in obs.target.ports:
         result = obs.ports.get(port)
@@ -439,7 +440,7 @@ def check_path(obs: Observations) -> Iterator[Finding]:
             hint="The server is not at fault: a firewall on the way stops this port (a "
             "provider blocking outgoing 25, a hoster's firewall). `traceroute -T -p "
             f"{port} {obs.target.mail_host}` shows the last hop that answers." + compare,
-            learn_more=f"{NB_REFUSED}; RFC 6409, RFC 8314",
+            learn_more=f"{NB_PATH}; RFC 6409, RFC 8314",
         )
 
 

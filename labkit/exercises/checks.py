@@ -31,6 +31,7 @@ from labkit.verdicts import (
 
 __all__ = [
     "CAPSTONE_CHECKS",
+    "check_beat_the_box",
     "check_auth_after_tls",
     "check_capstone",
     "check_mx",
@@ -269,6 +270,24 @@ def check_ptr(
     return grade_criteria(
         [_verdict_criterion(v) for v in verdicts],
         success="Reverse DNS vouches for the mail server's name.",
+    )
+
+
+def check_beat_the_box(smtps: SmtpResult) -> Grade:
+    """From where the learner is (the café, behind the SMTP-inspecting box), a mail client
+    logs in: 465 speaks TLS from the first byte, and AUTH succeeds inside it."""
+    criteria = [_verdict_criterion(judge_submission(smtps.connection, smtps))]
+    if smtps.tls is None:
+        detail = "No TLS session on 465, so no login could be tried."
+    elif smtps.authenticated:
+        detail = "AUTH succeeded inside TLS: the box saw only ciphertext."
+    else:
+        detail = f"TLS started, but the login failed: {smtps.reason}"
+    criteria.append(Criterion("AUTH inside TLS on 465", smtps.authenticated is True, detail))
+    return grade_criteria(
+        criteria,
+        success="A mail client on the café's Wi-Fi logs in on 465: what the box cannot read, "
+        "it cannot rewrite.",
     )
 
 

@@ -49,6 +49,7 @@ TAUGHT = {
     "nb04.no-open-relay": [TRUST_ONLY_THE_SERVER, RELOAD],
     "nb04.auth-after-tls": [AUTH_ONLY_AFTER_TLS, RELOAD],
     "nb05.ptr-matches": [MYHOSTNAME],
+    "nb07.beat-the-box": [UNCOMMENT_SERVICES, CHECK, RELOAD],
 }
 
 #: Grades a live task inside the workstation, as the task card does; prints JSON.
@@ -254,3 +255,23 @@ def test_nb06_capstone_fails_on_the_blog_server_and_passes_when_all_is_fixed(lab
     assert after["score"] == after["max_score"] == 3.0
     assert all(met for _, met, _ in after["criteria"])
     lab.net("cafe")
+
+
+def test_nb07_login_from_the_cafe_fails_until_465_is_served(lab, scenario):
+    """On the cafe, behind the box: no login until 465 (implicit TLS) is served; then the
+    login succeeds on the cafe path itself, which still rewrites port 25."""
+    scenario("blog")
+    lab.net("cafe")
+    before = grade(lab, "nb07.beat-the-box")
+    assert not before["correct"] and before["score"] == 0
+    assert "465" in before["feedback"] and "refused" in before["feedback"]
+
+    on_mx(lab, UNCOMMENT_SERVICES, CHECK, RELOAD)
+    after = grade_until(lab, "nb07.beat-the-box")
+    assert after["correct"], failing(after)
+    assert lab.lab.network().name == "cafe"
+    masked = lab.ws(
+        "(sleep 0.5; printf 'EHLO laptop\\r\\n'; sleep 0.5; printf 'QUIT\\r\\n'; sleep 0.5)"
+        " | telnet mail.zimmerman.test 25 2>&1"
+    )
+    assert "XXXXXXXA" in masked.stdout  # the box is still there: 465 went around it

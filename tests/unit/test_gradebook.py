@@ -29,7 +29,7 @@ BROKEN = TaskResult("nb05.fix-mx", "Fix the MX", 0.0, 1.0, False, "", "DNS timed
 
 def test_live_tasks_are_the_banks_in_course_order():
     ids = [t.id for t in live_tasks()]
-    assert ids[0] == "nb02.fix-submission" and ids[-1] == "nb06.server-fixed"
+    assert ids[0] == "nb02.fix-submission" and "nb06.server-fixed" in ids
     assert ids == sorted(ids, key=lambda i: i.split(".")[0])
     assert [t.id for t in live_tasks(["nb05.fix-mx"])] == ["nb05.fix-mx"]
 

@@ -1,7 +1,7 @@
 """The course's exercises, one module per notebook, looked up by id.
 
 Ids read ``nbNN.slug`` (``nb02.errno-linux``); the prefix is the notebook. Questions
-live in ``nb00`` ... ``nb06``; live tasks, which probe the running lab, in ``tasks``.
+live in ``nb00`` ... ``nb07``; live tasks, which probe the running lab, in ``tasks``.
 """
 
 from __future__ import annotations
@@ -31,15 +31,27 @@ NOTEBOOK_TITLES: dict[str, str] = {
     "nb04": "AUTH and relaying",
     "nb05": "DNS for mail",
     "nb06": "Capstone: the blog's server",
+    "nb07": "The path",
 }
 
 
 @cache
 def _catalogue() -> dict[str, Exercise]:
-    from labkit.exercises.bank import nb00, nb01, nb02, nb03, nb04, nb05, nb06, predictions, tasks
+    from labkit.exercises.bank import (
+        nb00,
+        nb01,
+        nb02,
+        nb03,
+        nb04,
+        nb05,
+        nb06,
+        nb07,
+        predictions,
+        tasks,
+    )
 
     items: list[Exercise] = []
-    for module in (nb00, nb01, nb02, nb03, nb04, nb05, nb06):
+    for module in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07):
         items.extend(module.QUESTIONS)
     items.extend(predictions.PREDICTIONS)
     items.extend(tasks.LIVE_TASKS)

@@ -148,4 +148,33 @@ PREDICTIONS: tuple[Question, ...] = (
         ),
         points=0.5,
     ),
+    MultipleChoice(
+        id="nb07.predict-drop",
+        title="Predict: what will port 587 do behind this firewall?",
+        prompt="The server listens on 587 (`ss -ltn` on mx says so), but something on the way "
+        "has a rule for 587. The card is about to connect to 25 and 587 with a 4-second "
+        "timeout. What will 587 do?",
+        choices=(
+            Choice(
+                "It times out after the full 4 seconds.",
+                correct=True,
+                feedback="A DROP rule: the SYN vanishes, no reset, no ICMP, and the client "
+                "waits out its timeout.",
+            ),
+            Choice(
+                "Refuse the connection at once with ECONNREFUSED, as any closed port does.",
+                feedback="A refusal is a TCP reset from a host where nothing listens; here "
+                "the server listens.",
+            ),
+            Choice(
+                "Connect, since the server listens on 587.",
+                feedback="It would, without the rule on the way.",
+            ),
+            Choice(
+                "Fail at once with 'Name or service not known'.",
+                feedback="Port 25 on the same name works: the name resolves.",
+            ),
+        ),
+        points=0.5,
+    ),
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from labkit.exercises.checks import (
     check_auth_after_tls,
+    check_beat_the_box,
     check_capstone,
     check_mx,
     check_not_open_relay,
@@ -130,6 +131,15 @@ _CAPSTONE_GATHERS = {
     "mx": gather_mx,
     "ptr": gather_ptr,
 }
+
+
+def gather_beat_the_box(ctx: Target) -> dict[str, Any]:
+    """465 with implicit TLS and the test login, from the laptop's current network."""
+    return {
+        "smtps": smtp_session(
+            ctx.host, ctx.smtps_port, implicit_tls=True, auth=ctx.credentials, timeout=ctx.timeout
+        )
+    }
 
 
 def gather_capstone(ctx: Target) -> dict[str, Any]:
@@ -277,5 +287,27 @@ LIVE_TASKS: tuple[LiveTask, ...] = (
         solution="Apply the solutions of nb02.fix-submission, nb03.fix-starttls, "
         "nb04.auth-after-tls, nb04.no-open-relay, nb05.fix-mx and nb05.ptr-matches.",
         points=3.0,
+    ),
+    LiveTask(
+        id="nb07.beat-the-box",
+        title="Log in from the café, past the box",
+        brief="You are on the café's Wi-Fi, and its box rewrites port 25: no STARTTLS, so "
+        "no AUTH. Without leaving the café, make it possible for a mail client here to log "
+        "in and send.",
+        prompt="In the blog's state, from the café: make a port available on which the box "
+        "cannot rewrite anything, so a client can log in (AUTH) from here.",
+        check=check_beat_the_box,
+        gather=gather_beat_the_box,
+        hints=(
+            "The box inspects plain-text SMTP on port 25. Which submission port is TLS from "
+            "the very first byte?",
+            "On mx: is anything listening on 465 (`ss -ltn`)? The `smtps` service in "
+            "/etc/postfix/master.cf is where it would be defined.",
+            "On mx: `sed -i -E 's/^#((submission|smtps) +inet|  -o )/\\1/' "
+            "/etc/postfix/master.cf`, then `postfix check` and `postfix reload`.",
+        ),
+        solution="Enable `smtps inet n - n - - smtpd` with `-o smtpd_tls_wrappermode=yes` "
+        "(and its other `-o` lines) in master.cf, then `postfix reload`: 465 is TLS from "
+        "the first byte, and the box cannot read it.",
     ),
 )
