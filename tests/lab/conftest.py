@@ -92,7 +92,12 @@ def lab() -> Iterator[LabHandle]:
         handle = LabHandle(Lab(config), config)
         handle.lab.build()
         existing = handle.lab.containers().get("workstation")
-        if existing is not None:  # a test lab left behind: reuse its port
+        if existing is not None and not os.environ.get("LABKIT_KEEP_TEST_LAB"):
+            # A test lab left behind (a killed run, or one still going): its volumes hold
+            # another run's progress and edits, so this run starts from a pristine lab.
+            handle.lab.down(volumes=True)
+            existing = None
+        if existing is not None:  # kept on purpose (LABKIT_KEEP_TEST_LAB): reuse its port
             published = existing.port(8888)
             if published is not None:
                 config = LabConfig.from_env(
