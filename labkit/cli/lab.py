@@ -6,11 +6,10 @@ import difflib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from labkit.cli import app
 from labkit.cli._output import console, emit, err_console
@@ -19,6 +18,9 @@ from labkit.cli._project import ProjectOpt
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import Lab, LabStatus
 from labkit.lab.state import ApplyResult, ScenarioState
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 scenario_app = typer.Typer(
     help="List, apply and inspect scenarios (broken states of the server).", no_args_is_help=True
@@ -146,6 +148,8 @@ def build(
 
 
 def _status_table(st: LabStatus) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"lab {st.project}", title_justify="left")
     for col in ("service", "state", "health", "container", "image"):
         table.add_column(col)
@@ -216,6 +220,8 @@ def scenario_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     items = lab.scenarios()
 
     def render() -> None:
+        from rich.table import Table
+
         table = Table(show_lines=True)
         table.add_column("scenario", style="bold")
         table.add_column("what the learner meets")

@@ -13,14 +13,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from labkit.errors import LabStateError
 from labkit.lab.config import DOMAIN, LabConfig
 from labkit.transport import LocalTransport, SSHTransport, Transport
-
-if TYPE_CHECKING:
-    from labkit.lab.engine import DockerTransport
 
 __all__ = ["DockerZones", "LabAccess", "LocalZones", "ZoneStore", "workstation_access"]
 
@@ -80,7 +77,7 @@ class LabAccess:
 class DockerZones:
     """Zone files inside the dns container, reloaded with nsd-control."""
 
-    def __init__(self, dns: DockerTransport) -> None:
+    def __init__(self, dns: Transport) -> None:
         self.dns = dns
         self.description = dns.description
 

@@ -244,9 +244,9 @@ class DockerEngine:
     def _connect() -> docker.DockerClient:
         import docker
 
-        client = docker.from_env(timeout=30)
-        client.ping()
-        return client
+        # Asking for the API version (version="auto") already reaches the daemon, so a
+        # missing or refusing daemon fails here; no separate ping.
+        return docker.from_env(timeout=30)
 
     @_boundary("list the lab's containers")
     def containers(

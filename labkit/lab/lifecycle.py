@@ -32,7 +32,13 @@ from labkit.lab.engine import (
     DockerTransport,
     require_compose,
 )
-from labkit.lab.readiness import HEALTH_COMMAND, ReadyReport, ServiceCheck, wait_ready
+from labkit.lab.readiness import (
+    HEALTH_COMMAND,
+    HealthRider,
+    ReadyReport,
+    ServiceCheck,
+    wait_ready,
+)
 from labkit.lab.scenarios import (
     RenderedScenario,
     Scenario,
@@ -333,41 +339,60 @@ class Lab:
         )
 
     def status(self) -> LabStatus:
-        """One listing, then every service's health check and the scenario state, all at
-        once (health is checked now, not read from Docker, which checks every two
-        minutes)."""
+        """One listing, then one exec per running container, all at once: the scenario
+        record (mx), the zones (dns) and the routes (workstation) are read with each
+        container's health check riding along (:class:`HealthRider`); the router only
+        has its check. Health is checked now, not read from Docker, which checks every
+        two minutes."""
         self._require_host("see Docker")
         found = self.containers()
+        riders = {
+            service: HealthRider(DockerTransport(self.engine, c, service=service), service)
+            for service, c in found.items()
+            if service in images.SERVICES and c.running
+        }
         with ThreadPoolExecutor(max_workers=len(images.SERVICES) + 2) as pool:
-            scenario_future = pool.submit(self._scenario_or_none, found)
-            network_future = pool.submit(self._network_or_none, found)
-            checks = list(pool.map(lambda s: self.check_service(s, found), images.SERVICES))
+            scenario_future = pool.submit(self._scenario_or_none, riders)
+            network_future = pool.submit(self._network_or_none, riders)
+            alone = {  # nothing else to read there: the check runs by itself
+                s: pool.submit(self.check_service, s, found)
+                for s in images.SERVICES
+                if s not in ("mx", "dns", "workstation")
+            }
             scenario = scenario_future.result()
             network = network_future.result()
+            checks = {s: future.result() for s, future in alone.items()}
+        for s in images.SERVICES:  # a read that did not happen carried no check
+            if s not in checks:
+                rider = riders.get(s)
+                carried = rider.check if rider is not None else None
+                checks[s] = carried or self.check_service(s, found)
         services = []
-        for svc, check in zip(images.SERVICES, checks, strict=True):
+        for svc in images.SERVICES:
             c = found.get(svc)
             if c is None:
                 services.append(ServiceStatus(svc, None, "missing", "none", None))
                 continue
-            services.append(ServiceStatus(svc, c.name, c.state, check.health, c.image or None))
+            health = checks[svc].health
+            services.append(ServiceStatus(svc, c.name, c.state, health, c.image or None))
         running = any(s.state == "running" for s in services)
         url = self._url(self.live_config(found)) if running else None
         return LabStatus(self.config.project, tuple(services), scenario, url, network)
 
-    def _network_or_none(self, found: dict[str, Container]) -> str | None:
-        if "workstation" not in found or not found["workstation"].running:
+    def _network_or_none(self, riders: dict[str, HealthRider]) -> str | None:
+        if "workstation" not in riders:
             return None
         try:
-            return self.network(found).name
+            return read_network(riders["workstation"]).name
         except LabkitError:
             return None
 
-    def _scenario_or_none(self, found: dict[str, Container]) -> ScenarioState | None:
-        if not all(s in found and found[s].running for s in ("mx", "dns")):
+    def _scenario_or_none(self, riders: dict[str, HealthRider]) -> ScenarioState | None:
+        if "mx" not in riders or "dns" not in riders:
             return None
+        access = LabAccess(self.config, riders["mx"], DockerZones(riders["dns"]), "host")
         try:
-            return self._current(found)
+            return read_scenario_state(access, known=scenario_names(self.home))
         except LabkitError:
             return None
 

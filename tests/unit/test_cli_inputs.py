@@ -10,10 +10,13 @@ Docker work even if a check were missing.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
 import sys
+import types
+import typing
 from collections.abc import Iterator
 
 import pytest
@@ -94,11 +97,28 @@ def _commands() -> Iterator[tuple[tuple[str, ...], typer.core.TyperCommand]]:
     yield from walk(COMMAND, ())
 
 
+def _numbers_in(command: typer.core.TyperCommand) -> set[str]:
+    """The names of ``command``'s parameters that the function declares int or float
+    (read from its annotations, not from typer's internals, which change)."""
+    hints = typing.get_type_hints(inspect.unwrap(command.callback))
+    numbers = set()
+    for name, hint in hints.items():
+        kinds = (
+            typing.get_args(hint)
+            if typing.get_origin(hint) in (typing.Union, types.UnionType)
+            else (hint,)
+        )
+        if any(kind in (int, float) for kind in kinds):
+            numbers.add(name)
+    return numbers
+
+
 def _numeric_params() -> list[tuple[tuple[str, ...], str]]:
     found = []
     for path, command in _commands():
+        numbers = _numbers_in(command)
         for param in command.params:
-            if param.type_descriptor.annotation in (int, float):
+            if param.name in numbers:
                 found.append((path, param.name))
     return found
 
