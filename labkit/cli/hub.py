@@ -39,9 +39,10 @@ def _render(st: HubStatus) -> None:
         f"[green]✓[/] hub {st.project} is running for {st.users} people "
         f"({st.admins} as instructors). Participants log in at:\n  [link={st.url}]{st.url}[/]"
     )
+    running = sum(state == "running" for state in st.labs.values())
     console.print(
-        "[dim]Each person picks their password at their first login. Spawning a lab per "
-        "learner is not built yet.[/]"
+        "[dim]Each person picks their password at their first login and lands in their own "
+        f"lab. Learners' labs running now: {running} of {st.users}.[/]"
     )
 
 
@@ -66,10 +67,15 @@ def hub_up(
             parser=count_option(60, 604800, "idle time"),
         ),
     ] = 3600,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="The scenario each learner's lab starts in (blog)."),
+    ] = None,
     hub_project: HubOpt = HUB_PROJECT,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start the hub for the people on ROSTER and print the one URL they all use."""
+    """Start the hub for the people on ROSTER and print the one URL they all use; each
+    learner's own lab starts when they log in."""
     service = _service(hub_project)
     with _progress(as_json) as (say, _):
         st = service.up(
@@ -78,6 +84,7 @@ def hub_up(
             bind=bind,
             insecure_bind=insecure_bind,
             cull_idle_s=cull_idle,
+            scenario=scenario,
             say=say,
         )
     emit(st, as_json, lambda: _render(st))
@@ -95,12 +102,17 @@ def hub_status(hub_project: HubOpt = HUB_PROJECT, as_json: JsonOpt = False) -> N
 @hub_app.command("down")
 def hub_down(
     volumes: Annotated[
-        bool, typer.Option("--volumes", help="Also forget users and their passwords.")
+        bool,
+        typer.Option(
+            "--volumes", help="Also remove the learners' work, the users and their passwords."
+        ),
     ] = False,
     hub_project: HubOpt = HUB_PROJECT,
 ) -> None:
-    """Stop the hub and remove what it started (its data volume only with --volumes)."""
-    _service(hub_project).down(volumes=volumes)
+    """Stop the hub and the learners' labs it started (their notebooks, progress and the
+    hub's users stay unless --volumes)."""
+    with _progress(False) as (say, _):
+        _service(hub_project).down(volumes=volumes, say=say)
     console.print(
         f"[green]✓[/] hub {escape(hub_project)} stopped"
         + (" and its data removed" if volumes else "")

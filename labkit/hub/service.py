@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit.errors import LabkitError, LabStateError, PortInUseError, UsageError
@@ -26,6 +26,8 @@ from labkit.hub.settings import DEFAULT_CULL_IDLE_S, hub_settings
 from labkit.lab import images
 from labkit.lab.config import LabConfig, find_home
 from labkit.lab.engine import Compose, Container, DockerEngine
+from labkit.lab.lifecycle import DEFAULT_SCENARIO, Lab
+from labkit.lab.scenarios import load_scenario
 
 __all__ = ["HUB_PROJECT", "HubService", "HubStatus"]
 
@@ -40,6 +42,8 @@ class HubStatus:
     url: str | None
     users: int
     admins: int
+    #: Each learner's lab this hub started, by Compose project: running, stopped, ...
+    labs: dict[str, str] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -59,6 +63,8 @@ class HubService:
     ) -> None:
         LabConfig(project=project).validate()
         self.project = project
+        #: The learners' labs are named after them, behind this hub's own name.
+        self.seat_prefix = f"{project}-"
         self.home = home or find_home()
         self.image_tag = image_tag
         self.engine = DockerEngine()
@@ -71,6 +77,7 @@ class HubService:
         extra = {
             "LABKIT_HOST_CA": images.host_ca_bundle(_state_dir(self.project)),
             "LABKIT_HUB_SETTINGS": str(self.settings_path),
+            "LABKIT_HOME": str(self.home),
             **(env or {}),
         }
         config = LabConfig(project=self.project, image_tag=self.image_tag)
@@ -90,19 +97,37 @@ class HubService:
         bind: str = "127.0.0.1",
         insecure_bind: bool = False,
         cull_idle_s: int = DEFAULT_CULL_IDLE_S,
+        scenario: str | None = None,
         timeout: float = 120,
         say: Say = lambda _: None,
     ) -> HubStatus:
         roster = load_roster(roster_file)
-        settings = hub_settings(roster, cull_idle_s=cull_idle_s)
+        if scenario is not None:
+            load_scenario(self.home, scenario)  # an unknown name fails before any work
+        settings = hub_settings(
+            roster,
+            cull_idle_s=cull_idle_s,
+            scenario=scenario or DEFAULT_SCENARIO,
+            image_tag=self.image_tag,
+            seat_prefix=self.seat_prefix,
+        )
         _check_bind(bind, insecure_bind)
         running = self._container()
         if running is None or not running.running:
             _check_port(bind, port)
-        if self.engine.image_labels(f"labkit/hub:{self.image_tag}") is None:
-            say("building the hub image (once)")
+        # The learners' labs start from the hub and never build: their images first.
+        lab_images = Lab(LabConfig(project=self.project, image_tag=self.image_tag), self.home)
+        missing = lab_images.missing_images()
+        if missing:
+            say(f"building the lab images the learners' labs need: {', '.join(missing)}")
+            lab_images.build(services=missing, say=say)
+        labels = self.engine.image_labels(f"labkit/hub:{self.image_tag}")
+        digest = images.source_digest(self.home, "hub")
+        if labels is None or labels.get("org.labkit.source-digest") != digest:
+            say("building the hub image")
             base = images.resolve_base_image(self.engine, say)
-            self._compose({"LABKIT_BASE_IMAGE": base}).run(["build", "hub"], what="The hub build")
+            env = {"LABKIT_BASE_IMAGE": base, "LABKIT_SOURCE_DIGEST": digest}
+            self._compose(env).run(["build", "hub"], what="The hub build")
         self.settings_path.parent.mkdir(parents=True, exist_ok=True)
         self.settings_path.write_text(settings)
         env = {"LABKIT_HUB_BIND": bind, "LABKIT_HUB_PORT": str(port)}
@@ -141,8 +166,9 @@ class HubService:
 
     def status(self, roster: Roster | None = None) -> HubStatus:
         c = self._container()
+        labs = {project: _lab_state(found) for project, found in sorted(self.seats().items())}
         if c is None:
-            return HubStatus(self.project, "missing", None, 0, 0)
+            return HubStatus(self.project, "missing", None, 0, 0, labs)
         published = c.port(8000)
         url = None
         if c.running and published is not None:
@@ -156,13 +182,36 @@ class HubService:
             users, admins = len(data.get("users", [])), len(data.get("admins", []))
         elif roster is not None:
             users, admins = len(roster.entries), len(roster.admins)
-        return HubStatus(self.project, c.state, url, users, admins)
+        return HubStatus(self.project, c.state, url, users, admins, labs)
 
-    def down(self, *, volumes: bool = False) -> None:
+    def seats(self) -> dict[str, list[Container]]:
+        """The learners' labs this hub started, running or not, by Compose project."""
+        found: dict[str, list[Container]] = {}
+        for c in self.engine.containers():
+            if c.project.startswith(self.seat_prefix) and c.project != self.project:
+                found.setdefault(c.project, []).append(c)
+        return found
+
+    def down(self, *, volumes: bool = False, say: Say = lambda _: None) -> None:
+        """Stop the hub and every learner's lab it started (their volumes stay unless
+        ``volumes``: notebooks and progress are the learners' work)."""
         self._compose().run(
             ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
             what="Stopping the hub",
         )
+        for project in sorted(self.seats()):
+            say(f"stopping {project}")
+            Lab(LabConfig(project=project, image_tag=self.image_tag), self.home).down(
+                volumes=volumes
+            )
+
+
+def _lab_state(containers: list[Container]) -> str:
+    """One word for a lab: running (all its containers), stopped, or partly running."""
+    running = sum(c.running for c in containers)
+    if running == len(containers):
+        return "running"
+    return "stopped" if running == 0 else f"partly running ({running}/{len(containers)})"
 
 
 def _check_bind(bind: str, insecure_bind: bool) -> None:

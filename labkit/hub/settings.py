@@ -1,7 +1,8 @@
 """What one workshop's hub needs to know, as the JSON its configuration reads.
 
 ``lab/images/hub/jupyterhub_config.py`` is code and holds no data; this is the data:
-who may log in, who the admins are, and when an idle server is stopped.
+who may log in, who the admins are, when an idle server is stopped, and each
+learner's lab (name, addresses, image tag) with the scenario it starts in.
 """
 
 from __future__ import annotations
@@ -10,14 +11,23 @@ import json
 
 from labkit.errors import UsageError
 from labkit.hub.roster import Roster
+from labkit.hub.seats import HUB_NET, HUB_PREFIX, seats_for
 
 __all__ = ["DEFAULT_CULL_IDLE_S", "hub_settings"]
 
 DEFAULT_CULL_IDLE_S = 3600
 
 
-def hub_settings(roster: Roster, *, cull_idle_s: int = DEFAULT_CULL_IDLE_S) -> str:
-    """The settings file's text for ``roster``."""
+def hub_settings(
+    roster: Roster,
+    *,
+    cull_idle_s: int = DEFAULT_CULL_IDLE_S,
+    scenario: str = "blog",
+    image_tag: str = "dev",
+    seat_prefix: str = HUB_PREFIX,
+    seat_net: str = HUB_NET,
+) -> str:
+    """The settings file's text for ``roster``: who logs in, whose lab is whose."""
     if not 60 <= cull_idle_s <= 7 * 24 * 3600:
         raise UsageError(
             f"An idle time of {cull_idle_s} s is out of range.",
@@ -27,5 +37,7 @@ def hub_settings(roster: Roster, *, cull_idle_s: int = DEFAULT_CULL_IDLE_S) -> s
         "users": sorted(roster.usernames),
         "admins": sorted(roster.admins),
         "cull_idle_s": cull_idle_s,
+        "scenario": scenario,
+        "seats": seats_for(roster, prefix=seat_prefix, net=seat_net, image_tag=image_tag),
     }
     return json.dumps(data, indent=2) + "\n"

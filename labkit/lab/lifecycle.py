@@ -103,9 +103,20 @@ class LabStatus:
 class Lab:
     """One lab (one Compose project) as seen from this machine."""
 
-    def __init__(self, config: LabConfig | None = None, home: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: LabConfig | None = None,
+        home: Path | None = None,
+        *,
+        workstation_env: Path | None = None,
+        published: bool = True,
+    ) -> None:
         self.config = config or LabConfig.from_env()
         self.home = home or find_home()
+        #: A file of variables for the workstation (the hub's spawner writes one).
+        self.workstation_env = workstation_env
+        #: JupyterLab published on the host's port; behind the hub, nothing is.
+        self.published = published
         self._engine: DockerEngine | None = None
 
     # ---------------------------------------------------------------- plumbing
@@ -136,6 +147,10 @@ class Lab:
         base = os.environ.get("LABKIT_BASE_IMAGE")
         if base:
             env["LABKIT_BASE_IMAGE"] = base
+        if self.workstation_env is not None:
+            env["LABKIT_WORKSTATION_ENV_FILE"] = str(self.workstation_env)
+        if not self.published:
+            env["LABKIT_PUBLIC_INTERNAL"] = "true"
         return Compose(self.config, self.home, env)
 
     def containers(self) -> dict[str, Container]:
@@ -206,9 +221,10 @@ class Lab:
     def image_builder(self) -> images.ImageBuilder:
         return images.ImageBuilder(self.engine, self.config, self.home, self.compose)
 
-    def missing_images(self) -> list[str]:
-        """Services whose image is absent or was built from other sources than these."""
-        return self.image_builder().missing()
+    def missing_images(self, *, outdated: bool = True) -> list[str]:
+        """Services whose image is absent or (``outdated``) was built from other sources
+        than these."""
+        return self.image_builder().missing(outdated=outdated)
 
     def build(
         self,
@@ -249,14 +265,20 @@ class Lab:
         on_line: Say = _quiet,
         build: bool = True,
         timeout: float = 180,
+        started: Callable[[], None] | None = None,
     ) -> ApplyResult:
-        """Build what is missing, start the lab, wait for health, apply the scenario."""
+        """Build what is missing, start the lab, wait for health, apply the scenario.
+        ``started`` runs once the containers exist, before the wait (the hub's spawner
+        joins the lab's network there)."""
         if scenario is not None:
             load_scenario(self.home, scenario)  # unknown names fail before any work
         self._require_host("start the lab")
         require_compose()
-        self._check_port()
-        missing = self.missing_images()
+        if self.published:
+            self._check_port()
+        # Without building, an image built from older sources still runs (the hub's
+        # labs use what `labkit hub up` built); only an absent one stops us.
+        missing = self.missing_images(outdated=build)
         if missing and build:
             say(f"building missing or outdated images: {', '.join(missing)}")
             self.build(services=missing, say=say, on_line=on_line)
@@ -281,6 +303,8 @@ class Lab:
                     "(`docker network ls` shows what is there).",
                 ) from exc
             raise
+        if started is not None:
+            started()
         say("waiting until every service works")
         self.wait_ready(timeout=timeout)
         name = scenario or self.current().name or DEFAULT_SCENARIO

@@ -14,6 +14,16 @@ DATA = "/srv/hub/data"  # a volume: users, passwords and cookies survive hub res
 os.makedirs(DATA, exist_ok=True)
 
 c.JupyterHub.bind_url = "http://:8000"
+# The learners' servers call the hub's API on the address it has on their lab's network.
+c.JupyterHub.hub_ip = "0.0.0.0"
+
+# Each learner's server is the workstation of their own lab (labkit/hub/spawner.py).
+c.JupyterHub.spawner_class = "labkit.hub.spawner.LabSpawner"
+c.Spawner.start_timeout = 300  # a cold lab: four containers, readiness, the scenario
+c.Spawner.http_timeout = 120
+# A hub restart (an upgrade, a crash) leaves the learners' labs running: their servers
+# are found again from the hub's database, and nobody loses a terminal or a kernel.
+c.JupyterHub.cleanup_servers = False
 c.JupyterHub.db_url = f"sqlite:///{DATA}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = f"{DATA}/jupyterhub_cookie_secret"
 

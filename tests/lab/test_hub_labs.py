@@ -1,0 +1,267 @@
+"""Behind the hub, each learner gets their own full lab, started when they log in.
+
+One hub (``labkit hub up``, the real JupyterHub image with labkit's spawner) for a
+roster of scripted learners, who all log in and ask for their server at once through
+the hub's REST API, as a room does at 9:00. Each gets their own lab (mx, dns, router,
+workstation), reached through the hub; one learner's laptop cannot reach another's
+servers (real connection attempts); stopping a server (what the idle culler does) stops
+the lab and keeps the learner's files; a hub restart loses nothing.
+
+The number of learners is ``LABKIT_HUB_TEST_USERS`` (default 10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = os.environ.get("LABKIT_TEST_PROJECT", "labkit-test") + "-hubseats"
+USERS = [
+    f"learner{n:02d}" for n in range(1, int(os.environ.get("LABKIT_HUB_TEST_USERS", "10")) + 1)
+]
+ADMIN = "teacher"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _docker(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+
+
+def _labkit(*args: str, cwd: Path, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, LABKIT_HUB_PROJECT=PROJECT, LABKIT_HOME=str(REPO), COLUMNS="300")
+    return subprocess.run(
+        ["labkit", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
+
+
+def _everything_of_this_hub() -> list[str]:
+    """Every container of the hub and of the labs it started."""
+    names = _docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    return [n for n in names if n.startswith(PROJECT)]
+
+
+@dataclass
+class Learner:
+    name: str
+    session: requests.Session
+    url: str
+
+    def api(self, method: str, path: str, **kw) -> requests.Response:  # type: ignore[no-untyped-def]
+        headers = {"X-XSRFToken": self.session.cookies.get("_xsrf") or ""}
+        return self.session.request(
+            method, f"{self.url}/hub/api/{path}", headers=headers, timeout=30, **kw
+        )
+
+    def server(self) -> dict:  # type: ignore[type-arg]
+        return self.api("GET", f"users/{self.name}").json().get("servers", {}).get("", {})
+
+    def token(self) -> str:
+        r = self.api("POST", f"users/{self.name}/tokens", json={"note": "test"})
+        r.raise_for_status()
+        return str(r.json()["token"])
+
+
+def _log_in(url: str, name: str) -> Learner:
+    session = requests.Session()
+    session.get(f"{url}/hub/login", timeout=30).raise_for_status()
+    r = session.post(
+        f"{url}/hub/login",
+        data={"username": name, "password": f"{name}-password", "_xsrf": session.cookies["_xsrf"]},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert r.status_code == 302, (name, r.status_code, r.text[-500:])
+    return Learner(name, session, url)
+
+
+def _wait_ready(learner: Learner, timeout: float = 600) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        server = learner.server()
+        if server.get("ready"):
+            return time.monotonic() - started
+        if not server.get("pending") and not server.get("ready") and time.monotonic() - started > 5:
+            raise AssertionError(f"{learner.name}'s server stopped: {server}")
+        time.sleep(1)
+    raise AssertionError(f"{learner.name}'s server was not ready within {timeout:.0f} s")
+
+
+def _exec(container: str, cmd: str, user: str = "learner") -> subprocess.CompletedProcess[str]:
+    return _docker("exec", "-u", user, container, "sh", "-c", cmd)
+
+
+@pytest.fixture(scope="module")
+def hub(lab, tmp_path_factory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("hubseats")
+    roster = "username,role\n" + f"{ADMIN},instructor\n" + "".join(f"{u}\n" for u in USERS)
+    (folder / "roster.csv").write_text(roster)
+    port = _free_port()
+    _labkit("hub", "down", "--volumes", cwd=folder)  # a run that was killed
+    up = _labkit(
+        "hub",
+        "up",
+        "--roster",
+        "roster.csv",
+        "--port",
+        str(port),
+        "--scenario",
+        "fixed",
+        cwd=folder,
+    )
+    try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        down = _labkit("hub", "down", "--volumes", cwd=folder)
+        assert down.returncode == 0, down.stderr
+        assert _everything_of_this_hub() == []
+
+
+@pytest.fixture(scope="module")
+def learners(hub) -> dict[str, Learner]:
+    """Everyone logs in and asks for their server at the same moment."""
+
+    def arrive(name: str) -> tuple[Learner, float]:
+        learner = _log_in(hub, name)
+        r = learner.api("POST", f"users/{name}/server")
+        assert r.status_code in (201, 202), (name, r.status_code, r.text)
+        return learner, _wait_ready(learner)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(USERS)) as pool:
+        arrived = list(pool.map(arrive, USERS))
+    print(
+        f"\n{len(USERS)} learners ready in {time.monotonic() - started:.0f} s "
+        f"(slowest {max(t for _, t in arrived):.0f} s)"
+    )
+    return {learner.name: learner for learner, _ in arrived}
+
+
+def _workstation(name: str) -> str:
+    return f"{PROJECT}-{name}-workstation-1"
+
+
+def test_every_learner_gets_a_healthy_lab_of_their_own_through_the_hub(hub, learners):
+    for name, learner in learners.items():
+        # Their server, through the hub's proxy, with a token of their own.
+        token = learner.token()
+        r = requests.get(
+            f"{hub}/user/{name}/api/contents",
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, (name, r.status_code, r.text[:300])
+        assert "00-welcome.ipynb" in {item["name"] for item in r.json()["content"]}
+        # Their own lab, all four services running, in the scenario the hub was given.
+        ps = _docker(
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={PROJECT}-{name}",
+            "--format",
+            '{{.Label "com.docker.compose.service"}} {{.State}}',
+        ).stdout.split("\n")
+        assert sorted(line for line in ps if line) == [
+            "dns running",
+            "mx running",
+            "router running",
+            "workstation running",
+        ]
+    # From inside one learner's laptop, labkit itself sees a working lab (real probes).
+    first = USERS[0]
+    doctor = _exec(_workstation(first), "/opt/labkit/venv/bin/labkit doctor --json")
+    report = json.loads(doctor.stdout)
+    fails = [f for f in report["findings"] if f["status"] == "fail"]
+    assert doctor.returncode == 0 and fails == [], doctor.stdout[-2000:]
+
+
+def test_another_learners_servers_cannot_be_reached(learners):
+    a, b = USERS[0], USERS[1]
+
+    def mx_of(name: str) -> str:
+        out = _exec(_workstation(name), "getent hosts mail.zimmerman.test | cut -d' ' -f1")
+        return out.stdout.strip()
+
+    own, other = mx_of(a), mx_of(b)
+    assert own and other and own != other
+    probe = "timeout 4 bash -c 'exec 3<>/dev/tcp/{ip}/{port} && echo open' 2>&1 || echo closed"
+    assert "open" in _exec(_workstation(a), probe.format(ip=own, port=25)).stdout  # it works
+    # b's mail and DNS servers, at their lab addresses and at every address Docker gave
+    # them: a's laptop reaches none.
+    targets = {(other, 25), (other.rsplit(".", 1)[0] + ".53", 53)}
+    for service, port in (("mx", 25), ("dns", 53)):
+        info = json.loads(_docker("inspect", f"{PROJECT}-{b}-{service}-1").stdout)[0]
+        for network in info["NetworkSettings"]["Networks"].values():
+            targets.add((network["IPAddress"], port))
+    for ip, port in sorted(targets):
+        out = _exec(_workstation(a), probe.format(ip=ip, port=port)).stdout
+        assert "open" not in out, (ip, port, out)
+
+
+def test_stopping_a_server_stops_the_lab_and_keeps_the_learners_work(hub, learners):
+    name = USERS[-1]
+    learner = learners[name]
+    mark = f"written by {name} at {time.time():.0f}"
+    r = _exec(_workstation(name), f"echo {shlex.quote(mark)} > ~/notebooks/mine.txt")
+    assert r.returncode == 0, r.stderr
+    # What the idle culler does: DELETE the server through the API.
+    r = learner.api("DELETE", f"users/{name}/server")
+    assert r.status_code in (202, 204), r.text
+    deadline = time.monotonic() + 120
+    while learner.server() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not learner.server()
+    status = json.loads(_labkit("hub", "status", "--json", cwd=REPO).stdout)
+    assert f"{PROJECT}-{name}" not in status["labs"]  # its containers are gone
+    assert status["labs"][f"{PROJECT}-{USERS[0]}"] == "running"  # the others' are not
+    # Back again: the same files.
+    r = learner.api("POST", f"users/{name}/server")
+    assert r.status_code in (201, 202), r.text
+    _wait_ready(learner)
+    assert _exec(_workstation(name), "cat ~/notebooks/mine.txt").stdout.strip() == mark
+
+
+def test_a_hub_restart_loses_no_learner(hub, learners):
+    name = USERS[0]
+    before = _exec(
+        _workstation(name), "cat ~/.labkit/progress.json 2>/dev/null; ls ~/notebooks"
+    ).stdout
+    hub_container = next(n for n in _everything_of_this_hub() if n.startswith(f"{PROJECT}-hub-"))
+    assert _docker("restart", hub_container).returncode == 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{hub}/hub/api", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    learner = _log_in(hub, name)  # the same password as before: the hub remembers it
+    assert learner.server().get("ready"), learner.server()
+    token = learner.token()
+    r = requests.get(
+        f"{hub}/user/{name}/api/status", headers={"Authorization": f"token {token}"}, timeout=30
+    )
+    assert r.status_code == 200, r.text[:300]
+    after = _exec(
+        _workstation(name), "cat ~/.labkit/progress.json 2>/dev/null; ls ~/notebooks"
+    ).stdout
+    assert after == before
