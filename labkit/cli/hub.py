@@ -71,6 +71,15 @@ def hub_up(
         str | None,
         typer.Option("--scenario", help="The scenario each learner's lab starts in (blog)."),
     ] = None,
+    seats_warm: Annotated[
+        int,
+        typer.Option(
+            "--seats-warm",
+            help="Start this many learners' labs now (roster order): their login is ready "
+            "in seconds.",
+            parser=count_option(0, 500, "number of warm seats"),
+        ),
+    ] = 0,
     hub_project: HubOpt = HUB_PROJECT,
     as_json: JsonOpt = False,
 ) -> None:
@@ -85,6 +94,7 @@ def hub_up(
             insecure_bind=insecure_bind,
             cull_idle_s=cull_idle,
             scenario=scenario,
+            seats_warm=seats_warm,
             say=say,
         )
     emit(st, as_json, lambda: _render(st))

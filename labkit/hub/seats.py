@@ -13,10 +13,8 @@ tested without JupyterHub.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from labkit.errors import LabStateError
@@ -29,7 +27,8 @@ __all__ = [
     "HUB_PREFIX",
     "hub_address",
     "learner_lab",
-    "seat_env_file",
+    "HAND_OVER",
+    "seat_env_text",
     "seat_from_settings",
     "seats_for",
 ]
@@ -102,9 +101,9 @@ def hub_address(config: LabConfig) -> str:
 _NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
-def seat_env_file(env: Mapping[str, str], config: LabConfig, username: str, folder: Path) -> Path:
-    """Write the variables of ``username``'s server as Compose reads an env file
-    (single quotes: taken literally), readable by the hub alone; return its path."""
+def seat_env_text(env: Mapping[str, str], username: str) -> str:
+    """The variables of ``username``'s server as a shell reads them with ``set -a; .``
+    (single quotes: taken literally), which the workstation does at the hub's word."""
     lines = []
     for key, value in sorted(env.items()):
         if not _NAME.fullmatch(key) or "'" in value or "\n" in value or "\r" in value:
@@ -113,11 +112,13 @@ def seat_env_file(env: Mapping[str, str], config: LabConfig, username: str, fold
                 advice="This is a bug in labkit's hub: please report it with the hub's log.",
             )
         lines.append(f"{key}='{value}'")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{username}.env"
-    tmp = path.with_suffix(".env.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
-    return path
+    return "\n".join(lines) + "\n"
+
+
+#: Run as root in the learner's waiting workstation, with the variables on stdin: store
+#: them where only root reads, then say "go" (lab-workstation-init waits on that pipe).
+HAND_OVER = (
+    "[ -p /run/labkit-hub/go ] || { echo 'the workstation is not waiting for the hub'; exit 3; }; "
+    "umask 077 && cat > /run/labkit-hub/env.tmp && mv /run/labkit-hub/env.tmp /run/labkit-hub/env "
+    "&& timeout 10 sh -c 'echo go > /run/labkit-hub/go'"
+)

@@ -98,6 +98,7 @@ class HubService:
         insecure_bind: bool = False,
         cull_idle_s: int = DEFAULT_CULL_IDLE_S,
         scenario: str | None = None,
+        seats_warm: int = 0,
         timeout: float = 120,
         say: Say = lambda _: None,
     ) -> HubStatus:
@@ -110,6 +111,7 @@ class HubService:
             scenario=scenario or DEFAULT_SCENARIO,
             image_tag=self.image_tag,
             seat_prefix=self.seat_prefix,
+            warm=seats_warm,
         )
         _check_bind(bind, insecure_bind)
         running = self._container()
@@ -148,7 +150,29 @@ class HubService:
                 f"The hub did not start: {exc.message} Nothing of it was left running.",
                 advice="Its last log lines:\n" + tail[-2000:],
             ) from exc
+        if seats_warm > 0:
+            self._warm(min(seats_warm, len(roster.learners)), say)
         return self.status(roster)
+
+    def _warm(self, count: int, say: Say) -> None:
+        """Start the first ``count`` learners' labs from inside the hub (labkit.hub.warm)."""
+        hub = self._container()
+        if hub is None:
+            raise LabStateError("The hub is not running, so no seat can be warmed.")
+        say(f"warming {count} learners' labs (the first on the roster)")
+        started = time.monotonic()
+        result = self.engine.exec(
+            hub, ["python3", "-m", "labkit.hub.warm"], timeout=max(300.0, 60.0 * count)
+        )
+        for line in result.stdout.splitlines():
+            say(line)
+        if not result.ok:
+            raise LabStateError(
+                "Some learners' labs could not be warmed; they start when their learner "
+                "logs in instead.",
+                advice=(result.stdout + result.stderr).strip()[-1500:],
+            )
+        say(f"{count} labs warm in {time.monotonic() - started:.0f} s")
 
     @staticmethod
     def _wait(url: str, timeout: float) -> None:

@@ -26,6 +26,7 @@ def hub_settings(
     image_tag: str = "dev",
     seat_prefix: str = HUB_PREFIX,
     seat_net: str = HUB_NET,
+    warm: int = 0,
 ) -> str:
     """The settings file's text for ``roster``: who logs in, whose lab is whose."""
     if not 60 <= cull_idle_s <= 7 * 24 * 3600:
@@ -38,6 +39,8 @@ def hub_settings(
         "admins": sorted(roster.admins),
         "cull_idle_s": cull_idle_s,
         "scenario": scenario,
+        # The learners whose labs start with the hub (roster order), before they log in.
+        "warm": [e.username for e in roster.learners][: max(0, warm)],
         "seats": seats_for(roster, prefix=seat_prefix, net=seat_net, image_tag=image_tag),
     }
     return json.dumps(data, indent=2) + "\n"

@@ -6,10 +6,14 @@ but what it starts is not one container: it drives labkit's own lab API
 (:class:`labkit.lab.lifecycle.Lab`) to bring up the learner's lab (mx, dns, router,
 workstation, their networks and volumes) as the Compose project named after them
 (:func:`labkit.hub.seats.learner_lab`), with the hub's variables for this server in
-the workstation's environment, so that the workstation runs ``jupyterhub-singleuser``
-instead of a token-protected JupyterLab. The hub joins the lab's publishing network at
-a fixed address (:data:`labkit.hub.seats.HUB_HOST`), where the learner's server finds
-the hub's API and the hub's proxy finds the learner's server.
+hub mode: the workstation prepares the laptop and then waits, at no cost, for the hub's
+variables for this learner's server, which the spawner hands over (``docker exec``,
+:data:`labkit.hub.seats.HAND_OVER`); then it runs ``jupyterhub-singleuser`` instead of
+a token-protected JupyterLab. A warm lab (:mod:`labkit.hub.warm`) is one that waits
+already, so its login only costs the hand-over and the server's start. The hub joins
+the lab's publishing network (internal: nothing reaches the host or beyond through it)
+at a fixed address (:func:`labkit.hub.seats.hub_address`), where the learner's server
+finds the hub's API and the hub's proxy finds the learner's server.
 
 Stopping (logout of the server, the idle culler) stops the lab and keeps its volumes:
 notebooks and progress are there again at the next login, after a hub restart too.
@@ -31,7 +35,8 @@ from typing import Any
 from dockerspawner import DockerSpawner
 from traitlets import Integer, Unicode, default
 
-from labkit.hub.seats import HUB_API_PORT, hub_address, seat_env_file, seat_from_settings
+from labkit.errors import LabStateError
+from labkit.hub.seats import HAND_OVER, HUB_API_PORT, hub_address, seat_env_text, seat_from_settings
 from labkit.lab.lifecycle import Lab
 
 __all__ = ["LabSpawner"]
@@ -54,11 +59,8 @@ class LabSpawner(DockerSpawner):
         os.environ.get("LABKIT_HUB_SETTINGS", "/srv/hub/settings.json"),
         help="The settings labkit wrote (roster, seats, scenario).",
     ).tag(config=True)
-    seats_dir = Unicode(
-        "/srv/hub/data/seats", help="Where each learner's server variables are written."
-    ).tag(config=True)
     parallel_starts = Integer(
-        max(1, os.cpu_count() or 1), help="Labs that may start at the same time."
+        max(1, os.cpu_count() or 1), help="Labs that may start from cold at the same time."
     ).tag(config=True)
 
     @default("object_name")
@@ -71,35 +73,75 @@ class LabSpawner(DockerSpawner):
         return data
 
     def _lab(self) -> Lab:
-        settings = self._settings()
-        config = seat_from_settings(settings, self.user.name)
-        env_file = Path(self.seats_dir) / f"{self.user.name}.env"
-        return Lab(config, workstation_env=env_file, published=False)
+        return Lab(seat_from_settings(self._settings(), self.user.name), behind_hub=True)
 
     def _hub_container(self) -> str:
         """This hub's own container (its hostname is the container's short id)."""
         return socket.gethostname()
 
-    def _start_lab(self, lab: Lab, scenario: str) -> tuple[str, int]:
+    def _join(self, lab: Lab) -> None:
+        """Put the hub on the lab's publishing network, where the server will call it."""
         network = f"{lab.config.project}_public"
+        lab.engine.connect(network, self._hub_container(), address=hub_address(lab.config))
 
-        def join() -> None:  # the network exists now; the server will soon call the hub
-            lab.engine.connect(network, self._hub_container(), address=hub_address(lab.config))
+    def _waiting(self, lab: Lab) -> bool:
+        """Is the lab up, healthy, and its workstation waiting for the hub (warm)?"""
+        found = lab.containers()
+        if not all(s in found and found[s].running for s in ("mx", "dns", "router", "workstation")):
+            return False
+        check = lab.check_service("workstation", found)
+        return check.ready and "waiting" in check.detail
 
-        lab.up(scenario, build=False, started=join, timeout=240)
+    def _cold_start(self, lab: Lab, scenario: str) -> None:
+        lab.up(scenario, build=False, started=lambda: self._join(lab), timeout=240)
+
+    def _hand_over(self, lab: Lab, env: dict[str, str]) -> tuple[str, int]:
         workstation = lab.containers()["workstation"]
+        result = lab.engine.exec(
+            workstation,
+            ["sh", "-c", HAND_OVER],
+            input=seat_env_text(env, self.user.name).encode(),
+            timeout=20,
+        )
+        if not result.ok:
+            raise LabStateError(
+                f"{self.user.name}'s workstation did not take the hub's variables: "
+                f"{(result.stdout + result.stderr).strip()}",
+                advice="`labkit hub status` shows the learners' labs; stop this one's server "
+                "from the hub's admin page and start it again.",
+            )
         self.object_id = workstation.id
         self.object_name = workstation.name
-        return lab.engine.addresses(workstation.id)[network], 8888
+        return lab.engine.addresses(workstation.id)[f"{lab.config.project}_public"], 8888
 
     async def start(self) -> tuple[str, int]:
         lab = self._lab()
-        settings = self._settings()
         env = self.get_env()
-        seat_env_file(env, lab.config, self.user.name, Path(self.seats_dir))
-        async with _starting(self.parallel_starts):
-            self.log.info("starting the lab %s for %s", lab.config.project, self.user.name)
-            return await asyncio.to_thread(self._start_lab, lab, settings.get("scenario", "blog"))
+        scenario = self._settings().get("scenario", "blog")
+        if await asyncio.to_thread(self._waiting, lab):
+            self.log.info("%s's lab is warm", self.user.name)
+            await asyncio.to_thread(self._join, lab)
+        else:
+            async with _starting(self.parallel_starts):
+                self.log.info("starting the lab %s for %s", lab.config.project, self.user.name)
+                await asyncio.to_thread(self._cold_start, lab, scenario)
+        ip, port = await asyncio.to_thread(self._hand_over, lab, env)
+        await self._until_listening(ip, port)
+        return ip, port
+
+    async def _until_listening(self, ip: str, port: int, timeout: float = 90) -> None:
+        """Return once the server accepts connections (checked every 0.1 s): JupyterHub's
+        own check then succeeds at once instead of backing off for seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 1)
+            except (TimeoutError, OSError):
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            return
+        # Not listening yet: JupyterHub keeps waiting up to its http_timeout and reports.
 
     async def stop(self, now: bool = False) -> None:
         lab = self._lab()

@@ -108,15 +108,14 @@ class Lab:
         config: LabConfig | None = None,
         home: Path | None = None,
         *,
-        workstation_env: Path | None = None,
-        published: bool = True,
+        behind_hub: bool = False,
     ) -> None:
         self.config = config or LabConfig.from_env()
         self.home = home or find_home()
-        #: A file of variables for the workstation (the hub's spawner writes one).
-        self.workstation_env = workstation_env
-        #: JupyterLab published on the host's port; behind the hub, nothing is.
-        self.published = published
+        #: A learner's lab behind the workshop hub: nothing is published on the host, and
+        #: the workstation waits for the hub's variables before it serves (see
+        #: lab-workstation-init and labkit.hub.spawner).
+        self.behind_hub = behind_hub
         self._engine: DockerEngine | None = None
 
     # ---------------------------------------------------------------- plumbing
@@ -147,10 +146,9 @@ class Lab:
         base = os.environ.get("LABKIT_BASE_IMAGE")
         if base:
             env["LABKIT_BASE_IMAGE"] = base
-        if self.workstation_env is not None:
-            env["LABKIT_WORKSTATION_ENV_FILE"] = str(self.workstation_env)
-        if not self.published:
+        if self.behind_hub:
             env["LABKIT_PUBLIC_INTERNAL"] = "true"
+            env["LABKIT_HUB_MODE"] = "1"
         return Compose(self.config, self.home, env)
 
     def containers(self) -> dict[str, Container]:
@@ -274,7 +272,7 @@ class Lab:
             load_scenario(self.home, scenario)  # unknown names fail before any work
         self._require_host("start the lab")
         require_compose()
-        if self.published:
+        if not self.behind_hub:
             self._check_port()
         # Without building, an image built from older sources still runs (the hub's
         # labs use what `labkit hub up` built); only an absent one stops us.

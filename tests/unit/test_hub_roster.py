@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import stat
 import subprocess
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from labkit.errors import LabkitError, LabStateError, UsageError
 from labkit.hub.roster import MAX_USERS, Role, load_roster, parse_roster
-from labkit.hub.seats import hub_address, learner_lab, seat_env_file, seat_from_settings
+from labkit.hub.seats import hub_address, learner_lab, seat_env_text, seat_from_settings
 from labkit.hub.settings import hub_settings
 
 
@@ -105,13 +103,18 @@ def test_each_learner_gets_their_own_lab_named_after_them():
 def test_the_hub_settings_carry_the_roster_and_each_learners_lab():
     roster = parse_roster("username,role\nada,instructor\ngrace\n")
     data = json.loads(hub_settings(roster, cull_idle_s=600, scenario="fixed"))
-    assert set(data) == {"users", "admins", "cull_idle_s", "scenario", "seats"}
+    assert set(data) == {"users", "admins", "cull_idle_s", "scenario", "seats", "warm"}
+    assert data["warm"] == []
     assert (data["users"], data["admins"], data["cull_idle_s"]) == (["ada", "grace"], ["ada"], 600)
     assert data["scenario"] == "fixed"
     for name in ("ada", "grace"):  # the spawner finds the same lab the host computes
         assert seat_from_settings(data, name) == learner_lab(roster, name)
     with pytest.raises(LabStateError, match="no lab"):
         seat_from_settings(data, "eve")
+    # Warm seats: the first learners in roster order, never an instructor.
+    bigger = parse_roster("username,role\nzoe\nada,instructor\nbob\ncy\n")
+    assert json.loads(hub_settings(bigger, warm=2))["warm"] == ["zoe", "bob"]
+    assert json.loads(hub_settings(bigger, warm=10))["warm"] == ["zoe", "bob", "cy"]
     with pytest.raises(UsageError, match="out of range"):
         hub_settings(roster, cull_idle_s=5)
 
@@ -124,53 +127,53 @@ def test_the_hub_sits_at_the_top_of_each_labs_publishing_network():
     assert address in public and address == public.broadcast_address - 1
 
 
-def test_a_servers_variables_reach_compose_literally_and_privately(tmp_path):
-    roster = parse_roster("username\nada\n")
+def test_a_servers_variables_reach_the_shell_literally(tmp_path):
+    """The workstation reads them with `set -a; . FILE` (lab-workstation-init)."""
     env = {
         "JUPYTERHUB_OAUTH_SCOPES": '["access:servers!server=ada/", "access:servers!user=ada"]',
-        "JUPYTERHUB_API_TOKEN": "a$b c#d",
+        "JUPYTERHUB_API_TOKEN": "a$b c#d `x` \\",
         "JUPYTERHUB_USER": "ada",
     }
-    path = seat_env_file(env, learner_lab(roster, "ada"), "ada", tmp_path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert path.read_text().splitlines() == [f"{k}='{v}'" for k, v in sorted(env.items())]
+    path = tmp_path / "env"
+    path.write_text(seat_env_text(env, "ada"))
+    out = subprocess.run(
+        ["sh", "-c", f"set -a; . {path}; set +a; env -0"], capture_output=True, check=True
+    ).stdout.decode()
+    seen = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+    assert {k: seen[k] for k in env} == env
     for bad in ({"X": "it's"}, {"X": "two\nlines"}, {"lower": "x"}):
         with pytest.raises(LabStateError, match="cannot be passed on"):
-            seat_env_file(bad, learner_lab(roster, "ada"), "ada", tmp_path)
+            seat_env_text(bad, "ada")
 
 
-def test_compose_hands_the_variables_to_the_workstation_unchanged(tmp_path):
-    """What Compose itself makes of the file (``config`` reads it; no daemon needed)."""
+def test_behind_the_hub_the_lab_publishes_nothing_and_waits(tmp_path):
+    """What Compose itself makes of the lab in hub mode (``config``; no daemon needed)."""
     from labkit.lab.engine import compose_command
+    from labkit.lab.lifecycle import Lab
 
     try:
         argv = compose_command()
     except LabkitError:
         pytest.skip("no Docker Compose here")
-    env = {"JUPYTERHUB_API_TOKEN": "a$b c#d", "JUPYTERHUB_OAUTH_SCOPES": '["x!server=ada/"]'}
-    roster = parse_roster("username\nada\n")
-    path = seat_env_file(env, learner_lab(roster, "ada"), "ada", tmp_path)
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [
-            *argv,
-            "-p",
-            "envcheck",
-            "-f",
-            str(repo / "lab/docker-compose.yml"),
-            "config",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, LABKIT_JUPYTER_TOKEN="t", LABKIT_WORKSTATION_ENV_FILE=str(path)),
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout)["services"]["workstation"]["environment"]
-    # `config` prints a file Compose could read again, so a literal $ comes out as $$.
-    assert {k: seen[k].replace("$$", "$") for k in env} == env
-    assert "JUPYTERHUB_API_TOKEN" not in json.loads(proc.stdout)["services"]["mx"].get(
-        "environment", {}
-    )
+    roster = parse_roster("username\nada\n")
+    views = {}
+    for behind_hub in (False, True):
+        lab = Lab(learner_lab(roster, "ada"), repo, behind_hub=behind_hub)
+        env = lab.compose(token="t").env()
+        proc = subprocess.run(
+            [*argv, "-p", "hubcheck", "-f", str(repo / "lab/docker-compose.yml"), "config"]
+            + ["--format", "json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        views[behind_hub] = json.loads(proc.stdout)
+    alone, hub = views[False], views[True]
+    assert not alone["networks"]["public"].get("internal")
+    assert alone["services"]["workstation"]["environment"]["LABKIT_HUB_MODE"] == ""
+    assert hub["networks"]["public"]["internal"] is True  # nothing published, no way out
+    assert hub["services"]["workstation"]["environment"]["LABKIT_HUB_MODE"] == "1"
+    assert "LABKIT_HUB_MODE" not in hub["services"]["mx"].get("environment", {})
