@@ -12,9 +12,12 @@ The number of learners is ``LABKIT_HUB_TEST_USERS`` (default 10).
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shlex
+import shutil
 import socket
 import subprocess
 import time
@@ -279,3 +282,103 @@ def test_a_hub_restart_loses_no_learner(hub, learners):
         _workstation(name), "cat ~/.labkit/progress.json 2>/dev/null; ls ~/notebooks"
     ).stdout
     assert after == before
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+def _grid(session: requests.Session, hub: str, path: str = "grid.json") -> requests.Response:
+    """A page of the grid service, through the hub's OAuth (redirects followed)."""
+    return session.get(f"{hub}/services/labkit/{path}", timeout=120)
+
+
+def _instructor(hub: str) -> Learner:
+    return _log_in(hub, ADMIN)
+
+
+def test_the_grid_shows_instructors_everyone_and_learners_only_themselves(hub, learners):
+    teacher = _instructor(hub)
+    rows = _grid(teacher.session, hub).json()
+    assert {r["learner"] for r in rows} == set(USERS)
+    assert all(r["running"] for r in rows if r["learner"] != USERS[-1])
+    csv = _grid(teacher.session, hub, "gradebook.csv")
+    assert csv.status_code == 200 and csv.text.startswith("seat,nb02.fix-submission")
+    mine = _grid(learners[USERS[1]].session, hub).json()
+    assert [r["learner"] for r in mine] == [USERS[1]]
+    page = _grid(learners[USERS[1]].session, hub, "")
+    assert USERS[1] in page.text and USERS[2] not in page.text
+    assert _grid(learners[USERS[1]].session, hub, "gradebook.csv").status_code == 403
+
+
+def _apply(teacher: Learner, hub: str, who: str, scenario: str) -> requests.Response:
+    page = _grid(teacher.session, hub, "")
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)  # learners get no form
+    data = {"who": who, "scenario": scenario}
+    if xsrf:
+        data["_xsrf"] = html.unescape(xsrf.group(1))
+    return teacher.session.post(f"{hub}/services/labkit/apply", data=data, timeout=300)
+
+
+def test_a_fix_in_one_learners_lab_turns_their_task_green(hub, learners):
+    teacher, name = _instructor(hub), USERS[1]
+
+    def task(row_name: str) -> dict:  # type: ignore[type-arg]
+        rows = {r["learner"]: r for r in _grid(teacher.session, hub).json()}
+        return rows[row_name]["tasks"]["nb02.fix-submission"]
+
+    r = _apply(teacher, hub, name, "no-submission")  # break it, in this lab only
+    assert r.status_code == 200, r.text[:500]
+    assert task(name)["passed"] is False
+    assert task(USERS[0])["passed"] is True  # the others keep theirs
+    # The fix, as the learner would make it: the submission service back in master.cf.
+    mx = f"{PROJECT}-{name}-mx-1"
+    fix = (
+        "postconf -M submission/inet='submission inet n - n - - smtpd' "
+        "smtps/inet='smtps inet n - n - - smtpd' && postconf -P "
+        "submission/inet/smtpd_tls_security_level=encrypt "
+        "submission/inet/smtpd_sasl_auth_enable=yes submission/inet/smtpd_tls_auth_only=yes "
+        "submission/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject "
+        "smtps/inet/smtpd_tls_wrappermode=yes smtps/inet/smtpd_sasl_auth_enable=yes "
+        "smtps/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject "
+        "&& postfix reload"
+    )
+    assert _docker("exec", mx, "sh", "-c", fix).returncode == 0
+    deadline = time.monotonic() + 90  # the grid looks again on its own
+    while time.monotonic() < deadline and not task(name)["passed"]:
+        time.sleep(3)
+    assert task(name)["passed"] is True
+    assert _apply(teacher, hub, name, "fixed").status_code == 200
+    # A learner cannot act on the room.
+    assert _apply(learners[name], hub, "*", "blog").status_code == 403
+
+
+def test_the_grid_in_a_browser(hub, learners):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("LABKIT_SCREENSHOTS", "test-artifacts/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for who, shot in ((ADMIN, "hub-grid-instructor"), (USERS[0], "hub-grid-learner")):
+                page = browser.new_page(viewport={"width": 1400, "height": 800})
+                page.goto(f"{hub}/hub/login")
+                page.fill("#username_input", who)
+                page.fill("#password_input", f"{who}-password")
+                page.click("#login_submit")
+                page.wait_for_load_state("networkidle")
+                page.goto(f"{hub}/services/labkit/")
+                page.wait_for_selector("table")
+                page.screenshot(path=str(shots / f"{shot}.png"), full_page=True)
+                text = page.inner_text("body")
+                if who == ADMIN:
+                    assert "The room" in text and all(u in text for u in USERS)
+                else:
+                    assert USERS[0] in text and USERS[1] not in text
+                page.close()
+        finally:
+            browser.close()

@@ -70,8 +70,8 @@ HOSTILE = [
     "0x19",
     "25abc",
 ]
-#: Zero is out of range everywhere except where it means "none" (log lines).
-ZERO_ALLOWED = {"tail"}
+#: Zero is out of range everywhere except where it means "none" (log lines, warm seats).
+ZERO_ALLOWED = {"tail", "seats_warm"}
 
 
 load_all()  # the CLI imports a command's module only when it runs; walk them all

@@ -14,6 +14,12 @@ DATA = "/srv/hub/data"  # a volume: users, passwords and cookies survive hub res
 os.makedirs(DATA, exist_ok=True)
 
 c.JupyterHub.bind_url = "http://:8000"
+# The proxy runs in this container and dies with it: a pid file left by the previous run
+# (a `docker restart`, a crash) names a process that is not the proxy any more, and
+# JupyterHub would refuse to start trying to stop it.
+c.ConfigurableHTTPProxy.pid_file = "/srv/hub/jupyterhub-proxy.pid"
+if os.path.exists(c.ConfigurableHTTPProxy.pid_file):
+    os.remove(c.ConfigurableHTTPProxy.pid_file)
 # The learners' servers call the hub's API on the address it has on their lab's network.
 c.JupyterHub.hub_ip = "0.0.0.0"
 
@@ -46,10 +52,26 @@ c.JupyterHub.services = [
         ],
     }
 ]
+# The instructor's live grid (labkit/hub/grid_service.py) at /services/labkit/: every
+# learner's lab checked live; learners see their own row.
+c.JupyterHub.services.append(
+    {
+        "name": "labkit",
+        "url": "http://127.0.0.1:10101",
+        "command": [sys.executable, "-m", "labkit.hub.grid_service"],
+        "oauth_no_confirm": True,
+        "display": True,
+    }
+)
 c.JupyterHub.load_roles = [
     {
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
-    }
+    },
+    {
+        "name": "labkit-grid-visitors",
+        "scopes": ["access:services!service=labkit"],
+        "users": sorted(set(settings["users"])),
+    },
 ]
