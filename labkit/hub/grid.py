@@ -87,6 +87,7 @@ class Room:
     checked_at: float | None = None
     _changed: dict[str, tuple[tuple[Any, ...], float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _round: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def learners(self) -> list[str]:
@@ -96,9 +97,17 @@ class Room:
     def lab(self, name: str) -> Lab:
         return Lab(seat_from_settings(self.settings, name), behind_hub=True)
 
+    def ensure_checked(self) -> None:
+        """Look now if nobody has yet (the first request after a start waits for it)."""
+        if self.checked_at is None:
+            self.refresh()
+
     def refresh(self, look: Callable[[str], LearnerRow] | None = None) -> None:
-        """Look at every learner's lab now (four at a time)."""
-        look = look or self.look
+        """Look at every learner's lab now (four at a time; one round at a time)."""
+        with self._round:
+            self._refresh(look or self.look)
+
+    def _refresh(self, look: Callable[[str], LearnerRow]) -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
             fresh = dict(zip(self.learners, pool.map(look, self.learners), strict=True))
         now = self.clock()

@@ -61,7 +61,8 @@ class _Base(HubOAuthenticated, web.RequestHandler):
 
 class GridHandler(_Base):
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
+        await asyncio.to_thread(self.room.ensure_checked)
         ago = None if self.room.checked_at is None else time.monotonic() - self.room.checked_at
         names = [s.name for s in list_scenarios(self.room.lab(self.room.learners[0]).home)]
         self.write(
@@ -78,7 +79,8 @@ class GridHandler(_Base):
 
 class JsonHandler(_Base):
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
+        await asyncio.to_thread(self.room.ensure_checked)
         rows = list(self.room.rows.values())
         if not self.admin:
             rows = [r for r in rows if r.name == self.viewer]
@@ -88,8 +90,9 @@ class JsonHandler(_Base):
 
 class CsvHandler(_Base):
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         self.require_admin()
+        await asyncio.to_thread(self.room.ensure_checked)
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="gradebook.csv"')
         self.write(gradebook_csv(grades_of(list(self.room.rows.values()))))
