@@ -1,6 +1,12 @@
-"""The JupyterHub front door for workshops: who may log in, and whose lab is whose.
+"""The JupyterHub front door for workshops (``labkit hub up|status|down``).
 
-Built so far: the roster (:mod:`labkit.hub.roster`) and the naming of each learner's
-lab (:mod:`labkit.hub.seats`). The hub image, its configuration and the spawner that
-drives labkit's lab API per learner come next (issue "Workshops that hold a real room").
+* :mod:`labkit.hub.roster`: who may log in (a CSV), checked strictly;
+* :mod:`labkit.hub.seats` and :mod:`labkit.hub.settings`: whose lab is whose, as the
+  settings file the hub reads;
+* :mod:`labkit.hub.service`: the hub's lifecycle on this machine;
+* :mod:`labkit.hub.spawner` (inside the hub): each learner's server is the workstation
+  of their own lab; :mod:`labkit.hub.warm` starts labs before their learners log in;
+* :mod:`labkit.hub.grid` and :mod:`labkit.hub.grid_service` (inside the hub): the
+  instructor's live grid;
+* :mod:`labkit.hub.kubernetes`: the plan for Kubernetes (deploy/kubernetes).
 """
