@@ -35,7 +35,7 @@ from typing import Any
 from dockerspawner import DockerSpawner
 from traitlets import Integer, Unicode, default
 
-from labkit.errors import LabStateError
+from labkit.errors import LabkitError, LabStateError
 from labkit.hub.seats import HAND_OVER, HUB_API_PORT, hub_address, seat_env_text, seat_from_settings
 from labkit.lab.lifecycle import Lab
 
@@ -93,7 +93,17 @@ class LabSpawner(DockerSpawner):
         return check.ready and "waiting" in check.detail
 
     def _cold_start(self, lab: Lab, scenario: str) -> None:
-        lab.up(scenario, build=False, started=lambda: self._join(lab), timeout=240)
+        try:
+            lab.up(scenario, build=False, started=lambda: self._join(lab), timeout=240)
+        except LabkitError as exc:
+            # Nothing half-started stays behind (the volumes, the learner's work, do).
+            self.log.error("%s's lab did not start: %s", self.user.name, exc.describe())
+            try:
+                lab.engine.disconnect(f"{lab.config.project}_public", self._hub_container())
+                lab.down(volumes=False)
+            except LabkitError as cleanup:
+                self.log.error("and could not be removed: %s", cleanup.message)
+            raise
 
     def _hand_over(self, lab: Lab, env: dict[str, str]) -> tuple[str, int]:
         workstation = lab.containers()["workstation"]
