@@ -370,6 +370,13 @@ def test_the_grid_in_a_browser(hub, learners):
                 page.fill("#username_input", who)
                 page.fill("#password_input", f"{who}-password")
                 page.click("#login_submit")
+                if who != ADMIN:  # a learner lands in the course, in their own lab
+                    page.wait_for_selector(".jp-LabShell", timeout=120_000)
+                    tab = page.get_by_role("tab", name="00-welcome.ipynb")
+                    tab.wait_for(timeout=60_000)
+                    page.locator(".jp-Notebook:visible .jp-Cell").first.wait_for(timeout=60_000)
+                    page.screenshot(path=str(shots / "hub-learner-lands-in-course.png"))
+                    assert f"/user/{who}/lab" in page.url
                 page.wait_for_load_state("networkidle")
                 page.goto(f"{hub}/services/labkit/")
                 page.wait_for_selector("table")
