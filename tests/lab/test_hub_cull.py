@@ -95,7 +95,7 @@ def test_an_idle_server_is_culled_with_its_lab_and_the_work_stays(lab, tmp_path)
         r = s.post(f"{url}/hub/api/users/{NAME}/server", headers=headers, timeout=600)
         assert r.status_code in (201, 202), r.text
         back = subprocess.run(
-            ["docker", "exec", "-u", "learner", workstation, "sh", "-c", "cat ~/notebooks/left.txt"],
+            ["docker", "exec", "-u", "learner", workstation, "sh", "-c", "cat ~/*/left.txt"],
             capture_output=True, text=True,
         )  # fmt: skip
         assert back.stdout.strip() == mark
