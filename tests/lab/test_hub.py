@@ -3,7 +3,7 @@
 The hub runs from its image (``lab/images/hub``) with the settings labkit writes from a
 roster, published on 127.0.0.1 only; scripted users log in through the hub's own login
 form and REST API. Names come from ``LABKIT_TEST_PROJECT`` so parallel sessions do not
-collide. Spawning each learner's lab from the hub is not built yet.
+collide. Each learner's lab behind the hub: tests/lab/test_hub_labs.py.
 """
 
 from __future__ import annotations
@@ -111,6 +111,13 @@ def hub(lab, tmp_path_factory) -> Iterator[Hub]:
         f"{settings}:/srv/hub/settings.json:ro",
         "-v",
         f"{NAME}-data:/srv/hub/data",
+        # The spawner and the grid come from the checkout, as `labkit hub up` mounts it.
+        "-v",
+        f"{REPO}:/opt/labkit:ro",
+        "-e",
+        "PYTHONPATH=/opt/labkit",
+        "-e",
+        "LABKIT_HOME=/opt/labkit",
         f"labkit/hub:{TAG}",
     )
     handle = Hub(f"http://127.0.0.1:{port}")
