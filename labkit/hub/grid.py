@@ -31,6 +31,23 @@ __all__ = ["LearnerRow", "Room", "render_grid"]
 
 #: After this long without any result changing, a learner who is not done is "stuck".
 STUCK_AFTER_S = 10 * 60
+#: A lab whose server-side files, routes and progress file did not change is checked in
+#: full again only this often: a full check runs every live task's probes (seconds of
+#: CPU), a look at what changed costs two tiny execs.
+FULL_EVERY_S = 5 * 60
+
+#: What a learner's fix can change, as one digest per container: the mail server's
+#: configuration, certificates and whether Postfix runs; the laptop's route, the zones
+#: and the progress file.
+MX_PRINT = (
+    "{ cat /etc/postfix/main.cf /etc/postfix/master.cf; "
+    "ls -l --time-style=+%s /etc/postfix /etc/ssl/private /etc/ssl/certs /etc/dovecot; "
+    "pgrep -x master; pgrep -x dovecot; } 2>/dev/null | md5sum"
+)
+WS_PRINT = (
+    "{ ip -4 route show default; ls -l --time-style=+%s /lab/zones; "
+    "stat -c %Y /home/learner/.labkit/progress.json; } 2>/dev/null | md5sum"
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,8 @@ class Room:
     _changed: dict[str, tuple[tuple[Any, ...], float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _round: threading.Lock = field(default_factory=threading.Lock)
+    #: Per learner: the fingerprint at their last full check, and when it ran.
+    _full: dict[str, tuple[tuple[str, ...], float]] = field(default_factory=dict)
 
     @property
     def learners(self) -> list[str]:
@@ -102,10 +121,14 @@ class Room:
         if self.checked_at is None:
             self.refresh()
 
-    def refresh(self, look: Callable[[str], LearnerRow] | None = None) -> None:
-        """Look at every learner's lab now (four at a time; one round at a time)."""
+    def refresh(
+        self, look: Callable[[str], LearnerRow] | None = None, *, force: bool = False
+    ) -> None:
+        """Look at every learner's lab now (four at a time; one round at a time). Labs in
+        which nothing changed keep their last full check unless ``force`` or it is
+        older than :data:`FULL_EVERY_S`."""
         with self._round:
-            self._refresh(look or self.look)
+            self._refresh(look or (lambda name: self.look(name, force=force)))
 
     def _refresh(self, look: Callable[[str], LearnerRow]) -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -122,8 +145,21 @@ class Room:
             self.rows = fresh
             self.checked_at = now
 
-    def look(self, name: str) -> LearnerRow:
-        """One learner's lab, checked now; a lab that is not running is just that."""
+    def fingerprint(self, lab: Lab, found: Mapping[str, Any]) -> tuple[str, ...]:
+        """What a fix could have changed in this lab, as digests (two small execs)."""
+        prints = []
+        for service, script in (("mx", MX_PRINT), ("workstation", WS_PRINT)):
+            c = found.get(service)
+            if c is None or not c.running:
+                prints.append("down")
+                continue
+            done = lab.engine.exec(c, ["sh", "-c", script], timeout=15)
+            prints.append(done.stdout.strip())
+        return tuple(prints)
+
+    def look(self, name: str, *, force: bool = False) -> LearnerRow:
+        """One learner's lab; checked in full when something changed there (or the
+        last full check is old, or ``force``); a lab that is not running is just that."""
         try:
             config = seat_from_settings(self.settings, name)
             lab = Lab(config, behind_hub=True)
@@ -131,11 +167,23 @@ class Room:
             ws = found.get("workstation")
             if ws is None or not ws.running:
                 return LearnerRow(name, running=False)
+            printed = self.fingerprint(lab, found)
+            last = self._full.get(name)
+            now = self.clock()
+            if (
+                not force
+                and last is not None
+                and last[0] == printed
+                and now - last[1] < FULL_EVERY_S
+                and name in self.rows
+            ):
+                return self.rows[name]
             grades = grade_seat(config)
             passed, total = _questions(lab, ws)
             state = lab.current()
         except LabkitError as exc:
             return LearnerRow(name, running=True, error=exc.message)
+        self._full[name] = (printed, now)
         return LearnerRow(
             name,
             running=True,

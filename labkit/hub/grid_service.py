@@ -120,7 +120,7 @@ class ApplyHandler(_Base):
                 raise web.HTTPError(409, f"{name}: {exc.message}") from exc
 
         await asyncio.gather(*(asyncio.to_thread(apply, n) for n in running))
-        await asyncio.to_thread(self.room.refresh)
+        await asyncio.to_thread(lambda: self.room.refresh(force=True))
         self.redirect(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
 
 
@@ -133,7 +133,7 @@ class ResetHandler(_Base):
             await asyncio.to_thread(lab.reset)
         except LabkitError as exc:
             raise web.HTTPError(409, exc.message) from exc
-        await asyncio.to_thread(self.room.refresh)
+        await asyncio.to_thread(lambda: self.room.refresh(force=True))
         self.redirect(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
 
 
