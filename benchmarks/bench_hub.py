@@ -10,8 +10,8 @@ Prints figures (no pass/fail), with the issue's target beside the warm login (<=
 3. one cold learner alone, the same way;
 4. every other learner at once (the room at 9:00): all ready, and the median and
    slowest login-to-ready;
-5. all labs left idle for ``--interval`` seconds: CPU of every container of the hub
-   and its labs (cgroup accounting), per lab, and memory per lab;
+5. after ``--settle`` seconds, all labs left idle for ``--interval`` seconds: CPU of
+   every container of the hub's labs (cgroup accounting), per lab, and memory per lab;
 6. ``labkit hub down --volumes``, timed.
 
     python benchmarks/bench_hub.py --learners 6 --warm 2
@@ -109,6 +109,13 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=6)
     parser.add_argument("--warm", type=int, default=2)
     parser.add_argument("--interval", type=float, default=60)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60,
+        help="seconds to wait after the logins before measuring idle cost (the grid's "
+        "first full check of each new lab happens then)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     learners = [f"l{n:02d}" for n in range(1, args.learners + 1)]
@@ -136,6 +143,7 @@ def main() -> None:
             "median_login_s": statistics.median(took) if took else None,
             "slowest_login_s": max(took) if took else None,
         }
+        time.sleep(args.settle)
         cpu, mib, labs = idle_cost(args.interval)
         figures["idle"] = {"labs": labs, "cpu_percent_per_lab": cpu, "memory_mib_per_lab": mib}
     finally:
