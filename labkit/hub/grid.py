@@ -18,14 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from labkit.errors import LabkitError
 from labkit.exercises.gradebook import SeatGrades, TaskResult, grade_seat, live_tasks
 from labkit.hub.seats import seat_from_settings
+from labkit.lab.config import find_home
 from labkit.lab.engine import WORKSTATION_LABKIT
 from labkit.lab.lifecycle import Lab
+from labkit.lab.scenarios import scenario_names
 
 __all__ = ["LearnerRow", "Room", "render_grid"]
 
@@ -116,6 +118,10 @@ class Room:
     def lab(self, name: str) -> Lab:
         return Lab(seat_from_settings(self.settings, name), behind_hub=True)
 
+    def scenarios(self) -> list[str]:
+        """The scenarios an instructor may put labs in (the checkout's own)."""
+        return scenario_names(find_home())
+
     def ensure_checked(self) -> None:
         """Look now if nobody has yet (the first request after a start waits for it)."""
         if self.checked_at is None:
@@ -197,8 +203,6 @@ class Room:
 
 
 def _with_quiet(row: LearnerRow, quiet: float) -> LearnerRow:
-    from dataclasses import replace
-
     return replace(row, quiet_for=quiet)
 
 

@@ -29,7 +29,6 @@ from labkit.errors import LabkitError
 from labkit.exercises.gradebook import gradebook_csv
 from labkit.hub.grid import Room, grades_of, grid_json, render_grid
 from labkit.lab.engine import WORKSTATION_LABKIT
-from labkit.lab.scenarios import list_scenarios
 
 __all__ = ["main"]
 
@@ -64,13 +63,12 @@ class GridHandler(_Base):
     async def get(self) -> None:
         await asyncio.to_thread(self.room.ensure_checked)
         ago = None if self.room.checked_at is None else time.monotonic() - self.room.checked_at
-        names = [s.name for s in list_scenarios(self.room.lab(self.room.learners[0]).home)]
         self.write(
             render_grid(
                 list(self.room.rows.values()),
                 viewer=self.viewer,
                 admin=self.admin,
-                scenarios=names,
+                scenarios=self.room.scenarios(),
                 xsrf=self.xsrf_token.decode(),
                 checked_ago=ago,
             )
@@ -103,9 +101,7 @@ class ApplyHandler(_Base):
     async def post(self) -> None:
         self.require_admin()
         scenario = self.get_argument("scenario", "")
-        if scenario not in {
-            s.name for s in list_scenarios(self.room.lab(self.room.learners[0]).home)
-        }:
+        if scenario not in self.room.scenarios():
             raise web.HTTPError(400, f"no scenario {scenario!r}")
         who = self.get_argument("who", "*")
         if who != "*":

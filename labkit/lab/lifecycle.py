@@ -559,9 +559,3 @@ class Lab:
 
     def current(self) -> ScenarioState:
         return read_scenario_state(self.access(), known=scenario_names(self.home))
-
-    def _current(self, found: dict[str, Container]) -> ScenarioState:
-        mx = DockerTransport(self.engine, self._running(found, "mx"), service="mx")
-        dns = DockerTransport(self.engine, self._running(found, "dns"), service="dns")
-        access = LabAccess(self.config, mx, DockerZones(dns), "host")
-        return read_scenario_state(access, known=scenario_names(self.home))
