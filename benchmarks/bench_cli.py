@@ -94,6 +94,13 @@ def main() -> None:
     scenario = lab.current().name or "blog"
     env = dict(os.environ, LABKIT_PROJECT=lab.config.project)
     env.pop("LABKIT_LOCAL", None)
+    # A user's Python caches compiled modules (``__pycache__``); some sandboxes and CI
+    # images turn that off, which would time compiling labkit's sources on every run.
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        print(
+            "(PYTHONDONTWRITEBYTECODE is set here; unset for the commands, as a user has it)",
+            file=sys.stderr,
+        )
     mx, ws = found["mx"].name, found["workstation"].name
     py = shlex.quote(sys.executable)
     ws_exec = f"docker exec -u learner {ws}"

@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from labkit.cli import app
-from labkit.cli._output import console, emit, err_console
+from labkit.cli._output import console, emit, err_console, escape
 from labkit.cli._params import count_option, port_option
 from labkit.cli._project import ProjectOpt
 from labkit.lab.config import LabConfig

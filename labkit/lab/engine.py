@@ -3,22 +3,28 @@
 * :class:`DockerEngine` wraps the docker SDK (docker-py) for containers, images,
   networks and ``exec``; what it returns are small frozen values (:class:`Container`,
   :class:`PublishedPort`, :class:`~labkit.transport.ExecResult`), never SDK objects.
+  The two calls every quick command makes (list the lab's containers, ``exec`` in one)
+  go straight to the Engine API on the daemon's Unix socket (:class:`DaemonSocket`,
+  standard library only) when ``DOCKER_HOST`` is unset or ``unix://``: importing the
+  SDK (requests, urllib3, charset_normalizer) costs 0.1 s, more than the calls.
 * :class:`Compose` drives ``docker compose`` as a subprocess for one project
   (docker-py has no Compose support); :func:`compose_command` finds Compose v2.
 * :class:`DockerTransport` runs commands in a container for the server probe and
   scenario application, through :meth:`DockerEngine.exec`, the one way to exec.
 
 Every ``docker.errors`` exception, every ``requests`` connection error from the SDK,
-and every ``subprocess``/``OSError`` failure is translated here, by exception type and
-HTTP status, into a :class:`~labkit.errors.LabkitError` that says what to do (see
+every :class:`DaemonRefused` or :class:`DaemonUnreachable` from the socket, and every
+``subprocess``/``OSError`` failure is translated here, by exception type and HTTP
+status, into a :class:`~labkit.errors.LabkitError` that says what to do (see
 :func:`translate`). Nothing above this module sees a foreign exception; a unit test
-against a misbehaving fake daemon proves it.
+against a misbehaving fake daemon proves it, through the socket and through the SDK.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import platform
 import shlex
@@ -28,6 +34,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,24 +100,28 @@ def translate(exc: BaseException, what: str) -> LabkitError:
     a missing object (404), a container that is not running (409), any other
     refusal by the daemon, a daemon that cannot be reached, a command that timed out.
     """
+    if isinstance(exc, LabkitError):
+        return exc
+    if isinstance(exc, DaemonRefused):
+        return _refused(exc.status, exc.message, what)
+    if isinstance(exc, DaemonUnreachable):
+        return DockerUnavailableError(
+            f"Cannot talk to the Docker daemon ({exc}).", advice=_docker_advice()
+        )
+    if isinstance(exc, TimeoutError):
+        return TransportError(
+            f"Docker did not finish in time to {what}.",
+            advice="The machine may be overloaded; check `docker info` and try again.",
+        )
+
     import docker.errors
     import requests.exceptions
 
-    if isinstance(exc, LabkitError):
-        return exc
     if isinstance(exc, docker.errors.NotFound):
         return LabNotRunningError(f"Cannot {what}: {_short(exc)}.", advice=_LAB_ADVICE)
     if isinstance(exc, docker.errors.APIError):
-        status = exc.status_code
-        if status == 409:
-            return LabNotRunningError(f"Cannot {what}: {_short(exc)}.", advice=_LAB_ADVICE)
-        if status is not None and status >= 500:
-            return LabStateError(
-                f"The Docker daemon failed to {what}: {_short(exc)}.",
-                advice="Look at the daemon's log (`journalctl -u docker`), then try again.",
-            )
-        return LabStateError(f"Docker refused to {what}: {_short(exc)}.", advice=_LAB_ADVICE)
-    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError, subprocess.TimeoutExpired)):
+        return _refused(exc.status_code, _short(exc), what)
+    if isinstance(exc, (requests.exceptions.Timeout, subprocess.TimeoutExpired)):
         return TransportError(
             f"Docker did not finish in time to {what}.",
             advice="The machine may be overloaded; check `docker info` and try again.",
@@ -126,6 +137,18 @@ def translate(exc: BaseException, what: str) -> LabkitError:
     if isinstance(exc, OSError):
         return TransportError(f"Lost the connection to Docker while trying to {what}: {exc}.")
     raise exc  # not a foreign error we know: a bug, let it show
+
+
+def _refused(status: int | None, said: str, what: str) -> LabkitError:
+    """What an HTTP error status from the daemon means for someone trying to ``what``."""
+    if status in (404, 409):  # no such object; a container that is not running
+        return LabNotRunningError(f"Cannot {what}: {said}.", advice=_LAB_ADVICE)
+    if status is not None and status >= 500:
+        return LabStateError(
+            f"The Docker daemon failed to {what}: {said}.",
+            advice="Look at the daemon's log (`journalctl -u docker`), then try again.",
+        )
+    return LabStateError(f"Docker refused to {what}: {said}.", advice=_LAB_ADVICE)
 
 
 def _boundary(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -224,6 +247,140 @@ class NetworkInfo:
     containers: int
 
 
+# --------------------------------------------------------------------------- the socket
+
+
+class DaemonRefused(Exception):
+    """The daemon answered a request with an HTTP error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+class DaemonUnreachable(Exception):
+    """The daemon's socket is missing, refused the connection or spoke no HTTP."""
+
+
+class DaemonSocket:
+    """The Docker Engine API on the daemon's Unix socket, with the standard library.
+
+    Only what quick commands need: JSON requests (:meth:`call`) and the upgraded
+    stream of an ``exec`` (:meth:`attach`). Unversioned paths: the daemon serves its
+    own API version, as the CLI's ``version="auto"`` would find. Raises
+    :class:`DaemonRefused` (an HTTP error status), :class:`DaemonUnreachable` (no
+    daemon, or no HTTP) or :class:`TimeoutError`; :func:`translate` maps them.
+    """
+
+    def __init__(self, path: str, *, timeout: float = 30.0) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    @classmethod
+    def from_env(cls) -> DaemonSocket | None:
+        """The socket ``DOCKER_HOST`` names (default ``/var/run/docker.sock``); None for
+        a TCP or SSH daemon, which the SDK reaches."""
+        host = os.environ.get("DOCKER_HOST", "")
+        if not host:
+            return cls("/var/run/docker.sock")
+        if host.startswith("unix://"):
+            return cls(host[len("unix://") :])
+        return None
+
+    def call(self, method: str, path: str, body: object = None, **query: object) -> Any:
+        """One request; the decoded JSON answer (None when there is no body).
+
+        Asked as HTTP/1.0: the daemon then sends the body whole (never chunked) and
+        closes the connection after it, so reading to the end reads the answer.
+        """
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {path} HTTP/1.0\r\nHost: docker\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        sock = self._open(self.timeout)
+        try:
+            sock.sendall(head.encode() + b"\r\n" + payload)
+            answer = _read_all(sock)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise DaemonUnreachable(f"{self.path}: {exc}") from exc
+        finally:
+            sock.close()
+        status, data = _split_answer(answer, self.path)
+        if status >= 400:
+            raise DaemonRefused(status, _said(data))
+        try:
+            return json.loads(data) if data.strip() else None
+        except ValueError as exc:
+            raise DaemonUnreachable(f"{self.path} answered something that is not JSON") from exc
+
+    def _open(self, timeout: float) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(self.path)
+        except TimeoutError:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            raise DaemonUnreachable(f"{self.path}: {exc.strerror or exc}") from exc
+        return sock
+
+    def attach(self, path: str, body: object, *, timeout: float) -> tuple[socket.socket, bytes]:
+        """POST ``body`` to ``path`` asking to upgrade the connection to a raw stream (how
+        ``exec`` start hands over stdin and the multiplexed output). Returns the socket
+        and the stream's first bytes, read along with the answer's head."""
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+            f"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        sock = self._open(timeout)
+        try:
+            sock.sendall(head + payload)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk or len(answer) > 65536:
+                    raise DaemonUnreachable(f"{self.path} hung up instead of answering")
+                answer += chunk
+        except (TimeoutError, DaemonUnreachable):
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            raise DaemonUnreachable(f"{self.path}: {exc}") from exc
+        status, rest = _split_answer(answer, self.path)
+        if status in (101, 200):
+            return sock, rest
+        sock.close()
+        raise DaemonRefused(status, _said(rest))
+
+
+def _split_answer(answer: bytes, where: str) -> tuple[int, bytes]:
+    """An HTTP answer's status code and what follows its head."""
+    head, found, rest = answer.partition(b"\r\n\r\n")
+    words = head.split(b"\r\n", 1)[0].split()
+    if not found or len(words) < 2 or not words[0].startswith(b"HTTP/") or not words[1].isdigit():
+        raise DaemonUnreachable(f"{where} answered something that is not HTTP")
+    return int(words[1]), rest
+
+
+def _said(data: bytes) -> str:
+    """The ``message`` of a daemon's JSON error body, else its first line."""
+    try:
+        message = json.loads(data).get("message", "")
+    except (ValueError, AttributeError):
+        message = data.decode("utf-8", errors="replace")
+    lines = str(message).strip().splitlines()
+    return lines[0][:200] if lines else "no reason given"
+
+
 # --------------------------------------------------------------------------- the SDK
 
 
@@ -232,6 +389,8 @@ class DockerEngine:
 
     def __init__(self, client: docker.DockerClient | None = None) -> None:
         self._client = client
+        #: Where quick calls go without the SDK (None: everything through the SDK).
+        self.socket = DaemonSocket.from_env() if client is None else None
 
     @property
     def client(self) -> docker.DockerClient:
@@ -258,7 +417,11 @@ class DockerEngine:
             labels.append(f"com.docker.compose.project={project}")
         if service:
             labels.append(f"com.docker.compose.service={service}")
-        found = self.client.api.containers(all=True, filters={"label": labels})
+        if self.socket is not None:
+            query = {"all": 1, "filters": json.dumps({"label": labels})}
+            found = self.socket.call("GET", "/containers/json", **query) or []
+        else:
+            found = self.client.api.containers(all=True, filters={"label": labels})
         return [Container.from_listing(c) for c in found]
 
     @_boundary("read an image")
@@ -398,31 +561,40 @@ class DockerEngine:
         and collect its output and exit code; at most ``timeout`` seconds of silence."""
         started = time.monotonic()
         cid = container.id if isinstance(container, Container) else container
-        api = self.client.api
-        exec_id = api.exec_create(
-            cid,
-            list(argv),
-            stdin=input is not None,
-            user=user or "",
-            environment=dict(env) if env else None,
-            workdir=workdir,
-        )["Id"]
-        response = api.exec_start(exec_id, socket=True)
-        sock: socket.socket = getattr(response, "_sock", response)
+        if self.socket is not None:
+            exec_id, sock, first = self._start_on_socket(
+                self.socket, cid, argv, user, env, workdir, input is not None, timeout
+            )
+            close: Callable[[], None] = sock.close
+        else:
+            api = self.client.api
+            exec_id = api.exec_create(
+                cid,
+                list(argv),
+                stdin=input is not None,
+                user=user or "",
+                environment=dict(env) if env else None,
+                workdir=workdir,
+            )["Id"]
+            response = api.exec_start(exec_id, socket=True)
+            sock, first, close = getattr(response, "_sock", response), b"", response.close
         try:
             sock.settimeout(timeout)
             if input is not None:
                 sock.sendall(input)
             sock.shutdown(socket.SHUT_WR)  # end of stdin
-            stdout, stderr = _demux(_read_all(sock))
+            stdout, stderr = _demux(first + _read_all(sock))
         except TimeoutError as exc:
             raise TransportError(
                 f"`{shlex.join(argv)}` did not finish within {timeout:g} s.",
                 advice="Check that the lab is healthy with `labkit status`.",
             ) from exc
         finally:
-            response.close()
-        code = api.exec_inspect(exec_id).get("ExitCode")
+            close()
+        if self.socket is not None:
+            code = (self.socket.call("GET", f"/exec/{exec_id}/json") or {}).get("ExitCode")
+        else:
+            code = self.client.api.exec_inspect(exec_id).get("ExitCode")
         return ExecResult(
             tuple(argv),
             int(code if code is not None else -1),
@@ -430,6 +602,40 @@ class DockerEngine:
             stderr.decode("utf-8", errors="replace"),
             time.monotonic() - started,
         )
+
+    @staticmethod
+    def _start_on_socket(
+        daemon: DaemonSocket,
+        cid: str,
+        argv: Sequence[str],
+        user: str | None,
+        env: Mapping[str, str] | None,
+        workdir: str | None,
+        stdin: bool,
+        timeout: float,
+    ) -> tuple[str, socket.socket, bytes]:
+        """Create an exec and start it attached: its id, its stream and the stream's
+        first bytes (what ``exec_create`` + ``exec_start(socket=True)`` do)."""
+        spec: dict[str, object] = {
+            "AttachStdin": stdin,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": False,
+            "Cmd": list(argv),
+            "User": user or "",
+        }
+        if env:
+            spec["Env"] = [f"{key}={value}" for key, value in env.items()]
+        if workdir:
+            spec["WorkingDir"] = workdir
+        created = daemon.call("POST", f"/containers/{cid}/exec", spec) or {}
+        exec_id = str(created.get("Id", ""))
+        if not exec_id:
+            raise DaemonUnreachable("the daemon created an exec without an id")
+        sock, first = daemon.attach(
+            f"/exec/{exec_id}/start", {"Detach": False, "Tty": False}, timeout=timeout
+        )
+        return exec_id, sock, first
 
     @staticmethod
     @_boundary("list the lab's containers")

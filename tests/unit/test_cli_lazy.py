@@ -53,3 +53,22 @@ def test_handing_a_command_to_the_workstation_needs_no_typer_rich_or_docker_sdk(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not {"typer", "rich", "docker", "requests"} & set(out.stdout.split())
+
+
+def test_status_json_reads_docker_without_the_sdk_or_rich(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``status --json`` talks to the daemon's socket itself: no docker SDK (requests,
+    urllib3: 0.1 s) and no rich (its JSON needs none). Here no daemon answers, so the
+    command fails, after having tried: the modules it loaded on the way are the point."""
+    code = (
+        "import os, sys; from labkit.cli import app\n"
+        f"os.environ['DOCKER_HOST'] = 'unix://{tmp_path}/none.sock'\n"
+        "try:\n"
+        "    app(['status', '--json'], prog_name='labkit')\n"
+        "except BaseException:\n"
+        "    pass\n"
+        "print('\\n'.join(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "labkit.lab.lifecycle" in loaded  # it did run the command
+    assert not {"docker", "requests", "urllib3", "rich"} & loaded

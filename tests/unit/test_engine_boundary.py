@@ -169,15 +169,21 @@ def test_every_public_function_is_exercised(tmp_path: Path) -> None:
     assert public | functions <= called, "add the new function to _calls()"
 
 
+@pytest.mark.parametrize("via", ["socket", "sdk"])
 @pytest.mark.parametrize("mode", MODES)
 def test_no_foreign_exception_escapes(
-    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mode: str, via: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
     with fake_daemon(tmp_path, mode) as daemon:
         eng = DockerEngine()
+        assert eng.socket is not None  # quick calls skip the SDK on a Unix socket
+        if via == "sdk":
+            eng.socket = None  # as for a TCP or SSH daemon: everything through the SDK
         if mode == "slow":
             eng.client.api.timeout = 0.2  # the SDK's own read timeout
+            if eng.socket is not None:
+                eng.socket.timeout = 0.2
         for name, call in _calls(eng, tmp_path).items():
             try:
                 call()
@@ -188,6 +194,7 @@ def test_no_foreign_exception_escapes(
         assert daemon.requests, "the fake daemon was never asked anything"
 
 
+@pytest.mark.parametrize("via", ["socket", "sdk"])
 @pytest.mark.parametrize(
     ("mode", "error"),
     [
@@ -199,13 +206,24 @@ def test_no_foreign_exception_escapes(
     ],
 )
 def test_errors_are_classified_by_type_and_status(
-    tmp_path: Path, mode: str, error: type[LabkitError], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    mode: str,
+    error: type[LabkitError],
+    via: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    eng = DockerEngine()
+    if via == "sdk":
+        eng.socket = None
     with fake_daemon(tmp_path, mode), pytest.raises(error) as caught:
-        DockerEngine().containers(project="labkit-x")
+        eng.containers(project="labkit-x")
     assert caught.value.advice
-    assert type(caught.value.__cause__).__module__.split(".")[0] in ("docker", "requests")
+    cause = type(caught.value.__cause__)
+    if via == "sdk":
+        assert cause.__module__.split(".")[0] in ("docker", "requests")
+    else:
+        assert cause in (engine.DaemonRefused, engine.DaemonUnreachable)
 
 
 def test_a_missing_image_or_network_is_none_not_an_error(
@@ -218,11 +236,27 @@ def test_a_missing_image_or_network_is_none_not_an_error(
         assert eng.network("labkit-x_lab") is None
 
 
-def test_no_daemon_says_how_to_start_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("via", ["socket", "sdk"])
+def test_no_daemon_says_how_to_start_one(
+    tmp_path: Path, via: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing-here.sock")
-    with pytest.raises(DockerUnavailableError) as caught:
-        DockerEngine().containers()
-    assert "daemon" in caught.value.message and caught.value.advice
+    eng = DockerEngine()
+    if via == "sdk":
+        eng.socket = None
+    for call in (eng.containers, lambda: eng.exec("abc", ["true"])):
+        with pytest.raises(DockerUnavailableError) as caught:
+            call()
+        assert "daemon" in caught.value.message and caught.value.advice
+
+
+def test_the_socket_is_the_one_docker_host_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert DockerEngine().socket.path == "/var/run/docker.sock"  # type: ignore[union-attr]
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock")
+    assert DockerEngine().socket.path == "/run/user/1000/docker.sock"  # type: ignore[union-attr]
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    assert DockerEngine().socket is None  # a remote daemon: the SDK (TLS, SSH) reaches it
 
 
 def test_a_timeout_is_a_transport_error() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.lab.readiness import HealthRider
+from labkit.lab.readiness import HealthRider, ServiceCheck
 from labkit.transport import LocalTransport
 
 
@@ -57,3 +57,28 @@ def test_a_missing_check_is_unhealthy_and_later_commands_run_alone(tmp_path: Pat
     assert rider.run(["echo", "two"]).stdout == "two\n"
     assert rider.check is first  # checked once
     assert inner.calls == 2
+
+
+def test_status_takes_dockers_verdict_for_the_router_once_there_is_one() -> None:
+    from labkit.lab.engine import Container
+    from labkit.lab.lifecycle import Lab
+
+    ran: list[str] = []
+
+    class Counting(Lab):
+        def check_service(self, service, found=None):  # type: ignore[no-untyped-def]
+            ran.append(service)
+            return ServiceCheck(service, "running", False, "checked now")
+
+    lab = Counting()
+
+    def router(health: str) -> dict[str, Container]:
+        c = Container("id", "p-router-1", "p", "router", "running", health, "labkit/router:dev")
+        return {"router": c}
+
+    healthy = lab._checked_by_docker_or_now("router", router("healthy"))
+    assert healthy.ready and "Docker" in healthy.detail and ran == []
+    sick = lab._checked_by_docker_or_now("router", router("unhealthy"))
+    assert not sick.ready and ran == []
+    early = lab._checked_by_docker_or_now("router", router("starting"))  # no verdict yet
+    assert early.detail == "checked now" and ran == ["router"]
