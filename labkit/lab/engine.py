@@ -331,15 +331,23 @@ class DaemonSocket:
             raise DaemonUnreachable(f"{self.path}: {exc.strerror or exc}") from exc
         return sock
 
-    def attach(self, path: str, body: object, *, timeout: float) -> tuple[socket.socket, bytes]:
-        """POST ``body`` to ``path`` asking to upgrade the connection to a raw stream (how
-        ``exec`` start hands over stdin and the multiplexed output). Returns the socket
-        and the stream's first bytes, read along with the answer's head."""
-        payload = json.dumps(body).encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
-            f"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: {len(payload)}\r\n\r\n"
-        ).encode()
+    def attach(
+        self, path: str, body: object, *, timeout: float, method: str = "POST"
+    ) -> tuple[socket.socket, bytes]:
+        """Send ``body`` to ``path`` asking to upgrade the connection to a raw stream (how
+        ``exec`` start hands over stdin and the multiplexed output), or, for a GET (a
+        followed log), as HTTP/1.0 so the stream comes unchunked until it ends. Returns
+        the socket and the stream's first bytes, read along with the answer's head."""
+        if method == "GET":
+            head = f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+            payload = b""
+        else:
+            payload = json.dumps(body).encode()
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: docker\r\n"
+                "Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n"
+            ).encode()
         sock = self._open(timeout)
         try:
             sock.sendall(head + payload)
@@ -637,6 +645,50 @@ class DockerEngine:
         )
         return exec_id, sock, first
 
+    @_boundary("read a container's output")
+    def wait_for_output(self, container: Container, line: str, *, timeout: float) -> bool | None:
+        """Wait until ``container`` prints ``line`` (a whole line, since it last started),
+        at most ``timeout`` seconds: True when it did, False when it did not in time or
+        stopped first, None when this engine cannot follow output (a daemon reached
+        through the SDK). One quiet HTTP stream: the daemon pushes output as it comes."""
+        if self.socket is None:
+            return None
+        started_at = (
+            (self.socket.call("GET", f"/containers/{container.id}/json") or {})
+            .get("State", {})
+            .get("StartedAt", "")
+        )
+        since = _unix_time(str(started_at))
+        query = urllib.parse.urlencode(
+            {"follow": 1, "stdout": 1, "stderr": 1, "since": f"{since:.9f}"}
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            sock, data = self.socket.attach(
+                f"/containers/{container.id}/logs?{query}", None, timeout=timeout, method="GET"
+            )
+        except TimeoutError:
+            return False
+        wanted = line.encode()
+        try:
+            while True:
+                out, err, data = _frames(data)
+                if any(wanted == text.strip() for text in (out + err).splitlines()):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                sock.settimeout(left)
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    return False
+                if not chunk:  # the container stopped: its output ended
+                    return False
+                data += chunk
+        finally:
+            sock.close()
+
     @staticmethod
     @_boundary("list the lab's containers")
     def running_name(project: str, service: str) -> str | None:
@@ -709,15 +761,41 @@ def _read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def _demux(data: bytes) -> tuple[bytes, bytes]:
-    """Split Docker's multiplexed stream (8-byte frame headers) into stdout and stderr."""
+def _frames(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """The whole frames of a multiplexed stream so far: stdout, stderr, and the bytes of
+    an incomplete last frame (to be continued by the next read)."""
     out, err = bytearray(), bytearray()
     i = 0
     while i + 8 <= len(data):
         stream, size = struct.unpack(">BxxxL", data[i : i + 8])
+        if i + 8 + size > len(data):
+            break
         (err if stream == 2 else out).extend(data[i + 8 : i + 8 + size])
         i += 8 + size
-    return bytes(out), bytes(err)
+    return bytes(out), bytes(err), data[i:]
+
+
+def _unix_time(stamp: str) -> float:
+    """Docker's RFC 3339 time with nanoseconds (``2026-12-04T05:06:16.123456789Z``) as
+    seconds since the epoch; 0 when there is none."""
+    from datetime import datetime
+
+    day, _, rest = stamp.partition("T")
+    if not rest:
+        return 0.0
+    clock, _, fraction = rest.rstrip("Z").partition(".")
+    try:
+        whole = datetime.fromisoformat(f"{day}T{clock}+00:00").timestamp()
+    except ValueError:
+        return 0.0
+    digits = "".join(ch for ch in fraction if ch.isdigit())[:9]
+    return whole + (int(digits) / 10 ** len(digits) if digits else 0.0)
+
+
+def _demux(data: bytes) -> tuple[bytes, bytes]:
+    """Split Docker's multiplexed stream (8-byte frame headers) into stdout and stderr."""
+    out, err, _ = _frames(data)
+    return out, err
 
 
 class DockerTransport:

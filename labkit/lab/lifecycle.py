@@ -33,7 +33,9 @@ from labkit.lab.engine import (
     require_compose,
 )
 from labkit.lab.readiness import (
+    ANNOUNCEMENT,
     HEALTH_COMMAND,
+    AnnouncedCheck,
     HealthRider,
     ReadyReport,
     ServiceCheck,
@@ -357,7 +359,16 @@ class Lab:
         self._require_host("see Docker")
         # The workstation's init waits for mx's CA: no use checking it before mx works.
         after = {"workstation": ("mx",)}
-        return wait_ready(self.check_service, images.SERVICES, after=after, timeout=timeout)
+        check = AnnouncedCheck(self.check_service, self._announced)
+        return wait_ready(check, images.SERVICES, after=after, timeout=timeout)
+
+    def _announced(self, service: str, wait: float) -> bool | None:
+        """Whether ``service``'s container said it is ready (see :class:`AnnouncedCheck`);
+        None when it is not running (its check then says why)."""
+        c = self.containers().get(service)
+        if c is None or not c.running:
+            return None
+        return self.engine.wait_for_output(c, ANNOUNCEMENT, timeout=wait)
 
     def down(self, *, volumes: bool = False, say: Say = _quiet) -> None:
         self._require_host("stop the lab")

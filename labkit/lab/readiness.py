@@ -35,10 +35,21 @@ from dataclasses import dataclass, replace
 from labkit.errors import LabStateError
 from labkit.transport import ExecResult, Transport
 
-__all__ = ["HEALTH_COMMAND", "HealthRider", "ReadyReport", "ServiceCheck", "wait_ready"]
+__all__ = [
+    "ANNOUNCEMENT",
+    "HEALTH_COMMAND",
+    "AnnouncedCheck",
+    "HealthRider",
+    "ReadyReport",
+    "ServiceCheck",
+    "wait_ready",
+]
 
 #: The check every lab image provides (see the Dockerfiles' HEALTHCHECK).
 HEALTH_COMMAND = ("/usr/local/sbin/lab-health",)
+
+#: What a lab container prints once when its check first passes (``lab-announce``).
+ANNOUNCEMENT = "labkit: ready"
 
 #: Container states from which a service will not become ready without help.
 _GIVEN_UP = frozenset({"exited", "dead", "restarting", "missing", "removing"})
@@ -114,6 +125,45 @@ class HealthRider:
                 return replace(both, argv=tuple(argv))
             self.check = ServiceCheck(self.service, "running", code == "0", said.strip())
             return replace(both, argv=tuple(argv), stdout=stdout)
+
+
+class AnnouncedCheck:
+    """A :data:`Check` that asks a container only once it has said it is ready.
+
+    Every lab image runs ``lab-announce`` at start: it runs the image's own check
+    inside the container until it passes, then prints :data:`ANNOUNCEMENT`. Waiting
+    for that line is a quiet log stream; asking with ``docker exec`` costs the daemon
+    tens of milliseconds of CPU each time, and with forty seats starting at once the
+    asking was half the machine's work. So ``announced(service, wait)`` waits up to
+    ``wait`` seconds for the line (True: said; False: not yet; None: cannot tell, e.g.
+    the container is not running or the daemon is reached through the SDK); only then,
+    or when it cannot tell, does ``check`` run. A container that stays silent (an
+    image from before this) is still checked every ``every`` seconds.
+    """
+
+    def __init__(
+        self,
+        check: Check,
+        announced: Callable[[str, float], bool | None],
+        *,
+        wait: float = 1.0,
+        every: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.check = check
+        self.announced = announced
+        self.wait = wait
+        self.every = every
+        self.clock = clock
+        self._asked: dict[str, float] = {}
+
+    def __call__(self, service: str) -> ServiceCheck:
+        said = self.announced(service, self.wait)
+        now = self.clock()
+        if said is False and now - self._asked.setdefault(service, now) < self.every:
+            return ServiceCheck(service, "running", False, "starting: not ready yet")
+        self._asked[service] = now
+        return self.check(service)
 
 
 def _pause(round_number: int) -> float:

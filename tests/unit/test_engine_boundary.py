@@ -16,6 +16,7 @@ import json
 import os
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -140,6 +141,9 @@ def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]
         "DockerEngine.exec": lambda: eng.exec(CONTAINER, ["true"], user="nobody", timeout=1),
         "DockerEngine.interactive": lambda: eng.interactive(CONTAINER, ["true"]),
         "DockerEngine.running_name": lambda: eng.running_name("labkit-x", "workstation"),
+        "DockerEngine.wait_for_output": lambda: eng.wait_for_output(
+            CONTAINER, "labkit: ready", timeout=0.5
+        ),
         "DockerEngine.import_tree": lambda: eng.import_tree(tmp_path, "labkit/x:y"),
         "DockerEngine.image_id": lambda: eng.image_id("labkit/mx:dev"),
         "DockerEngine.remove_image": lambda: eng.remove_image("labkit/mx:dev"),
@@ -310,3 +314,87 @@ def _no_real_docker_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+class _Talker(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """A daemon whose one container started at a known time and prints ``frames``
+    (stream number, bytes) on its log, in separate writes, then ``ends`` or stays open."""
+
+    daemon_threads = True
+
+    def __init__(self, path: str, frames: list[tuple[int, bytes]], ends: bool) -> None:
+        self.frames = frames
+        self.ends = ends
+        self.queries: list[str] = []
+        super().__init__(path, _TalkerHandler)
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        request, _ = super().get_request()
+        return request, ("fake", 0)
+
+
+class _TalkerHandler(socketserver.StreamRequestHandler):
+    server: _Talker
+
+    def handle(self) -> None:
+        request = self.rfile.readline().decode()
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        path = request.split()[1]
+        if path.endswith("/json"):
+            body = json.dumps({"State": {"StartedAt": "2026-12-04T05:06:16.5Z"}}).encode()
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
+            return
+        self.server.queries.append(path)
+        self.wfile.write(
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
+        )
+        for stream, text in self.server.frames:
+            frame = bytes([stream, 0, 0, 0]) + len(text).to_bytes(4, "big") + text
+            for half in (frame[:5], frame[5:]):  # a frame may arrive in pieces
+                self.wfile.write(half)
+                self.wfile.flush()
+                time.sleep(0.02)
+        if not self.server.ends:
+            time.sleep(3)
+
+
+@contextlib.contextmanager
+def talker(tmp_path: Path, frames: list[tuple[int, bytes]], *, ends: bool) -> Iterator[_Talker]:
+    path = tmp_path / "talk.sock"
+    server = _Talker(str(path), frames, ends)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        path.unlink()
+
+
+def test_waiting_for_a_line_reads_the_log_since_the_container_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/talk.sock")
+    frames = [(1, b"metagross is up\n"), (2, b"labkit: ready\n")]
+    with talker(tmp_path, frames, ends=False) as daemon:
+        assert DockerEngine().wait_for_output(CONTAINER, "labkit: ready", timeout=2) is True
+    assert "since=1796360776.5" in daemon.queries[0] and "follow=1" in daemon.queries[0]
+
+
+def test_a_line_that_never_comes_is_false_at_the_end_or_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/talk.sock")
+    frames = [(1, b"labkit: ready, almost\n")]  # only a whole line counts
+    with talker(tmp_path, frames, ends=True):
+        assert DockerEngine().wait_for_output(CONTAINER, "labkit: ready", timeout=2) is False
+    with talker(tmp_path, frames, ends=False):
+        started = time.monotonic()
+        assert DockerEngine().wait_for_output(CONTAINER, "labkit: ready", timeout=0.5) is False
+        assert time.monotonic() - started < 2
+
+
+def test_an_sdk_engine_cannot_follow_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    assert DockerEngine().wait_for_output(CONTAINER, "labkit: ready", timeout=1) is None

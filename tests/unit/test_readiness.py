@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.errors import LabStateError
-from labkit.lab.readiness import ServiceCheck, wait_ready
+from labkit.lab.readiness import AnnouncedCheck, ServiceCheck, wait_ready
 
 
 class Script:
@@ -109,3 +109,54 @@ def test_health_words_follow_state_and_check():
     assert ServiceCheck("mx", "running", True).health == "healthy"
     assert ServiceCheck("mx", "running", False).health == "unhealthy"
     assert ServiceCheck("mx", "exited", False).health == "none"
+
+
+class Announcing:
+    """A container that says it is ready after ``silent`` calls of ``announced``."""
+
+    def __init__(self, silent: int, *, can_tell: bool = True) -> None:
+        self.silent = silent
+        self.can_tell = can_tell
+        self.heard = 0
+        self.execs = 0
+        self.now = 0.0
+
+    def announced(self, service: str, wait: float) -> bool | None:
+        self.now += wait  # waiting on the log stream takes the time it waits
+        self.heard += 1
+        if not self.can_tell:
+            return None
+        return self.heard > self.silent
+
+    def check(self, service: str) -> ServiceCheck:
+        self.execs += 1
+        return ServiceCheck(service, "running", True, "ok")
+
+
+def test_a_container_is_asked_only_once_it_has_said_it_is_ready() -> None:
+    box = Announcing(silent=8)
+    check = AnnouncedCheck(box.check, box.announced, wait=1.0, every=15.0, clock=lambda: box.now)
+    results = [check("mx") for _ in range(9)]
+    assert [r.ready for r in results] == [False] * 8 + [True]
+    assert box.execs == 1  # eight quiet waits, then one docker exec
+
+
+def test_a_silent_container_is_still_asked_now_and_then() -> None:
+    box = Announcing(silent=10**6)  # an image from before lab-announce
+    check = AnnouncedCheck(box.check, box.announced, wait=1.0, every=15.0, clock=lambda: box.now)
+    for _ in range(46):
+        check("mx")
+    assert box.execs == 3  # at 15, 30 and 45 s of silence, not every second
+
+
+def test_when_the_output_cannot_be_followed_every_round_asks() -> None:
+    box = Announcing(silent=5, can_tell=False)  # not running, or a daemon behind the SDK
+    check = AnnouncedCheck(box.check, box.announced, clock=lambda: box.now)
+    assert check("mx").ready and box.execs == 1
+
+
+def test_waiting_for_announcements_through_wait_ready() -> None:
+    box = Announcing(silent=3)
+    check = AnnouncedCheck(box.check, box.announced, clock=lambda: box.now)
+    report = wait_ready(check, ["dns"], timeout=60, sleep=lambda s: None, clock=lambda: box.now)
+    assert report.checks[0].ready and box.execs == 1 and report.rounds == 4
