@@ -70,6 +70,22 @@ def median_of(rounds: int, run: object) -> float:
     return statistics.median(run() for _ in range(rounds))
 
 
+def healthcheck_intervals(project: str) -> dict[str, float]:
+    """Seconds between Docker's health checks, per container of ``project`` (from the
+    images' HEALTHCHECK, as the containers run them)."""
+    intervals = {}
+    for cid in container_ids(project):
+        out = subprocess.run(
+            ["docker", "inspect", "--format", "{{json .Config.Healthcheck}}", cid],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        check = json.loads(out) if out and out != "null" else {}
+        if check.get("Test") and check.get("Test") != ["NONE"]:
+            intervals[cid] = int(check.get("Interval") or 30e9) / 1e9  # Docker: ns, 30 s
+    return intervals
+
+
 def container_ids(project: str) -> list[str]:
     out = subprocess.run(
         [
@@ -250,7 +266,9 @@ def main() -> None:
     elapsed = time.monotonic() - t0
     containers_cpu = sum(cpu_seconds(cid) - cpu0[cid] for cid in ids) / elapsed
     daemons_extra = (daemon_cpu_seconds() - d0) / elapsed - idle_rate
-    health_execs = 3 * args.seats * elapsed / 120  # Docker's HEALTHCHECK: every 120 s
+    # Docker's HEALTHCHECKs, at the pace each image declares (one exec per check).
+    checks_per_s = sum(1.0 / s for s in healthcheck_intervals(projects[0]).values() if s > 0)
+    health_execs = checks_per_s * args.seats * elapsed
     fig["idle_window_s"] = round(elapsed)
     fig["idle_seat_containers_core_pct"] = round(100 * containers_cpu / args.seats, 3)
     fig["idle_seat_daemons_core_pct"] = round(100 * max(0.0, daemons_extra) / args.seats, 3)

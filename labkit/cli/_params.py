@@ -16,7 +16,7 @@ __all__ = ["count_option", "port_option", "seconds_option"]
 T = TypeVar("T")
 
 
-def _as_parser(parse: Callable[[str], T]) -> Callable[[Any], T]:
+def _as_parser(parse: Callable[[str], T], metavar: str) -> Callable[[Any], T]:
     def parser(value: Any) -> T:
         if not isinstance(value, str):  # a default, already valid
             return value
@@ -25,16 +25,17 @@ def _as_parser(parse: Callable[[str], T]) -> Callable[[Any], T]:
         except UsageError as exc:
             raise typer.BadParameter(f"{exc.message} {exc.advice or ''}".strip()) from None
 
+    parser.__name__ = metavar  # what --help shows for the value: <N>, not <parser>
     return parser
 
 
 def seconds_option(what: str = "timeout") -> Callable[[Any], float]:
-    return _as_parser(lambda text: parse_seconds(text, what))
+    return _as_parser(lambda text: parse_seconds(text, what), "seconds")
 
 
 def port_option(what: str = "port") -> Callable[[Any], int]:
-    return _as_parser(lambda text: parse_port(text, what))
+    return _as_parser(lambda text: parse_port(text, what), "port")
 
 
 def count_option(low: int, high: int, what: str) -> Callable[[Any], int]:
-    return _as_parser(lambda text: parse_count(text, low, high, what))
+    return _as_parser(lambda text: parse_count(text, low, high, what), "number")

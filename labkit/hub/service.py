@@ -209,11 +209,16 @@ class HubService:
         return HubStatus(self.project, c.state, url, users, admins, labs)
 
     def seats(self) -> dict[str, list[Container]]:
-        """The learners' labs this hub started, running or not, by Compose project."""
+        """The learners' labs this hub started, running or not, by Compose project; a
+        lab whose start was cut short (Docker died) may have networks and no container:
+        it is listed too, with none, so that :meth:`down` removes what it has."""
         found: dict[str, list[Container]] = {}
         for c in self.engine.containers():
             if c.project.startswith(self.seat_prefix) and c.project != self.project:
                 found.setdefault(c.project, []).append(c)
+        for project in self.engine.network_projects():
+            if project.startswith(self.seat_prefix) and project != self.project:
+                found.setdefault(project, [])
         return found
 
     def down(self, *, volumes: bool = False, say: Say = lambda _: None) -> None:
@@ -232,6 +237,8 @@ class HubService:
 
 def _lab_state(containers: list[Container]) -> str:
     """One word for a lab: running (all its containers), stopped, or partly running."""
+    if not containers:
+        return "networks only (a start cut short)"
     running = sum(c.running for c in containers)
     if running == len(containers):
         return "running"

@@ -432,6 +432,18 @@ class DockerEngine:
             found = self.client.api.containers(all=True, filters={"label": labels})
         return [Container.from_listing(c) for c in found]
 
+    @_boundary("list the lab's networks")
+    def network_projects(self) -> set[str]:
+        """The Compose projects that have networks (a lab whose start was cut short may
+        have its networks and no container yet)."""
+        label = "com.docker.compose.project"
+        if self.socket is not None:
+            query = {"filters": json.dumps({"label": [label]})}
+            found = self.socket.call("GET", "/networks", **query) or []
+        else:
+            found = self.client.api.networks(filters={"label": [label]})
+        return {str((n.get("Labels") or {}).get(label, "")) for n in found} - {""}
+
     @_boundary("read an image")
     def image_labels(self, name: str) -> dict[str, str] | None:
         """The labels of image ``name``, or None when there is no such image."""
@@ -975,6 +987,13 @@ class Compose:
                 proc.kill()
                 raise
         result = CompletedCompose(tuple(args), code, "\n".join(lines))
+        if code != 0 and _daemon_gone():
+            raise DockerUnavailableError(
+                f"{what} failed: the Docker daemon stopped answering.",
+                advice=f"{_docker_advice()} Then run the same command again: `labkit status` "
+                f"(or `labkit hub status`) shows what was left half-started, and `down` "
+                f"removes it. {_tail_advice(result.output, 4)}",
+            )
         if code != 0:
             raise error(f"{what} failed (exit {code}).", advice=_tail_advice(result.output))
         return result
@@ -985,6 +1004,22 @@ class Compose:
             return subprocess.call(self.argv(args), env=self.env())
         except OSError as exc:
             raise translate(exc, "run docker compose") from exc
+
+
+def _daemon_gone() -> bool:
+    """After a command failed: does the daemon on this machine's socket not answer now?
+    (False when it does, or when it is reached otherwise and we cannot tell.)"""
+    daemon = DaemonSocket.from_env()
+    if daemon is None:
+        return False
+    daemon.timeout = 5
+    try:
+        daemon.call("GET", "/version")
+    except (DaemonUnreachable, TimeoutError):
+        return True
+    except DaemonRefused:
+        return False  # it answered, with an error: alive
+    return False
 
 
 def _tail_advice(output: str, n: int = 15) -> str:

@@ -5,20 +5,21 @@ service works" (Postfix, Dovecot, sshd and rsyslog run on mx; NSD answers on dns
 JupyterLab accepts connections on the workstation). labkit runs it itself:
 
 * while a lab starts, :func:`wait_ready` polls the services that are not ready yet
-  (and whose own prerequisites are), quickly at first and then once a second, and
+  (and whose own prerequisites are), quickly at first and then once a second, each
+  poll first waiting for the container to say it is ready (:class:`AnnouncedCheck`:
+  the image's ``lab-announce`` runs the check inside), and
   stops as soon as all pass, or fails fast when a container exits or keeps
   restarting, with what its check printed;
 * ``labkit status`` runs it in mx, dns and the workstation, so the answer is fresh,
   in the same ``docker exec`` as whatever else status reads from that container
   (:class:`HealthRider`); for the router, which learners do not change, it uses
-  Docker's last verdict (every 30 s there).
+  Docker's last verdict.
 
 Docker's ``HEALTHCHECK`` runs the same script, but only at monitoring pace (every two
-minutes; 30 s for the router, whose check is a few reads). A check is a ``docker exec``,
-which costs the daemon tens of milliseconds of CPU; at the 2-second pace the images used
-to have, a dozen *idle* seats kept both cores of a workshop machine busy. Docker Engine
-20.10 has no ``start_interval`` that would allow quick checks only while starting, so
-labkit does that part.
+minutes). A check is a ``docker exec``, which costs the daemon tens of milliseconds of
+CPU; at the 2-second pace the images used to have, a dozen *idle* seats kept both cores
+of a workshop machine busy. Docker Engine 20.10 has no ``start_interval`` that would
+allow quick checks only while starting, so labkit does that part.
 
 What runs the check is a callable (the Docker side lives in :mod:`labkit.lab.lifecycle`),
 so the waiting logic here is tested without Docker.

@@ -258,3 +258,15 @@ def test_a_bad_ca_file_is_a_usage_error(cafile: str) -> None:
         app, ["probe", "smtp", "127.0.0.1", "--tls", "--cafile", cafile], env=ENV
     )
     assert isinstance(result.exception, UsageError), result.exception
+
+
+def test_help_names_each_value_by_what_it_is() -> None:
+    """A checked number shows as <number>, <port> or <seconds> in --help, never as the
+    name of the function that checks it."""
+    runner = CliRunner()
+    for path, _ in _commands():
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        assert "<parser>" not in result.output, (path, result.output)
+    seats = runner.invoke(app, ["workshop", "up", "--help"], env={"COLUMNS": "200"}).output
+    assert "<number>" in seats and "<port>" in seats

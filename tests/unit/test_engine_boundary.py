@@ -133,6 +133,7 @@ def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]
         "DockerEngine.image_labels": lambda: eng.image_labels("labkit/mx:dev"),
         "DockerEngine.pull": lambda: eng.pull("debian:bookworm-slim"),
         "DockerEngine.network": lambda: eng.network("labkit-x_lab"),
+        "DockerEngine.network_projects": eng.network_projects,
         "DockerEngine.remove_network": lambda: eng.remove_network("labkit-x_lab"),
         "DockerEngine.connect": lambda: eng.connect("labkit-x_public", "hub", address="10.1.1.254"),
         "DockerEngine.disconnect": lambda: eng.disconnect("labkit-x_public", "hub"),
