@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("hub", "Run the workshop's JupyterHub: one login per participant on the roster."),
     "images": (
         "images",
-        "Export the lab's images to one file, or import them on a machine that cannot build.",
+        "Move the lab's images: one file (export/import) or a registry (push/pull).",
     ),
     "bundle": (
         "images",

@@ -1,7 +1,9 @@
-"""``labkit images export|import|show``: the lab's images as one file.
+"""``labkit images export|import|show|push|pull``: the lab's images as one file, or
+through a private registry.
 
-For machines that cannot build or pull: a workshop's other hosts (``labkit images
-export | ssh node labkit images import -``) and a venue with bad Wi-Fi.
+For machines that cannot build: a workshop's other hosts (``labkit images export | ssh
+node labkit images import -``, or ``push``/``pull --registry HOST:PORT`` where the site
+has a registry) and a venue with bad Wi-Fi.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from labkit.cli._project import ProjectOpt
 from labkit.lab.bundle import BundleManifest, describe, read_manifest
 from labkit.lab.config import LabConfig
 from labkit.lab.lifecycle import Lab
+from labkit.lab.registry import RegistryResult, parse_registry
 
 images_app = typer.Typer(
-    help="Export the lab's images to one file, or import them on a machine that cannot build.",
+    help="Move the lab's images: one file (export/import) or a registry (push/pull).",
     no_args_is_help=True,
 )
 app.add_typer(images_app, name="images")
@@ -227,3 +230,79 @@ def bundle_install(
                 )
 
     emit(data, as_json, render)
+
+
+RegistryOpt = Annotated[
+    str,
+    typer.Option(
+        "--registry",
+        help="The registry as HOST:PORT (the standard registry API, e.g. registry:2).",
+        envvar="LABKIT_REGISTRY",
+    ),
+]
+
+
+def _registry_table(result: RegistryResult, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("image", "in the registry", "id"):
+        table.add_column(col)
+    for image in result.images:
+        table.add_row(image.local, image.remote, image.image_id.removeprefix("sha256:")[:12])
+    return table
+
+
+@contextmanager
+def _steps(what: str, total: int, quiet: bool) -> Iterator[Callable[[int, str], None]]:
+    """Images done out of ``total``, with what is happening now, on stderr."""
+    if quiet:
+        yield lambda _done, _what: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda done, now: progress.update(task, completed=done, description=escape(now))
+
+
+@images_app.command("push")
+def push(registry: RegistryOpt, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """Push the lab's images (built from these sources) to a private registry, from
+    where `labkit images pull --registry` fetches them on other Docker hosts."""
+    address = parse_registry(registry)
+    builder = _lab(project).image_builder()
+    with _steps("pushing", len(builder.names()), as_json) as on_step:
+        result = builder.push(address, on_step=on_step)
+
+    def render() -> None:
+        console.print(_registry_table(result, f"pushed to {escape(address)}"))
+        console.print(
+            f"[green]✓[/] {len(result.images)} images in {result.seconds:.1f}s. On each other "
+            f"host: `labkit images pull --registry {escape(address)}`, then `labkit up`."
+        )
+
+    emit(result, as_json, render)
+
+
+@images_app.command("pull")
+def pull(registry: RegistryOpt, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """Pull the lab's images from a private registry and name them as `labkit up` expects."""
+    address = parse_registry(registry)
+    builder = _lab(project).image_builder()
+    with _steps("pulling", len(builder.names()), as_json) as on_step:
+        result = builder.pull(address, on_step=on_step)
+
+    def render() -> None:
+        console.print(_registry_table(result, f"pulled from {escape(address)}"))
+        console.print(f"[green]✓[/] {len(result.images)} images in {result.seconds:.1f}s.")
+        if result.outdated:
+            err_console.print(
+                "[yellow]note:[/] built from other sources than this checkout (another "
+                f"labkit version): {escape(', '.join(result.outdated))}; `labkit up` would "
+                "rebuild them."
+            )
+
+    emit(result, as_json, render)

@@ -512,6 +512,29 @@ class DockerEngine:
     def pull(self, name: str) -> None:
         self.client.images.pull(name)
 
+    def pull_stream(self, repository: str, tag: str) -> Iterator[dict[str, Any]]:
+        """``docker pull``, yielding the daemon's status messages as they come (an
+        ``error`` among them means it failed)."""
+        yield from self._stream("pull an image", "pull", repository, tag)
+
+    def push(self, repository: str, tag: str) -> Iterator[dict[str, Any]]:
+        """``docker push``, yielding the daemon's status messages as they come."""
+        yield from self._stream("push an image", "push", repository, tag)
+
+    def _stream(self, what: str, call: str, repository: str, tag: str) -> Iterator[dict[str, Any]]:
+        try:
+            api = self.client.api
+            yield from getattr(api, call)(repository, tag=tag, stream=True, decode=True)
+        except LabkitError:
+            raise
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    @_boundary("tag an image")
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        """Give ``image`` the name ``repository:tag`` too (``docker tag``)."""
+        self.client.api.tag(image, repository, tag=tag, force=True)
+
     @_boundary("read a network")
     def network(self, name: str) -> NetworkInfo | None:
         import docker.errors

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from labkit.lab.bundle import ExportResult, ImportResult, Progress
     from labkit.lab.config import LabConfig
     from labkit.lab.engine import Compose, DockerEngine
+    from labkit.lab.registry import RegistryResult, Step
 
 __all__ = [
     "LOCAL_BASE",
@@ -47,6 +48,10 @@ path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 path-exclude /usr/share/lintian/*
 """
+
+
+def _no_step(_done: int, _what: str) -> None:
+    return None
 
 
 def resolve_base_image(engine: DockerEngine, say: Callable[[str], None] = lambda _: None) -> str:
@@ -209,13 +214,13 @@ class ImageBuilder:
         """Each service's image name with this lab's tag."""
         return {svc: f"labkit/{svc}:{self.config.image_tag}" for svc in SERVICES}
 
-    def require_current(self) -> None:
+    def require_current(self, doing: str = "exporting", into: str = "a bundle") -> None:
         """Raise a UsageError unless every image is built from these sources."""
         stale = self.missing()
         if stale:
             raise UsageError(
-                f"Not exporting: the {', '.join(stale)} image(s) are missing or older than "
-                "these sources, and a bundle must hold what `labkit up` would run.",
+                f"Not {doing}: the {', '.join(stale)} image(s) are missing or older than "
+                f"these sources, and {into} must hold what `labkit up` would run.",
                 advice=f"Build them first: `labkit build` (tag {self.config.image_tag}).",
             )
 
@@ -250,6 +255,27 @@ class ImageBuilder:
             path,
             current_digests=digests,
             on_progress=on_progress or (lambda _done, _what: None),
+        )
+
+    def push(self, registry: str, *, on_step: Step | None = None) -> RegistryResult:
+        """Push this lab's images, current with these sources, to ``registry``."""
+        from labkit.lab.registry import push_images
+
+        self.require_current("pushing", "the registry")
+        return push_images(self.engine, self.names(), registry, on_step=on_step or _no_step)
+
+    def pull(self, registry: str, *, on_step: Step | None = None) -> RegistryResult:
+        """Pull this lab's images from ``registry``; the result says which these sources
+        would rebuild (pushed by another labkit version)."""
+        from labkit.lab.registry import pull_images
+
+        digests = {name: source_digest(self.home, svc) for svc, name in self.names().items()}
+        return pull_images(
+            self.engine,
+            self.names(),
+            registry,
+            current_digests=digests,
+            on_step=on_step or _no_step,
         )
 
     def build(

@@ -72,3 +72,18 @@ def test_status_json_reads_docker_without_the_sdk_or_rich(tmp_path) -> None:  # 
     loaded = set(out.stdout.split())
     assert "labkit.lab.lifecycle" in loaded  # it did run the command
     assert not {"docker", "requests", "urllib3", "rich"} & loaded
+
+
+def test_the_lazy_consoles_work_where_rich_wants_a_console() -> None:
+    """Progress bars and spinners take the console as a context manager."""
+    from rich.progress import Progress
+
+    from labkit.cli._output import console, err_console
+
+    with Progress(console=err_console, transient=True) as progress:
+        progress.add_task("x", total=1)
+    with err_console.status("working"):
+        pass
+    with console.capture() as captured:
+        console.print("[bold]shown[/]")
+    assert captured.get() == "shown\n"
