@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit.errors import LabStateError, UsageError
+from labkit.errors import DockerUnavailableError, LabkitError, LabStateError, UsageError
 from labkit.limits import parse_port
 
 if TYPE_CHECKING:
@@ -86,11 +86,18 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def _failed(statuses: Iterable[Mapping[str, Any]]) -> str | None:
-    """The first error in a push or pull's status stream, if any."""
-    for status in statuses:
-        error = status.get("error") or (status.get("errorDetail") or {}).get("message")
-        if error:
-            return str(error).strip()
+    """The first error of a push or pull: refused at once by the daemon (a registry it
+    cannot reach), or in its status stream; None when it went through. A daemon that
+    does not answer is not the registry's fault: that error goes on as it is."""
+    try:
+        for status in statuses:
+            error = status.get("error") or (status.get("errorDetail") or {}).get("message")
+            if error:
+                return str(error).strip()
+    except DockerUnavailableError:
+        raise
+    except LabkitError as exc:
+        return exc.message
     return None
 
 
