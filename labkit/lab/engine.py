@@ -419,8 +419,13 @@ class DockerEngine:
     def containers(
         self, *, project: str | None = None, service: str | None = None
     ) -> list[Container]:
-        """Containers (running or not) of a Compose project and/or service: one API call."""
-        labels = []
+        """Containers (running or not) of a Compose project and/or service: one API call.
+
+        Only containers Compose made for a service (``oneoff=False``): Compose also
+        writes its project and service labels into the images it builds, so a
+        container merely started from ``labkit/mx:dev`` (a swarm task, ``docker run``)
+        carries them too, and is not part of the lab."""
+        labels = ["com.docker.compose.oneoff=False"]
         if project:
             labels.append(f"com.docker.compose.project={project}")
         if service:

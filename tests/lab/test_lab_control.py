@@ -227,3 +227,34 @@ def test_containers_restarted_in_place_come_back_working(lab):
     assert r.stdout.strip(), r.stderr
     r = lab.ws("swaks --server mail.zimmerman.test --quit-after EHLO --tls 2>&1")
     assert r.exit_code == 0 and "STARTTLS" in r.stdout, r.stdout
+
+
+def test_a_container_merely_started_from_a_lab_image_is_not_part_of_the_lab(lab):
+    """Compose writes its project and service labels into the images it builds; a
+    container started from one by hand (or as a swarm task) carries them and must not
+    count as the lab's mx."""
+    image = f"labkit/mx:{lab.config.image_tag}"
+    labels = json.loads(
+        subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", image],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    project = labels["com.docker.compose.project"]  # the image says it belongs here
+    started = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--entrypoint", "sleep", image, "120"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imposter = started.stdout.strip()
+    try:
+        from labkit.lab.engine import DockerEngine
+
+        listed = DockerEngine().containers(project=project, service="mx")
+        assert imposter not in {c.id for c in listed}
+        assert all(c.labels.get("com.docker.compose.oneoff") == "False" for c in listed)
+    finally:
+        subprocess.run(["docker", "rm", "-f", imposter], capture_output=True)
