@@ -268,14 +268,22 @@ def _steps(what: str, total: int, quiet: bool) -> Iterator[Callable[[int, str], 
         yield lambda done, now: progress.update(task, completed=done, description=escape(now))
 
 
+def _through_registry(
+    registry: str, project: str | None, quiet: bool, doing: str
+) -> tuple[str, RegistryResult]:
+    """Push or pull (``doing``) the lab's images through ``registry``, with progress."""
+    address = parse_registry(registry)
+    builder = _lab(project).image_builder()
+    move = builder.push if doing == "pushing" else builder.pull
+    with _steps(doing, len(builder.names()), quiet) as on_step:
+        return address, move(address, on_step=on_step)
+
+
 @images_app.command("push")
 def push(registry: RegistryOpt, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """Push the lab's images (built from these sources) to a private registry, from
     where `labkit images pull --registry` fetches them on other Docker hosts."""
-    address = parse_registry(registry)
-    builder = _lab(project).image_builder()
-    with _steps("pushing", len(builder.names()), as_json) as on_step:
-        result = builder.push(address, on_step=on_step)
+    address, result = _through_registry(registry, project, as_json, "pushing")
 
     def render() -> None:
         console.print(_registry_table(result, f"pushed to {escape(address)}"))
@@ -290,10 +298,7 @@ def push(registry: RegistryOpt, project: ProjectOpt = None, as_json: JsonOpt = F
 @images_app.command("pull")
 def pull(registry: RegistryOpt, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """Pull the lab's images from a private registry and name them as `labkit up` expects."""
-    address = parse_registry(registry)
-    builder = _lab(project).image_builder()
-    with _steps("pulling", len(builder.names()), as_json) as on_step:
-        result = builder.pull(address, on_step=on_step)
+    address, result = _through_registry(registry, project, as_json, "pulling")
 
     def render() -> None:
         console.print(_registry_table(result, f"pulled from {escape(address)}"))

@@ -109,10 +109,7 @@ def translate(exc: BaseException, what: str) -> LabkitError:
             f"Cannot talk to the Docker daemon ({exc}).", advice=_docker_advice()
         )
     if isinstance(exc, TimeoutError):
-        return TransportError(
-            f"Docker did not finish in time to {what}.",
-            advice="The machine may be overloaded; check `docker info` and try again.",
-        )
+        return _too_slow(what)
 
     import docker.errors
     import requests.exceptions
@@ -122,10 +119,7 @@ def translate(exc: BaseException, what: str) -> LabkitError:
     if isinstance(exc, docker.errors.APIError):
         return _refused(exc.status_code, _short(exc), what)
     if isinstance(exc, (requests.exceptions.Timeout, subprocess.TimeoutExpired)):
-        return TransportError(
-            f"Docker did not finish in time to {what}.",
-            advice="The machine may be overloaded; check `docker info` and try again.",
-        )
+        return _too_slow(what)
     if isinstance(exc, (docker.errors.DockerException, requests.exceptions.RequestException)):
         return DockerUnavailableError(
             f"Cannot talk to the Docker daemon ({_short(exc)}).", advice=_docker_advice()
@@ -137,6 +131,13 @@ def translate(exc: BaseException, what: str) -> LabkitError:
     if isinstance(exc, OSError):
         return TransportError(f"Lost the connection to Docker while trying to {what}: {exc}.")
     raise exc  # not a foreign error we know: a bug, let it show
+
+
+def _too_slow(what: str) -> LabkitError:
+    return TransportError(
+        f"Docker did not finish in time to {what}.",
+        advice="The machine may be overloaded; check `docker info` and try again.",
+    )
 
 
 def _refused(status: int | None, said: str, what: str) -> LabkitError:

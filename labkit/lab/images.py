@@ -50,10 +50,6 @@ path-exclude /usr/share/lintian/*
 """
 
 
-def _no_step(_done: int, _what: str) -> None:
-    return None
-
-
 def resolve_base_image(engine: DockerEngine, say: Callable[[str], None] = lambda _: None) -> str:
     """Return a usable Debian bookworm base image, making one if it has to."""
     forced = os.environ.get("LABKIT_BASE_IMAGE")
@@ -262,7 +258,7 @@ class ImageBuilder:
         from labkit.lab.registry import push_images
 
         self.require_current("pushing", "the registry")
-        return push_images(self.engine, self.names(), registry, on_step=on_step or _no_step)
+        return push_images(self.engine, self.names(), registry, on_step=on_step)
 
     def pull(self, registry: str, *, on_step: Step | None = None) -> RegistryResult:
         """Pull this lab's images from ``registry``; the result says which these sources
@@ -275,7 +271,7 @@ class ImageBuilder:
             self.names(),
             registry,
             current_digests=digests,
-            on_step=on_step or _no_step,
+            on_step=on_step,
         )
 
     def build(

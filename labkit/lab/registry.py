@@ -116,9 +116,10 @@ def push_images(
     names: Mapping[str, str],
     registry: str,
     *,
-    on_step: Step = _quiet,
+    on_step: Step | None = None,
 ) -> RegistryResult:
     """Tag each local image (service -> name) with ``registry`` and push it there."""
+    on_step = on_step or _quiet
     started = time.monotonic()
     pushed = []
     for done, name in enumerate(names.values()):
@@ -145,10 +146,11 @@ def pull_images(
     registry: str,
     *,
     current_digests: Mapping[str, str],
-    on_step: Step = _quiet,
+    on_step: Step | None = None,
 ) -> RegistryResult:
     """Pull each image from ``registry`` and name it as ``labkit up`` expects; the
     result lists the images built from other sources than ``current_digests`` say."""
+    on_step = on_step or _quiet
     started = time.monotonic()
     pulled = []
     outdated = []
