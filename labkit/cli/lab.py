@@ -93,13 +93,21 @@ def up(
     lab = _lab(project, port)
     with _progress(as_json) as (say, on_line):
         result = lab.up(scenario, say=say, on_line=on_line)
-    url = lab.url()
+    # A seat on a swarm publishes nothing: its learner comes in through the hub.
+    url = None if lab.on_swarm else lab.url()
 
     def render() -> None:
         _print_apply(result)
-        console.print(
-            f"\n[bold]The lab is up.[/] Open the course in your browser:\n  [link={url}]{url}[/]"
-        )
+        if url is None:
+            console.print(
+                f"\n[bold]The lab is up[/] as a stack on the swarm ({lab.config.project}); "
+                "nothing is published: learners reach it through the hub."
+            )
+        else:
+            console.print(
+                f"\n[bold]The lab is up.[/] Open the course in your browser:\n"
+                f"  [link={url}]{url}[/]"
+            )
         console.print("[dim]Stop it with `labkit down`; see it with `labkit status`.[/]")
 
     emit({"scenario": result, "url": url}, as_json, render)

@@ -10,6 +10,8 @@ Compose project        ``LABKIT_PROJECT``        ``labkit``
 lab network /24        ``LABKIT_NET_PREFIX``     ``10.125.25`` (so mx is ``10.125.25.25``)
 JupyterLab port        ``LABKIT_JUPYTER_PORT``   ``8888`` (published on 127.0.0.1 only)
 project folder         ``LABKIT_HOME``           the checkout holding ``lab/docker-compose.yml``
+engine                 ``LABKIT_ENGINE``         ``compose`` (one machine); ``swarm``: a seat
+                                                 on a Docker Swarm (:mod:`labkit.lab.stack`)
 =====================  ========================  ==========================================
 """
 
@@ -25,7 +27,7 @@ from labkit.errors import SetupError, UsageError
 from labkit.limits import parse_port
 from labkit.target import DOMAIN, TEST_PASSWORD, WORKSTATION_CAFILE, Target
 
-__all__ = ["DOMAIN", "LabConfig", "find_home", "in_workstation", "lab_target"]
+__all__ = ["DOMAIN", "ENGINES", "LabConfig", "find_home", "in_workstation", "lab_target"]
 
 
 def in_workstation() -> bool:
@@ -52,6 +54,9 @@ def find_home(start: Path | None = None) -> Path:
     )
 
 
+#: How a lab can run: Compose on this machine, or a stack on a Docker Swarm.
+ENGINES = ("compose", "swarm")
+
 #: Compose's own rule for project names, with labkit's length limit.
 _PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -67,6 +72,8 @@ class LabConfig:
     #: Address JupyterLab is published on. Loopback by default; a workshop server that
     #: participants reach over the network may use 0.0.0.0 (JupyterLab keeps its token).
     bind: str = "127.0.0.1"
+    #: How the lab runs: a Compose project on this machine, or a stack on a swarm.
+    engine: str = "compose"
 
     @classmethod
     def from_env(cls, **overrides: object) -> LabConfig:
@@ -76,6 +83,7 @@ class LabConfig:
             "jupyter_port": os.environ.get("LABKIT_JUPYTER_PORT", cls.jupyter_port),
             "image_tag": os.environ.get("LABKIT_IMAGE_TAG", cls.image_tag),
             "bind": os.environ.get("LABKIT_BIND", cls.bind),
+            "engine": os.environ.get("LABKIT_ENGINE", cls.engine),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         raw_port = values["jupyter_port"]
@@ -90,6 +98,7 @@ class LabConfig:
             port,
             str(values["image_tag"]),
             str(values["bind"]),
+            str(values["engine"]),
         )
         config.validate()
         return config
@@ -119,6 +128,11 @@ class LabConfig:
             raise UsageError(
                 f"Port {self.jupyter_port} is out of range.",
                 advice="Use a port between 1024 and 65535.",
+            )
+        if self.engine not in ENGINES:
+            raise UsageError(
+                f"Unknown engine {self.engine!r} (--engine, LABKIT_ENGINE).",
+                advice="Use compose (one machine, the default) or swarm (seats on a Docker Swarm).",
             )
         if not _PROJECT_RE.fullmatch(self.project):
             shown = self.project if len(self.project) <= 40 else self.project[:37] + "..."

@@ -183,6 +183,10 @@ class PublishedPort:
     protocol: str = "tcp"
 
 
+#: The label Docker's stacks (and labkit's swarm seats) put on what belongs to one.
+STACK_LABEL = "com.docker.stack.namespace"
+
+
 @dataclass(frozen=True)
 class Container:
     """One container as Docker lists it, with the Compose labels decoded."""
@@ -198,6 +202,10 @@ class Container:
     #: IPv4 address by network name.
     addresses: Mapping[str, str] = field(default_factory=dict)
     published: tuple[PublishedPort, ...] = ()
+    #: The swarm node's ID for a swarm task ("" for a Compose container).
+    node: str = ""
+    #: When Docker made it (seconds since the epoch; 0 when unknown).
+    created: int = 0
 
     @property
     def running(self) -> bool:
@@ -227,17 +235,26 @@ class Container:
             for p in data.get("Ports") or ()
             if p.get("PublicPort")
         )
+        name = str(names[0]).lstrip("/")
+        project = labels.get("com.docker.compose.project", "")
+        service = labels.get("com.docker.compose.service", name)
+        stack = labels.get(STACK_LABEL)
+        if stack:  # a swarm task of a seat's stack: its service is named STACK_SERVICE
+            project = stack
+            service = labels.get("com.docker.swarm.service.name", name).removeprefix(stack + "_")
         return cls(
             id=str(data.get("Id", "")),
-            name=str(names[0]).lstrip("/"),
-            project=labels.get("com.docker.compose.project", ""),
-            service=labels.get("com.docker.compose.service", str(names[0]).lstrip("/")),
+            name=name,
+            project=project,
+            service=service,
             state=str(data.get("State") or "unknown"),
             health=health,
             image=str(data.get("Image") or ""),
             labels=labels,
             addresses={k: v.get("IPAddress", "") for k, v in networks.items() if v},
             published=published,
+            node=labels.get("com.docker.swarm.node.id", ""),
+            created=int(data.get("Created") or 0),
         )
 
 
@@ -246,6 +263,8 @@ class NetworkInfo:
     name: str
     subnets: frozenset[str]
     containers: int
+    #: bridge (a Compose lab's cables) or overlay (a swarm seat's).
+    driver: str = "bridge"
 
 
 # --------------------------------------------------------------------------- the socket
@@ -418,19 +437,25 @@ class DockerEngine:
 
     @_boundary("list the lab's containers")
     def containers(
-        self, *, project: str | None = None, service: str | None = None
+        self, *, project: str | None = None, service: str | None = None, stack: bool = False
     ) -> list[Container]:
         """Containers (running or not) of a Compose project and/or service: one API call.
 
         Only containers Compose made for a service (``oneoff=False``): Compose also
         writes its project and service labels into the images it builds, so a
         container merely started from ``labkit/mx:dev`` (a swarm task, ``docker run``)
-        carries them too, and is not part of the lab."""
-        labels = ["com.docker.compose.oneoff=False"]
-        if project:
-            labels.append(f"com.docker.compose.project={project}")
-        if service:
-            labels.append(f"com.docker.compose.service={service}")
+        carries them too, and is not part of the lab. With ``stack``: the tasks of a
+        seat deployed as a swarm stack (:mod:`labkit.lab.stack`) instead, on this node."""
+        if stack:
+            labels = [f"{STACK_LABEL}={project}" if project else STACK_LABEL]
+            if project and service:
+                labels.append(f"com.docker.swarm.service.name={project}_{service}")
+        else:
+            labels = ["com.docker.compose.oneoff=False"]
+            if project:
+                labels.append(f"com.docker.compose.project={project}")
+            if service:
+                labels.append(f"com.docker.compose.service={service}")
         if self.socket is not None:
             query = {"all": 1, "filters": json.dumps({"label": labels})}
             found = self.socket.call("GET", "/containers/json", **query) or []
@@ -439,10 +464,10 @@ class DockerEngine:
         return [Container.from_listing(c) for c in found]
 
     @_boundary("list the lab's networks")
-    def network_projects(self) -> set[str]:
-        """The Compose projects that have networks (a lab whose start was cut short may
-        have its networks and no container yet)."""
-        label = "com.docker.compose.project"
+    def network_projects(self, *, stack: bool = False) -> set[str]:
+        """The Compose projects (or with ``stack``, swarm stacks) that have networks (a lab
+        whose start was cut short may have its networks and no container yet)."""
+        label = STACK_LABEL if stack else "com.docker.compose.project"
         if self.socket is not None:
             query = {"filters": json.dumps({"label": [label]})}
             found = self.socket.call("GET", "/networks", **query) or []
@@ -552,7 +577,12 @@ class DockerEngine:
         subnets = frozenset(
             c["Subnet"] for c in (data.get("IPAM") or {}).get("Config") or () if c.get("Subnet")
         )
-        return NetworkInfo(str(data.get("Name", name)), subnets, len(data.get("Containers") or {}))
+        return NetworkInfo(
+            str(data.get("Name", name)),
+            subnets,
+            len(data.get("Containers") or {}),
+            str(data.get("Driver") or "bridge"),
+        )
 
     @_boundary("remove a network")
     def remove_network(self, name: str) -> None:
@@ -1026,6 +1056,32 @@ class Compose:
         if code != 0:
             raise error(f"{what} failed (exit {code}).", advice=_tail_advice(result.output))
         return result
+
+    def model(self) -> dict[str, Any]:
+        """The lab's model as Compose resolves it for this project (``config --format
+        json``): names, images, variables filled in."""
+        argv = self.argv(["config", "--format", "json"])
+        try:
+            done = subprocess.run(
+                argv, env=self.env(), capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise translate(exc, "run docker compose") from exc
+        if done.returncode != 0:
+            raise LabkitError(
+                f"docker compose could not read the lab's file (exit {done.returncode}).",
+                advice=_tail_advice(done.stderr),
+            )
+        try:
+            data = json.loads(done.stdout)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise LabkitError(
+                "docker compose printed no model of the lab.",
+                advice=f"It printed: {done.stdout[:300]!r}",
+            )
+        return data
 
     def call(self, args: Sequence[str]) -> int:
         """Run compose attached to this terminal (``logs -f``); its exit code."""

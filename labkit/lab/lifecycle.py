@@ -153,9 +153,28 @@ class Lab:
             env["LABKIT_HUB_MODE"] = "1"
         return Compose(self.config, self.home, env)
 
+    @property
+    def on_swarm(self) -> bool:
+        return self.config.engine == "swarm"
+
     def containers(self) -> dict[str, Container]:
-        """This project's containers by service, running or not (one Docker listing)."""
-        return {c.service: c for c in self.engine.containers(project=self.config.project)}
+        """This project's containers by service, running or not (one Docker listing).
+
+        A seat on a swarm keeps its replaced tasks' containers for a while: the running
+        one, else the newest, stands for the service. A lab asked for as a Compose
+        project that has no container is looked for as a swarm seat too (a second
+        listing), so ``labkit doctor`` with the seat's project just works."""
+        found = self.engine.containers(project=self.config.project, stack=self.on_swarm)
+        if not found and not self.on_swarm:
+            found = self.engine.containers(project=self.config.project, stack=True)
+            if found:
+                self.config = replace(self.config, engine="swarm")
+        chosen: dict[str, Container] = {}
+        for c in found:
+            have = chosen.get(c.service)
+            if have is None or (c.running, c.created) > (have.running, have.created):
+                chosen[c.service] = c
+        return chosen
 
     def _running(self, found: dict[str, Container], service: str) -> Container:
         c = found.get(service)
@@ -274,7 +293,7 @@ class Lab:
             load_scenario(self.home, scenario)  # unknown names fail before any work
         self._require_host("start the lab")
         require_compose()
-        if not self.behind_hub:
+        if not self.behind_hub and not self.on_swarm:
             self._check_port()
         # Without building, an image built from older sources still runs (the hub's
         # labs use what `labkit hub up` built); only an absent one stops us.
@@ -289,6 +308,15 @@ class Lab:
         # A running lab keeps its network; a different prefix would need a new one.
         self.config = replace(self.config, net_prefix=self.live_config().net_prefix)
         self._drop_stale_networks(say)
+        if self.on_swarm:
+            self._deploy_stack(say, timeout)
+            if started is not None:
+                started()
+            say("waiting until every service works")
+            self.wait_ready(timeout=timeout)
+            name = scenario or self.current().name or DEFAULT_SCENARIO
+            say(f"applying scenario {name}")
+            return self.apply(name)
         say("starting containers")
         try:
             # Not `--wait`: that relies on Docker's healthchecks, which run at monitoring
@@ -311,6 +339,27 @@ class Lab:
         say(f"applying scenario {name}")
         return self.apply(name)
 
+    @property
+    def _node_file(self) -> Path:
+        """Where a swarm seat's node is kept: its learner's volumes are there."""
+        return self.state_dir / "swarm-node"
+
+    def _deploy_stack(self, say: Say, timeout: float) -> None:
+        """Start this lab as a stack on the swarm (see :mod:`labkit.lab.stack`)."""
+        from labkit.lab import stack
+
+        stack.require_manager(self.engine)
+        kept = self._node_file.read_text().strip() if self._node_file.is_file() else None
+        node = stack.place(stack.swarm_nodes(self.engine), keep=kept)
+        say(f"starting the seat on swarm node {node.hostname}")
+        model = self.compose().model()
+        seat = stack.seat_stack(model, project=self.config.project, node=node.id)
+        stack.deploy(self.engine, seat)
+        self._node_file.parent.mkdir(parents=True, exist_ok=True)
+        self._node_file.write_text(node.id + "\n")
+        say("waiting for the swarm to run its tasks")
+        stack.wait_tasks(self.engine, self.config.project, images.SERVICES, timeout=timeout)
+
     def _drop_stale_networks(self, say: Say = _quiet) -> None:
         """Remove this project's networks that were made for another layout or prefix.
 
@@ -320,10 +369,11 @@ class Lab:
         so they are stopped first; volumes (the learner's work) stay.
         """
         expected: dict[str, str | None] = {"lab": None, **self.config.cables}
+        driver = "overlay" if self.on_swarm else "bridge"
         for cable, subnet in expected.items():
             name = f"{self.config.project}_{cable}"
             net = self.engine.network(name)
-            if net is None or subnet in net.subnets:
+            if net is None or (subnet in net.subnets and net.driver == driver):
                 continue
             if net.containers:
                 say(f"network {name} has an older layout: recreating the lab's containers")
@@ -374,6 +424,13 @@ class Lab:
         self._require_host("stop the lab")
         require_compose()
         say("stopping containers" + (" and removing volumes" if volumes else ""))
+        if not self.on_swarm:
+            self.containers()  # a swarm seat asked for by its project is found as one
+        if self.on_swarm:
+            from labkit.lab import stack
+
+            stack.remove(self.engine, self.config.project, volumes=volumes)
+            return
         self.compose().run(
             ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
             what="Stopping the lab",
@@ -421,7 +478,8 @@ class Lab:
             health = checks[svc].health
             services.append(ServiceStatus(svc, c.name, c.state, health, c.image or None))
         running = any(s.state == "running" for s in services)
-        url = self._url(self.live_config(found)) if running else None
+        # A swarm seat publishes nothing: its learner comes in through the hub.
+        url = self._url(self.live_config(found)) if running and not self.on_swarm else None
         return LabStatus(self.config.project, tuple(services), scenario, url, network)
 
     def _network_or_none(self, riders: dict[str, HealthRider]) -> str | None:

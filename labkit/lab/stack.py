@@ -1,0 +1,468 @@
+"""A learner's lab as a Docker Swarm stack: the same images and the same lab, on a cluster.
+
+A Compose lab lives on one machine; a workshop that outgrows one machine runs its seats
+on a swarm (``labkit hub up --engine swarm``). A seat is then a *stack*: four swarm
+services (``PROJECT_mx``, ...), its cables as overlay networks and its volumes, all
+labelled ``com.docker.stack.namespace=PROJECT`` as ``docker stack deploy`` labels
+them, so ``docker stack ls|ps|rm`` show and remove seats too. labkit creates them with
+the Engine API itself (the hub's image has no docker CLI), from the very model Compose
+resolves for the seat (``docker compose config``):
+
+* every service of a seat runs on **one node** (a placement constraint), so the path
+  and its timings stay a laptop's, and the learner's volume stays where their work is;
+  the node is chosen by free memory (:func:`place`) and kept for the seat's next start;
+* the cables become **internal, attachable overlays** with the same subnets; swarm
+  gives tasks no fixed addresses on them, so each container's end of a cable is
+  *named* instead (``mx-lan``, ``router-cafe``: network aliases) and ``lab-links``
+  finds its peers by those names (``LAB_CABLES=names``), at start and again after a
+  peer's task is replaced. The lab's own addresses (``P.25`` for mx, ...) run on the
+  VXLAN links on top, exactly as under Compose: zones, resolvers and the server's view
+  need no change;
+* no Docker health checks (swarm puts a task's names on its networks only once it is
+  healthy, and ``lab-links`` needs its peers' names to become healthy); labkit checks
+  readiness itself, as it does for Compose labs;
+* nothing is published: a swarm seat is reached through the hub, on its ``public``
+  overlay (internal too).
+
+What is pure (the stack from a model, the placement) is tested without Docker; what
+talks to the daemon is a thin layer over the SDK's low-level API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from labkit.errors import LabStateError, UsageError
+from labkit.lab.engine import STACK_LABEL, _boundary
+
+if TYPE_CHECKING:
+    from labkit.lab.engine import DockerEngine
+
+__all__ = [
+    "LINK_OF_CABLE",
+    "SEAT_MEMORY",
+    "SeatStack",
+    "StackMount",
+    "StackNetwork",
+    "StackService",
+    "SwarmNode",
+    "deploy",
+    "place",
+    "remove",
+    "require_manager",
+    "seat_stack",
+    "stack_projects",
+    "swarm_nodes",
+    "wait_tasks",
+]
+
+#: Cable network -> the lab-links link that runs over it (an end's name: ROLE-LINK).
+LINK_OF_CABLE = {"server": "lan", "cafe": "cafe", "hotspot": "hotspot"}
+
+#: What one idle seat holds in memory (bench_workshop: 115 MB per seat), rounded up.
+SEAT_MEMORY = 128 * 2**20
+
+
+@dataclass(frozen=True)
+class StackMount:
+    volume: str  # the volume's full name (PROJECT_learner)
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class StackNetwork:
+    name: str  # full name (PROJECT_server)
+    subnet: str
+    internal: bool = True
+
+
+@dataclass(frozen=True)
+class StackService:
+    name: str  # the swarm service: PROJECT_SERVICE
+    service: str  # the lab's service: mx, dns, router, workstation
+    image: str
+    hostname: str
+    env: tuple[tuple[str, str], ...]
+    cap_add: tuple[str, ...]
+    sysctls: tuple[tuple[str, str], ...]
+    init: bool
+    stop_grace_s: float
+    mounts: tuple[StackMount, ...]
+    #: (network's full name, this service's name on it or "" for none).
+    networks: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class SeatStack:
+    project: str
+    node: str  # the swarm node ID every service runs on
+    services: tuple[StackService, ...]
+    networks: tuple[StackNetwork, ...]
+
+    @property
+    def volumes(self) -> tuple[str, ...]:
+        return tuple(sorted({m.volume for s in self.services for m in s.mounts}))
+
+
+def _seconds(text: object) -> float:
+    """Compose's durations as ``config`` prints them: ``2s``, ``1m30s``, ``500ms``."""
+    if isinstance(text, int | float):
+        return float(text)
+    total, number = 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6}
+    s = str(text or "")
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = "ms" if s.startswith("ms", i) else "us" if s.startswith("us", i) else ch
+        total += float(number or 0) * units.get(unit, 1.0)
+        number = ""
+        i += len(unit)
+    return total + float(number or 0)
+
+
+def seat_stack(model: Mapping[str, Any], *, project: str, node: str) -> SeatStack:
+    """The stack of one seat, from the Compose model resolved for it (``docker compose
+    -p PROJECT config --format json``), every service pinned to ``node``."""
+    networks_of = model.get("networks") or {}
+    volumes_of = model.get("volumes") or {}
+
+    def full(kind: Mapping[str, Any], name: str) -> str:
+        return str((kind.get(name) or {}).get("name") or f"{project}_{name}")
+
+    services = []
+    for name, svc in sorted((model.get("services") or {}).items()):
+        env = {str(k): str(v) for k, v in (svc.get("environment") or {}).items() if v is not None}
+        env["LAB_CABLES"] = "names"
+        mounts = tuple(
+            StackMount(
+                full(volumes_of, str(v["source"])), str(v["target"]), bool(v.get("read_only"))
+            )
+            for v in svc.get("volumes") or ()
+            if v.get("type") == "volume" and v.get("source")
+        )
+        attached = tuple(
+            (full(networks_of, net), f"{name}-{LINK_OF_CABLE[net]}" if net in LINK_OF_CABLE else "")
+            for net in sorted(svc.get("networks") or {})
+        )
+        services.append(
+            StackService(
+                name=f"{project}_{name}",
+                service=name,
+                image=str(svc["image"]),
+                hostname=str(svc.get("hostname") or name),
+                env=tuple(sorted(env.items())),
+                cap_add=tuple(svc.get("cap_add") or ()),
+                sysctls=tuple(
+                    sorted((str(k), str(v)) for k, v in (svc.get("sysctls") or {}).items())
+                ),
+                init=bool(svc.get("init")),
+                stop_grace_s=_seconds(svc.get("stop_grace_period") or "10s"),
+                mounts=mounts,
+                networks=attached,
+            )
+        )
+    cables = []
+    for name, net in sorted(networks_of.items()):
+        pools = (net.get("ipam") or {}).get("config") or ()
+        subnets = [c["subnet"] for c in pools if c.get("subnet")]
+        if len(subnets) != 1:
+            raise UsageError(
+                f"The lab's network {name!r} has no single fixed subnet, which a swarm seat needs.",
+                advice="Give it one in lab/docker-compose.yml (ipam.config[0].subnet), as the "
+                "lab's own networks have.",
+            )
+        # Every seat network is internal on a swarm: nothing is published, the hub
+        # reaches the learner's server on the seat's own overlay.
+        cables.append(StackNetwork(full(networks_of, name), subnets[0], internal=True))
+    return SeatStack(project, node, tuple(services), tuple(cables))
+
+
+# --------------------------------------------------------------------------- placement
+
+
+@dataclass(frozen=True)
+class SwarmNode:
+    id: str
+    hostname: str
+    memory: int  # bytes the node has
+    ready: bool  # ready and active: it may take new tasks
+    seats: int = 0  # seats (stacks) with tasks on it now
+
+    @property
+    def free(self) -> int:
+        """Memory left for more seats, by the measured size of one."""
+        return self.memory - self.seats * SEAT_MEMORY
+
+
+def place(nodes: Sequence[SwarmNode], *, keep: str | None = None) -> SwarmNode:
+    """The node a seat goes to: the one it ran on before (``keep``: its learner's work is
+    in a volume there) if that node still takes tasks, else the one with the most free
+    memory (the hostname breaks ties, so the choice is the same every time)."""
+    usable = [n for n in nodes if n.ready]
+    kept = next((n for n in usable if n.id == keep), None)
+    if kept is not None:
+        return kept
+    if not usable:
+        raise LabStateError(
+            "No node of the swarm can take a seat (none is ready and active).",
+            advice="`docker node ls` shows the nodes; `docker node update --availability "
+            "active NODE` puts a drained one back.",
+        )
+    best = max(usable, key=lambda n: (n.free, n.hostname))
+    if best.free < SEAT_MEMORY:
+        raise LabStateError(
+            f"The swarm is full: no node has {SEAT_MEMORY >> 20} MiB left for another seat "
+            f"(the best, {best.hostname}, has {max(best.free, 0) >> 20} MiB).",
+            advice="Add a node (`docker swarm join-token worker` on a manager says how), or "
+            "stop idle learners' servers from the hub's admin page.",
+        )
+    return best
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+@_boundary("ask the swarm")
+def require_manager(engine: DockerEngine) -> str:
+    """This daemon's node ID, if it is a swarm manager; else a LabStateError that says
+    how to make one."""
+    swarm = engine.client.api.info().get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        raise LabStateError(
+            "This Docker is not part of a swarm, so it cannot run seats with --engine swarm.",
+            advice="Make this machine a swarm manager: `docker swarm init` (add "
+            "`--advertise-addr ADDRESS` where it has several); other machines join with the "
+            "command `docker swarm join-token worker` prints. Or leave --engine out: one "
+            "machine runs seats with Compose.",
+        )
+    if not swarm.get("ControlAvailable"):
+        raise LabStateError(
+            "This Docker is a swarm worker; seats are started from a manager.",
+            advice="Run the hub on a manager node (`docker node ls` there lists them).",
+        )
+    return str(swarm.get("NodeID", ""))
+
+
+@_boundary("list the swarm's nodes")
+def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
+    """The swarm's nodes, each with the number of seats that run on it now."""
+    api = engine.client.api
+    seats: dict[str, set[str]] = {}
+    for task in api.tasks(filters={"desired-state": "running"}):
+        labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
+        if STACK_LABEL in labels and task.get("NodeID"):
+            seats.setdefault(str(task["NodeID"]), set()).add(labels[STACK_LABEL])
+    nodes = []
+    for data in api.nodes():
+        described = data.get("Description") or {}
+        nodes.append(
+            SwarmNode(
+                id=str(data["ID"]),
+                hostname=str(described.get("Hostname") or data["ID"][:12]),
+                memory=int((described.get("Resources") or {}).get("MemoryBytes") or 0),
+                ready=(data.get("Status") or {}).get("State") == "ready"
+                and (data.get("Spec") or {}).get("Availability") == "active",
+                seats=len(seats.get(str(data["ID"]), ())),
+            )
+        )
+    return nodes
+
+
+@_boundary("list the swarm's seats")
+def stack_projects(engine: DockerEngine) -> set[str]:
+    """Stacks that have services (running or not) on this swarm; empty off a swarm."""
+    api = engine.client.api
+    if (api.info().get("Swarm") or {}).get("ControlAvailable") is not True:
+        return set()
+    return {
+        str(((s.get("Spec") or {}).get("Labels") or {}).get(STACK_LABEL, ""))
+        for s in api.services(filters={"label": STACK_LABEL})
+    } - {""}
+
+
+@_boundary("start a seat on the swarm")
+def deploy(engine: DockerEngine, stack: SeatStack) -> None:
+    """Create the seat's networks and services (what exists already is kept, as
+    ``docker compose up`` keeps running containers)."""
+    from docker import types
+
+    api = engine.client.api
+    label = {STACK_LABEL: stack.project}
+    existing = {n["Name"]: n for n in api.networks(names=[n.name for n in stack.networks])}
+    for net in stack.networks:
+        found = existing.get(net.name)
+        if found is not None and found.get("Driver") == "overlay":
+            continue
+        api.create_network(
+            net.name,
+            driver="overlay",
+            internal=net.internal,
+            attachable=True,  # the hub joins the seat's public overlay
+            ipam=types.IPAMConfig(pool_configs=[types.IPAMPool(subnet=net.subnet)]),
+            labels=label,
+        )
+    mine = {"label": f"{STACK_LABEL}={stack.project}"}
+    have = {s["Spec"]["Name"] for s in api.services(filters=mine)}
+    for svc in stack.services:
+        if svc.name in have:
+            continue
+        spec = types.ContainerSpec(
+            svc.image,
+            hostname=svc.hostname,
+            env=[f"{k}={v}" for k, v in svc.env],
+            labels=label,
+            mounts=[
+                types.Mount(m.target, m.volume, type="volume", read_only=m.read_only, labels=label)
+                for m in svc.mounts
+            ],
+            stop_grace_period=int(svc.stop_grace_s * 1e9),
+            healthcheck=types.Healthcheck(test=["NONE"]),
+            init=svc.init,
+            cap_add=list(svc.cap_add) or None,
+            sysctls=dict(svc.sysctls) or None,
+        )
+        template = types.TaskTemplate(
+            spec,
+            restart_policy=types.RestartPolicy(condition="any", delay=int(1e9)),
+            placement=types.Placement(constraints=[f"node.id=={stack.node}"]),
+            networks=[
+                types.NetworkAttachmentConfig(net, aliases=[alias] if alias else None)
+                for net, alias in svc.networks
+            ],
+        )
+        api.create_service(
+            template,
+            name=svc.name,
+            labels=label,
+            endpoint_spec=types.EndpointSpec(mode="dnsrr"),
+        )
+
+
+#: Task states after which a task will not run (swarm may start a new one instead).
+_ENDED = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
+
+
+def _seat_tasks(
+    engine: DockerEngine, service_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The tasks of the seat's services (by service ID), newest first: one call."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for task in engine.client.api.tasks(filters={"service": list(service_ids)}):
+        found.setdefault(str(task.get("ServiceID", "")), []).append(task)
+    for tasks in found.values():
+        tasks.sort(key=lambda t: str(t.get("CreatedAt", "")), reverse=True)
+    return found
+
+
+@_boundary("wait for the seat's tasks")
+def wait_tasks(
+    engine: DockerEngine, project: str, services: Iterable[str], *, timeout: float = 180
+) -> None:
+    """Wait until every service of the seat has a running task; a task the swarm
+    rejects (no such image on the node, a volume it cannot mount) fails at once, with
+    the swarm's own words."""
+    api = engine.client.api
+    wanted = {f"{project}_{s}" for s in services}
+    mine = {"label": f"{STACK_LABEL}={project}"}
+    ids = {s["ID"]: s["Spec"]["Name"] for s in api.services(filters=mine)}
+    missing = wanted - set(ids.values())
+    if missing:
+        raise LabStateError(
+            f"The seat {project} has no swarm service {', '.join(sorted(missing))}.",
+            advice="Start it again (`labkit down` then `labkit up`, or stop and start the "
+            "learner's server on the hub).",
+        )
+    deadline = time.monotonic() + timeout
+    said = ""
+    while True:
+        tasks = _seat_tasks(engine, sorted(ids))
+        waiting = []
+        for sid, name in sorted(ids.items(), key=lambda kv: kv[1]):
+            newest = (tasks.get(sid) or [{}])[0]
+            status = newest.get("Status") or {}
+            state = str(status.get("State", "new"))
+            if state == "running":
+                continue
+            err = str(status.get("Err") or status.get("Message") or state)
+            if state == "rejected":
+                raise LabStateError(
+                    f"The swarm could not start {name}: {err}",
+                    advice=_rejected_advice(err),
+                )
+            waiting.append(f"{name}: {err}")
+        if not waiting:
+            return
+        said = "; ".join(waiting)
+        if time.monotonic() > deadline:
+            raise LabStateError(
+                f"The seat {project}'s tasks were not running after {timeout:.0f} s.",
+                advice=f"The swarm says: {said}. `docker service ps {project}_mx --no-trunc` "
+                "shows more.",
+            )
+        time.sleep(0.25)
+
+
+def _rejected_advice(err: str) -> str:
+    if "No such image" in err or "image" in err.lower():
+        return (
+            "The node has no such image: copy labkit's images to every node with `labkit "
+            "images export - | ssh NODE labkit images import -`, or `labkit images push "
+            "--registry HOST:PORT` here and `labkit images pull --registry HOST:PORT` there."
+        )
+    return "`docker service ps --no-trunc` shows the swarm's view; `docker node ls` the nodes."
+
+
+@_boundary("remove a seat from the swarm")
+def remove(
+    engine: DockerEngine, project: str, *, volumes: bool = False, timeout: float = 60
+) -> None:
+    """Remove the seat's services, then (once their containers are gone) its networks,
+    and with ``volumes`` its volumes (the learner's work) on this node."""
+    import docker.errors
+
+    api = engine.client.api
+    label = f"{STACK_LABEL}={project}"
+    for svc in api.services(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_service(svc["ID"])
+    deadline = time.monotonic() + timeout
+    while engine.containers(project=project, stack=True):
+        if time.monotonic() > deadline:
+            raise LabStateError(
+                f"The seat {project}'s containers were still there {timeout:.0f} s after its "
+                "services were removed.",
+                advice="`docker ps -a --filter label=" + label + "` shows them; remove them "
+                "with `docker rm -f`, then run the same command again.",
+            )
+        time.sleep(0.25)
+    pending = [n["Name"] for n in api.networks(filters={"label": label})]
+    while pending:
+        left = []
+        for name in pending:
+            try:
+                api.remove_network(name)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:
+                left.append(name)  # an endpoint is still being detached: again shortly
+        pending = left
+        if pending and time.monotonic() > deadline:
+            raise LabStateError(
+                f"The seat {project}'s networks {', '.join(pending)} could not be removed.",
+                advice="`docker network inspect NAME` shows what is still attached.",
+            )
+        if pending:
+            time.sleep(0.25)
+    if volumes:
+        for vol in (api.volumes(filters={"label": label}) or {}).get("Volumes") or ():
+            api.remove_volume(vol["Name"], force=True)
