@@ -80,6 +80,16 @@ def hub_up(
             parser=count_option(0, 500, "number of warm seats"),
         ),
     ] = 0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            envvar="LABKIT_ENGINE",
+            help="Where learners' labs run: compose (this machine) or swarm (the Docker "
+            "Swarm this machine manages; each lab on one node, placed by free memory).",
+            metavar="compose|swarm",
+        ),
+    ] = "compose",
     hub_project: HubOpt = HUB_PROJECT,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +105,7 @@ def hub_up(
             cull_idle_s=cull_idle,
             scenario=scenario,
             seats_warm=seats_warm,
+            engine=engine,
             say=say,
         )
     emit(st, as_json, lambda: _render(st))

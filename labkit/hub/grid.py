@@ -66,6 +66,8 @@ class LearnerRow:
     error: str | None = None
     #: Seconds since any of their results last changed (None: not seen yet).
     quiet_for: float | None = None
+    #: The swarm node their lab runs on (None: on the hub's own machine, with Compose).
+    node: str | None = None
 
     @property
     def earned(self) -> float:
@@ -109,6 +111,8 @@ class Room:
     _round: threading.Lock = field(default_factory=threading.Lock)
     #: Per learner: the fingerprint at their last full check, and when it ran.
     _full: dict[str, tuple[tuple[str, ...], float]] = field(default_factory=dict)
+    #: Swarm node IDs -> host names, asked again when a lab is on a node not seen yet.
+    _nodes: dict[str, str] = field(default_factory=dict)
 
     @property
     def learners(self) -> list[str]:
@@ -173,6 +177,7 @@ class Room:
             ws = found.get("workstation")
             if ws is None or not ws.running:
                 return LearnerRow(name, running=False)
+            node = self.node_name(lab, ws.node) if ws.node else None
             printed = self.fingerprint(lab, found)
             last = self._full.get(name)
             now = self.clock()
@@ -199,7 +204,16 @@ class Room:
             scenario=state.name,
             edited=state.modified,
             error=grades.error,
+            node=node,
         )
+
+    def node_name(self, lab: Lab, node_id: str) -> str:
+        """The host name of swarm node ``node_id`` (asked once per new node)."""
+        if node_id not in self._nodes:
+            from labkit.lab.stack import swarm_nodes
+
+            self._nodes.update({n.id: n.hostname for n in swarm_nodes(lab.engine)})
+        return self._nodes.get(node_id, node_id[:12])
 
 
 def _with_quiet(row: LearnerRow, quiet: float) -> LearnerRow:
@@ -284,11 +298,14 @@ def render_grid(
         f'<th class="task" title="{esc(t.title)}">{esc(t.id.replace(".", " · "))}</th>'
         for t in tasks
     )
+    # On a swarm, where each lab runs: a node column (none for one machine).
+    nodes = any(r.node for r in rows)
     body = []
     for row in shown:
+        where = f'<td class="node">{esc(row.node or "")}</td>' if nodes else ""
         if not row.running:
             body.append(
-                f'<tr><td class="name">{esc(row.name)}</td>'
+                f'<tr><td class="name">{esc(row.name)}</td>{where}'
                 f'<td colspan="{len(tasks) + 4}" class="off">not logged in (lab stopped)</td></tr>'
             )
             continue
@@ -314,7 +331,7 @@ def render_grid(
                 "<button>reset</button></form>"
             )
         body.append(
-            f'<tr><td class="name">{esc(row.name)}</td>{cells}'
+            f'<tr><td class="name">{esc(row.name)}</td>{where}{cells}'
             f'<td><span class="bar"><span style="width:{share * 100:.0f}%"></span></span> '
             f"{row.earned:.1f} / {row.possible:g}</td>"
             f"<td>{row.questions_passed}/{row.questions_total}</td>"
@@ -348,7 +365,8 @@ def render_grid(
         f'<meta http-equiv="refresh" content="{int(refresh_s)}">'
         f"<title>labkit · the room</title><style>{_STYLE}</style></head><body>"
         f"<h1>{'The room' if admin else esc(viewer)}</h1><p class=sub>{sub}</p>{controls}"
-        f"<table><tr><th>learner</th>{head}<th>live tasks</th><th>questions</th>"
+        f"<table><tr><th>learner</th>{'<th>node</th>' if nodes else ''}{head}"
+        "<th>live tasks</th><th>questions</th>"
         f"<th>scenario</th><th></th><th></th></tr>{''.join(body)}</table></body></html>"
     )
 
@@ -369,6 +387,7 @@ def grid_json(rows: Sequence[LearnerRow]) -> list[dict[str, Any]]:
             "stuck": r.stuck,
             "quiet_for": r.quiet_for,
             "error": r.error,
+            "node": r.node,
         }
         for r in rows
     ]

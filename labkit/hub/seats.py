@@ -48,14 +48,17 @@ def learner_lab(
     net: str = HUB_NET,
     first_port: int = 20001,
     image_tag: str = "dev",
+    engine: str = "compose",
 ) -> LabConfig:
-    """The lab of ``username`` (who must be on the roster)."""
+    """The lab of ``username`` (who must be on the roster); ``engine``: Compose on the
+    hub's machine, or a stack on the swarm the hub's machine manages."""
     n = roster.index(username) + 1
     config = LabConfig(
         project=f"{prefix}{username}",
         net_prefix=f"{net}.{n}",
         jupyter_port=first_port + n - 1,
         image_tag=image_tag,
+        engine=engine,
     )
     config.validate()
     return config
@@ -71,6 +74,7 @@ def seats_for(roster: Roster, **options: Any) -> dict[str, dict[str, Any]]:
             "net_prefix": config.net_prefix,
             "jupyter_port": config.jupyter_port,
             "image_tag": config.image_tag,
+            "engine": config.engine,
         }
     return seats
 
@@ -88,6 +92,7 @@ def seat_from_settings(settings: Mapping[str, Any], username: str) -> LabConfig:
         net_prefix=seat["net_prefix"],
         jupyter_port=int(seat["jupyter_port"]),
         image_tag=seat.get("image_tag", "dev"),
+        engine=seat.get("engine", "compose"),
     )
     config.validate()
     return config

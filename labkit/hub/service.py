@@ -25,7 +25,7 @@ from labkit.hub.roster import Roster, load_roster
 from labkit.hub.settings import DEFAULT_CULL_IDLE_S, hub_settings
 from labkit.lab import images
 from labkit.lab.config import LabConfig, find_home
-from labkit.lab.engine import Compose, Container, DockerEngine
+from labkit.lab.engine import Compose, Container, DockerEngine, by_service
 from labkit.lab.lifecycle import DEFAULT_SCENARIO, Lab
 from labkit.lab.scenarios import load_scenario
 
@@ -99,12 +99,18 @@ class HubService:
         cull_idle_s: int = DEFAULT_CULL_IDLE_S,
         scenario: str | None = None,
         seats_warm: int = 0,
+        engine: str = "compose",
         timeout: float = 120,
         say: Say = lambda _: None,
     ) -> HubStatus:
         roster = load_roster(roster_file)
         if scenario is not None:
             load_scenario(self.home, scenario)  # an unknown name fails before any work
+        LabConfig(engine=engine).validate()
+        if engine == "swarm":
+            from labkit.lab import stack
+
+            stack.require_manager(self.engine)  # before anything is built or started
         settings = hub_settings(
             roster,
             cull_idle_s=cull_idle_s,
@@ -112,6 +118,7 @@ class HubService:
             image_tag=self.image_tag,
             seat_prefix=self.seat_prefix,
             warm=seats_warm,
+            engine=engine,
         )
         _check_bind(bind, insecure_bind)
         running = self._container()
@@ -209,17 +216,36 @@ class HubService:
         return HubStatus(self.project, c.state, url, users, admins, labs)
 
     def seats(self) -> dict[str, list[Container]]:
-        """The learners' labs this hub started, running or not, by Compose project; a
-        lab whose start was cut short (Docker died) may have networks and no container:
-        it is listed too, with none, so that :meth:`down` removes what it has."""
-        found: dict[str, list[Container]] = {}
-        for c in self.engine.containers():
-            if c.project.startswith(self.seat_prefix) and c.project != self.project:
-                found.setdefault(c.project, []).append(c)
-        for project in self.engine.network_projects():
-            if project.startswith(self.seat_prefix) and project != self.project:
-                found.setdefault(project, [])
-        return found
+        """The learners' labs this hub started, running or not, by project (Compose's or
+        a swarm stack's); a lab whose start was cut short (Docker died) may have
+        networks and no container: it is listed too, with none, so that :meth:`down`
+        removes what it has."""
+        return {project: found for project, (_, found) in self._seats().items()}
+
+    def _seats(self) -> dict[str, tuple[str, list[Container]]]:
+        """:meth:`seats`, each with its engine (compose or swarm)."""
+        from labkit.lab import stack
+
+        found: dict[str, tuple[str, list[Container]]] = {}
+
+        def mine(project: str) -> bool:
+            return project.startswith(self.seat_prefix) and project != self.project
+
+        for engine, on_swarm in (("compose", False), ("swarm", True)):
+            for c in self.engine.containers(stack=on_swarm):
+                if mine(c.project):
+                    found.setdefault(c.project, (engine, []))[1].append(c)
+            for project in self.engine.network_projects(stack=on_swarm):
+                if mine(project):
+                    found.setdefault(project, (engine, []))
+        for project in stack.stack_projects(self.engine):  # services whose tasks wait
+            if mine(project):
+                found.setdefault(project, ("swarm", []))
+        # A swarm seat keeps its replaced tasks' containers for a while: one per service.
+        return {
+            project: (engine, list(by_service(containers).values()))
+            for project, (engine, containers) in found.items()
+        }
 
     def down(self, *, volumes: bool = False, say: Say = lambda _: None) -> None:
         """Stop the hub and every learner's lab it started (their volumes stay unless
@@ -228,11 +254,10 @@ class HubService:
             ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
             what="Stopping the hub",
         )
-        for project in sorted(self.seats()):
+        for project, (engine, _) in sorted(self._seats().items()):
             say(f"stopping {project}")
-            Lab(LabConfig(project=project, image_tag=self.image_tag), self.home).down(
-                volumes=volumes
-            )
+            config = LabConfig(project=project, image_tag=self.image_tag, engine=engine)
+            Lab(config, self.home).down(volumes=volumes)
 
 
 def _lab_state(containers: list[Container]) -> str:

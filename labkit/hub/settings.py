@@ -27,6 +27,7 @@ def hub_settings(
     seat_prefix: str = HUB_PREFIX,
     seat_net: str = HUB_NET,
     warm: int = 0,
+    engine: str = "compose",
 ) -> str:
     """The settings file's text for ``roster``: who logs in, whose lab is whose."""
     if not 60 <= cull_idle_s <= 7 * 24 * 3600:
@@ -41,6 +42,9 @@ def hub_settings(
         "scenario": scenario,
         # The learners whose labs start with the hub (roster order), before they log in.
         "warm": [e.username for e in roster.learners][: max(0, warm)],
-        "seats": seats_for(roster, prefix=seat_prefix, net=seat_net, image_tag=image_tag),
+        "engine": engine,
+        "seats": seats_for(
+            roster, prefix=seat_prefix, net=seat_net, image_tag=image_tag, engine=engine
+        ),
     }
     return json.dumps(data, indent=2) + "\n"

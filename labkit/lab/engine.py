@@ -258,6 +258,17 @@ class Container:
         )
 
 
+def by_service(found: Iterable[Container]) -> dict[str, Container]:
+    """One container per service: the running one, else the newest. (A swarm seat keeps
+    its replaced tasks' containers for a while; a Compose lab has one per service.)"""
+    chosen: dict[str, Container] = {}
+    for c in found:
+        have = chosen.get(c.service)
+        if have is None or (c.running, c.created) > (have.running, have.created):
+            chosen[c.service] = c
+    return chosen
+
+
 @dataclass(frozen=True)
 class NetworkInfo:
     name: str

@@ -30,6 +30,7 @@ from labkit.lab.engine import (
     Container,
     DockerEngine,
     DockerTransport,
+    by_service,
     require_compose,
 )
 from labkit.lab.readiness import (
@@ -169,12 +170,7 @@ class Lab:
             found = self.engine.containers(project=self.config.project, stack=True)
             if found:
                 self.config = replace(self.config, engine="swarm")
-        chosen: dict[str, Container] = {}
-        for c in found:
-            have = chosen.get(c.service)
-            if have is None or (c.running, c.created) > (have.running, have.created):
-                chosen[c.service] = c
-        return chosen
+        return by_service(found)
 
     def _running(self, found: dict[str, Container], service: str) -> Container:
         c = found.get(service)
