@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,10 +255,17 @@ class HubService:
             ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],
             what="Stopping the hub",
         )
-        for project, (engine, _) in sorted(self._seats().items()):
+        seats = sorted(self._seats().items())
+
+        def stop(seat: tuple[str, tuple[str, list[Container]]]) -> None:
+            project, (engine, _) = seat
             say(f"stopping {project}")
             config = LabConfig(project=project, image_tag=self.image_tag, engine=engine)
             Lab(config, self.home).down(volumes=volumes)
+
+        # Each lab waits seconds for its containers' grace periods: several at once.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(stop, seats))
 
 
 def _lab_state(containers: list[Container]) -> str:

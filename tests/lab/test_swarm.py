@@ -1,0 +1,220 @@
+"""Learners' labs on a Docker Swarm: ``labkit hub up --engine swarm``, on a single-node
+swarm made for this module (and left again afterwards, unless this machine was already
+in one).
+
+Five learners log in at once (two warm seats, three started at login); each lab runs as
+a stack (labkit.lab.stack) on the swarm. The scenario rows of ``fixed`` and ``blog``
+(tests/lab/test_scenarios.py, real swaks, openssl, dig, nc) run against one of those
+seats; one seat cannot reach another's servers; a replaced task (the router, killed)
+comes back and the path works again; ``hub down --volumes`` leaves no service, network,
+volume or container of the hub's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import test_scenarios as rows
+from conftest import TEST_PROJECT, LabHandle, _free_port
+from test_hub_labs import Learner, _log_in, _wait_ready
+
+from labkit.hub.roster import parse_roster
+from labkit.hub.seats import learner_lab
+from labkit.lab.lifecycle import Lab
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = TEST_PROJECT + "-swarm"
+USERS = [f"learner{n:02d}" for n in range(1, 6)]
+ADMIN = "teacher"
+WARM = 2
+STACK = "com.docker.stack.namespace"
+ROSTER = "username,role\n" + f"{ADMIN},instructor\n" + "".join(f"{u}\n" for u in USERS)
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+
+
+def _labkit(*args: str, cwd: Path, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, LABKIT_HUB_PROJECT=PROJECT, LABKIT_HOME=str(REPO), COLUMNS="300")
+    return subprocess.run(
+        ["labkit", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
+
+
+def _of_this_hub(kind: str, *args: str) -> list[str]:
+    """Names of ``docker KIND ls`` objects that belong to this hub or its seats."""
+    listed = _docker(kind, "ls", *args, "--format", "{{.Name}}").stdout.split()
+    return sorted(n for n in listed if n.startswith(PROJECT))
+
+
+@pytest.fixture(scope="module")
+def swarm() -> Iterator[None]:
+    """A single-node swarm on this machine's loopback; left again afterwards (with the
+    bridge swarm makes) when this module made it."""
+    state = _docker("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    made = state == "inactive"
+    if made:
+        init = _docker(
+            "swarm", "init", "--advertise-addr", "127.0.0.1", "--default-addr-pool", "10.123.0.0/16"
+        )
+        assert init.returncode == 0, init.stderr
+    yield
+    if made:
+        assert _docker("swarm", "leave", "--force").returncode == 0
+        _docker("network", "rm", "docker_gwbridge")
+
+
+@pytest.fixture(scope="module")
+def hub(swarm, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("swarmhub")
+    (folder / "roster.csv").write_text(ROSTER)
+    port = _free_port()
+    _labkit("hub", "down", "--volumes", cwd=folder)  # a run that was killed
+    up = _labkit(
+        "hub",
+        "up",
+        "--roster",
+        "roster.csv",
+        "--port",
+        str(port),
+        "--engine",
+        "swarm",
+        "--scenario",
+        "fixed",
+        "--seats-warm",
+        str(WARM),
+        cwd=folder,
+    )
+    try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        yield f"http://127.0.0.1:{port}", folder
+    finally:
+        down = _labkit("hub", "down", "--volumes", cwd=folder)
+        assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
+        left = {
+            "services": _of_this_hub("service"),
+            "networks": _of_this_hub("network"),
+            "volumes": _of_this_hub("volume"),
+            "containers": sorted(
+                n
+                for n in _docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+                if n.startswith(PROJECT)
+            ),
+        }
+        assert left == {"services": [], "networks": [], "volumes": [], "containers": []}
+
+
+@pytest.fixture(scope="module")
+def learners(hub) -> dict[str, Learner]:
+    """Everyone logs in and asks for their server at the same moment."""
+    url, _ = hub
+
+    def arrive(name: str) -> Learner:
+        learner = _log_in(url, name)
+        r = learner.api("POST", f"users/{name}/server")
+        assert r.status_code in (201, 202), (name, r.status_code, r.text)
+        _wait_ready(learner)
+        return learner
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(USERS)) as pool:
+        arrived = list(pool.map(arrive, USERS))
+    print(f"\n{len(USERS)} learners on the swarm: all ready in {time.monotonic() - started:.0f} s")
+    return {learner.name: learner for learner in arrived}
+
+
+def _seat(name: str) -> LabHandle:
+    """``name``'s lab, as the hub's settings place it (the roster's order numbers it)."""
+    config = learner_lab(parse_roster(ROSTER), name, prefix=f"{PROJECT}-", engine="swarm")
+    return LabHandle(Lab(config, REPO, behind_hub=True), config)
+
+
+def test_every_learner_gets_a_stack_on_the_swarm_through_the_hub(hub, learners):
+    url, folder = hub
+    status = json.loads(_labkit("hub", "status", "--json", cwd=folder).stdout)
+    assert status["labs"] == {f"{PROJECT}-{u}": "running" for u in USERS}
+    services = _of_this_hub("service")
+    assert services == sorted(
+        f"{PROJECT}-{u}_{s}" for u in USERS for s in ("dns", "mx", "router", "workstation")
+    )
+    # Each seat's services all run on one node, with nothing published.
+    for u in USERS:
+        tasks = _docker(
+            "ps",
+            "--filter",
+            f"label={STACK}={PROJECT}-{u}",
+            "--format",
+            '{{.Label "com.docker.swarm.node.id"}} {{.Ports}}',
+        ).stdout.split("\n")
+        nodes = {line.split()[0] for line in tasks if line.strip()}
+        assert len(nodes) == 1, (u, tasks)
+        assert all(len(line.split()) == 1 for line in tasks if line.strip()), tasks
+    # From inside a learner's laptop, labkit sees a working lab (real probes).
+    seat = _seat(USERS[0])
+    doctor = seat.ws("/opt/labkit/venv/bin/labkit doctor --json")
+    report = json.loads(doctor.stdout)
+    fails = [f for f in report["findings"] if f["status"] == "fail"]
+    assert doctor.exit_code == 0 and fails == [], doctor.stdout[-2000:]
+
+
+# The scenario rows, against a seat on the swarm: the same classes, another lab.
+@pytest.fixture(scope="module")
+def lab(learners) -> LabHandle:
+    return _seat(USERS[0])
+
+
+class TestFixedOnSwarm(rows.TestFixed):
+    pass
+
+
+class TestBlogOnSwarm(rows.TestBlog):
+    pass
+
+
+def test_another_seats_servers_cannot_be_reached(learners):
+    a, b = _seat(USERS[1]), _seat(USERS[2])
+    probe = "timeout 4 bash -c 'exec 3<>/dev/tcp/{ip}/{port} && echo open' 2>&1 || echo closed"
+    own = a.config.mx_ip
+    assert "open" in a.ws(probe.format(ip=own, port=25)).stdout  # it works
+    # b's mail and DNS servers, at their lab addresses and at every address the swarm
+    # gave their tasks: a's laptop reaches none.
+    found = b.lab.containers()
+    targets = {(b.config.mx_ip, 25), (b.config.dns_ip, 53)}
+    for service, port in (("mx", 25), ("dns", 53)):
+        targets |= {(ip, port) for ip in found[service].addresses.values() if ip}
+    assert len(targets) >= 4
+    for ip, port in sorted(targets):
+        out = a.ws(probe.format(ip=ip, port=port)).stdout
+        assert "open" not in out, (ip, port, out)
+
+
+def test_a_replaced_router_task_is_found_again_by_its_peers(learners):
+    seat = _seat(USERS[3])
+    seat.scenario("fixed")
+    before = seat.lab.containers()["router"]
+    assert _docker("kill", before.id).returncode == 0
+    # The swarm starts a new task (another container, another address on the cables);
+    # mx and the laptop follow it by name (lab-links watch) and mail flows again.
+    deadline = time.monotonic() + 90
+    out = ""
+    while time.monotonic() < deadline:
+        now = seat.lab.containers().get("router")
+        if now is not None and now.id != before.id and now.running:
+            out = seat.ws(
+                "swaks --server mail.zimmerman.test --quit-after EHLO 2>&1 | grep -c STARTTLS",
+                timeout=30,
+            ).stdout
+            if out.strip() == "1":
+                break
+        time.sleep(2)
+    assert out.strip() == "1", out
