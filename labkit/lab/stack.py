@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit.errors import LabStateError, UsageError
+from labkit.errors import LabStateError, SetupError, UsageError
 from labkit.lab.engine import STACK_LABEL, _boundary
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ def require_manager(engine: DockerEngine) -> str:
     how to make one."""
     swarm = engine.client.api.info().get("Swarm") or {}
     if swarm.get("LocalNodeState") != "active":
-        raise LabStateError(
+        raise SetupError(
             "This Docker is not part of a swarm, so it cannot run seats with --engine swarm.",
             advice="Make this machine a swarm manager: `docker swarm init` (add "
             "`--advertise-addr ADDRESS` where it has several); other machines join with the "

@@ -57,6 +57,19 @@ def _of_this_hub(kind: str, *args: str) -> list[str]:
     return sorted(n for n in listed if n.startswith(PROJECT))
 
 
+def test_hub_up_off_a_swarm_says_how_to_make_one_and_starts_nothing(tmp_path):
+    """Runs first, before this module makes its swarm."""
+    if _docker("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip() != "inactive":
+        pytest.skip("this machine is in a swarm already")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    args = ("hub", "up", "--roster", "roster.csv", "--engine", "swarm")
+    done = _labkit(*args, "--port", str(_free_port()), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout[-1000:] + done.stderr[-1000:]
+    assert "Traceback" not in done.stderr
+    assert "not part of a swarm" in done.stderr and "docker swarm init" in done.stderr
+    assert _docker("ps", "-a", "--filter", f"name={PROJECT}", "-q").stdout.strip() == ""
+
+
 @pytest.fixture(scope="module")
 def swarm() -> Iterator[None]:
     """A single-node swarm on this machine's loopback; left again afterwards (with the

@@ -103,7 +103,7 @@ def test_each_learner_gets_their_own_lab_named_after_them():
 def test_the_hub_settings_carry_the_roster_and_each_learners_lab():
     roster = parse_roster("username,role\nada,instructor\ngrace\n")
     data = json.loads(hub_settings(roster, cull_idle_s=600, scenario="fixed"))
-    assert set(data) == {"users", "admins", "cull_idle_s", "scenario", "seats", "warm"}
+    assert set(data) == {"users", "admins", "cull_idle_s", "scenario", "seats", "warm", "engine"}
     assert data["warm"] == []
     assert (data["users"], data["admins"], data["cull_idle_s"]) == (["ada", "grace"], ["ada"], 600)
     assert data["scenario"] == "fixed"
@@ -117,6 +117,16 @@ def test_the_hub_settings_carry_the_roster_and_each_learners_lab():
     assert json.loads(hub_settings(bigger, warm=10))["warm"] == ["zoe", "bob", "cy"]
     with pytest.raises(UsageError, match="out of range"):
         hub_settings(roster, cull_idle_s=5)
+
+
+def test_seats_on_a_swarm_say_so_and_older_settings_mean_compose():
+    roster = parse_roster("username,role\nada,instructor\ngrace\n")
+    data = json.loads(hub_settings(roster, engine="swarm"))
+    assert data["engine"] == "swarm"
+    assert seat_from_settings(data, "grace").engine == "swarm"
+    assert seat_from_settings(data, "grace") == learner_lab(roster, "grace", engine="swarm")
+    del data["seats"]["grace"]["engine"]  # written by a labkit from before the swarm
+    assert seat_from_settings(data, "grace").engine == "compose"
 
 
 def test_the_hub_sits_at_the_top_of_each_labs_publishing_network():
