@@ -599,6 +599,80 @@ class DockerEngine:
     def remove_network(self, name: str) -> None:
         self.client.api.remove_network(name)
 
+    # ------------------------------------------------------------ a swarm (labkit.lab.stack)
+    @_boundary("ask the Docker daemon about its swarm")
+    def swarm(self) -> dict[str, Any]:
+        """The daemon's swarm state (``docker info``'s Swarm: LocalNodeState, NodeID,
+        ControlAvailable, ...)."""
+        return dict(self.client.api.info().get("Swarm") or {})
+
+    @_boundary("list the swarm's nodes")
+    def swarm_nodes(self) -> list[dict[str, Any]]:
+        return list(self.client.api.nodes())
+
+    @_boundary("list the swarm's services")
+    def swarm_services(self, *, label: str) -> list[dict[str, Any]]:
+        """Services that carry ``label`` (``key`` or ``key=value``)."""
+        return list(self.client.api.services(filters={"label": label}))
+
+    @_boundary("list the swarm's tasks")
+    def swarm_tasks(self, **filters: object) -> list[dict[str, Any]]:
+        """Tasks, filtered as the Engine API filters them (``service=[IDs]``,
+        ``desired_state="running"``)."""
+        return list(
+            self.client.api.tasks(filters={k.replace("_", "-"): v for k, v in filters.items()})
+        )
+
+    @_boundary("create an overlay network")
+    def create_overlay(
+        self, name: str, subnet: str, *, internal: bool, labels: Mapping[str, str]
+    ) -> None:
+        """An attachable overlay network with a fixed subnet (a swarm seat's cable)."""
+        from docker import types
+
+        self.client.api.create_network(
+            name,
+            driver="overlay",
+            internal=internal,
+            attachable=True,
+            ipam=types.IPAMConfig(pool_configs=[types.IPAMPool(subnet=subnet)]),
+            labels=dict(labels),
+        )
+
+    @_boundary("create a swarm service")
+    def create_service(self, spec: Mapping[str, Any]) -> None:
+        """Create a service from its Engine API ``ServiceSpec`` (plain JSON)."""
+        self.client.api.create_service(
+            dict(spec["TaskTemplate"]),
+            name=spec["Name"],
+            labels=dict(spec.get("Labels") or {}),
+            mode=dict(spec.get("Mode") or {"Replicated": {"Replicas": 1}}),
+            endpoint_spec=dict(spec["EndpointSpec"]) if spec.get("EndpointSpec") else None,
+        )
+
+    @_boundary("remove a swarm service")
+    def remove_service(self, service_id: str) -> None:
+        """Remove a service; one already gone is fine."""
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_service(service_id)
+
+    @_boundary("list networks")
+    def networks(self, *, label: str) -> list[str]:
+        """Names of the networks that carry ``label`` (``key`` or ``key=value``)."""
+        return [str(n["Name"]) for n in self.client.api.networks(filters={"label": label})]
+
+    @_boundary("list volumes")
+    def volumes(self, *, label: str) -> list[str]:
+        """Names of this daemon's volumes that carry ``label``."""
+        found = self.client.api.volumes(filters={"label": label}) or {}
+        return [str(v["Name"]) for v in found.get("Volumes") or ()]
+
+    @_boundary("remove a volume")
+    def remove_volume(self, name: str) -> None:
+        self.client.api.remove_volume(name, force=True)
+
     @_boundary("connect a container to a network")
     def connect(self, network: str, container: str, *, address: str | None = None) -> bool:
         """Put ``container`` on ``network`` (at ``address``); False if it already was."""

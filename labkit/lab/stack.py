@@ -25,19 +25,19 @@ resolves for the seat (``docker compose config``):
   overlay (internal too).
 
 What is pure (the stack from a model, the placement) is tested without Docker; what
-talks to the daemon is a thin layer over the SDK's low-level API.
+talks to the daemon goes through :class:`~labkit.lab.engine.DockerEngine`'s swarm calls
+(the one place that translates Docker's errors).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit.errors import LabStateError, SetupError, UsageError
-from labkit.lab.engine import STACK_LABEL, _boundary
+from labkit.errors import LabNotRunningError, LabStateError, SetupError, UsageError
+from labkit.lab.engine import STACK_LABEL
 
 if TYPE_CHECKING:
     from labkit.lab.engine import DockerEngine
@@ -55,6 +55,7 @@ __all__ = [
     "remove",
     "require_manager",
     "seat_stack",
+    "service_spec",
     "stack_projects",
     "swarm_nodes",
     "wait_tasks",
@@ -229,14 +230,61 @@ def place(nodes: Sequence[SwarmNode], *, keep: str | None = None) -> SwarmNode:
     return best
 
 
+# --------------------------------------------------------------------------- the spec
+
+
+def service_spec(svc: StackService, stack: SeatStack) -> dict[str, Any]:
+    """The Engine API's ``ServiceSpec`` for one service of the seat (plain JSON)."""
+    label = {STACK_LABEL: stack.project}
+    container: dict[str, Any] = {
+        "Image": svc.image,
+        "Hostname": svc.hostname,
+        "Env": [f"{k}={v}" for k, v in svc.env],
+        "Labels": label,
+        "Mounts": [
+            {
+                "Type": "volume",
+                "Source": m.volume,
+                "Target": m.target,
+                "ReadOnly": m.read_only,
+                "VolumeOptions": {"Labels": label},
+            }
+            for m in svc.mounts
+        ],
+        "StopGracePeriod": int(svc.stop_grace_s * 1e9),
+        # labkit checks readiness itself (see the module's notes).
+        "Healthcheck": {"Test": ["NONE"]},
+        "Init": svc.init,
+    }
+    if svc.cap_add:
+        container["CapabilityAdd"] = list(svc.cap_add)
+    if svc.sysctls:
+        container["Sysctls"] = dict(svc.sysctls)
+    return {
+        "Name": svc.name,
+        "Labels": label,
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "RestartPolicy": {"Condition": "any", "Delay": int(1e9)},
+            "Placement": {"Constraints": [f"node.id=={stack.node}"]},
+            "Networks": [
+                {"Target": net, **({"Aliases": [alias]} if alias else {})}
+                for net, alias in svc.networks
+            ],
+        },
+        "Mode": {"Replicated": {"Replicas": 1}},
+        # Names give the tasks' own addresses (what the VXLAN links need), not a VIP.
+        "EndpointSpec": {"Mode": "dnsrr"},
+    }
+
+
 # --------------------------------------------------------------------------- the daemon
 
 
-@_boundary("ask the swarm")
 def require_manager(engine: DockerEngine) -> str:
-    """This daemon's node ID, if it is a swarm manager; else a LabStateError that says
-    how to make one."""
-    swarm = engine.client.api.info().get("Swarm") or {}
+    """This daemon's node ID, if it is a swarm manager; else a SetupError that says how
+    to make one."""
+    swarm = engine.swarm()
     if swarm.get("LocalNodeState") != "active":
         raise SetupError(
             "This Docker is not part of a swarm, so it cannot run seats with --engine swarm.",
@@ -253,17 +301,15 @@ def require_manager(engine: DockerEngine) -> str:
     return str(swarm.get("NodeID", ""))
 
 
-@_boundary("list the swarm's nodes")
 def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
     """The swarm's nodes, each with the number of seats that run on it now."""
-    api = engine.client.api
     seats: dict[str, set[str]] = {}
-    for task in api.tasks(filters={"desired-state": "running"}):
+    for task in engine.swarm_tasks(desired_state="running"):
         labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
         if STACK_LABEL in labels and task.get("NodeID"):
             seats.setdefault(str(task["NodeID"]), set()).add(labels[STACK_LABEL])
     nodes = []
-    for data in api.nodes():
+    for data in engine.swarm_nodes():
         described = data.get("Description") or {}
         nodes.append(
             SwarmNode(
@@ -278,103 +324,44 @@ def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
     return nodes
 
 
-@_boundary("list the swarm's seats")
 def stack_projects(engine: DockerEngine) -> set[str]:
-    """Stacks that have services (running or not) on this swarm; empty off a swarm."""
-    api = engine.client.api
-    if (api.info().get("Swarm") or {}).get("ControlAvailable") is not True:
+    """Stacks that have services (running or not) on this swarm; none off a manager."""
+    if engine.swarm().get("ControlAvailable") is not True:
         return set()
     return {
         str(((s.get("Spec") or {}).get("Labels") or {}).get(STACK_LABEL, ""))
-        for s in api.services(filters={"label": STACK_LABEL})
+        for s in engine.swarm_services(label=STACK_LABEL)
     } - {""}
 
 
-@_boundary("start a seat on the swarm")
 def deploy(engine: DockerEngine, stack: SeatStack) -> None:
     """Create the seat's networks and services (what exists already is kept, as
     ``docker compose up`` keeps running containers)."""
-    from docker import types
-
-    api = engine.client.api
     label = {STACK_LABEL: stack.project}
-    existing = {n["Name"]: n for n in api.networks(names=[n.name for n in stack.networks])}
     for net in stack.networks:
-        found = existing.get(net.name)
-        if found is not None and found.get("Driver") == "overlay":
-            continue
-        api.create_network(
-            net.name,
-            driver="overlay",
-            internal=net.internal,
-            attachable=True,  # the hub joins the seat's public overlay
-            ipam=types.IPAMConfig(pool_configs=[types.IPAMPool(subnet=net.subnet)]),
-            labels=label,
-        )
-    mine = {"label": f"{STACK_LABEL}={stack.project}"}
-    have = {s["Spec"]["Name"] for s in api.services(filters=mine)}
+        found = engine.network(net.name)
+        if found is None or found.driver != "overlay":
+            engine.create_overlay(net.name, net.subnet, internal=net.internal, labels=label)
+    have = {
+        s["Spec"]["Name"] for s in engine.swarm_services(label=f"{STACK_LABEL}={stack.project}")
+    }
     for svc in stack.services:
-        if svc.name in have:
-            continue
-        spec = types.ContainerSpec(
-            svc.image,
-            hostname=svc.hostname,
-            env=[f"{k}={v}" for k, v in svc.env],
-            labels=label,
-            mounts=[
-                types.Mount(m.target, m.volume, type="volume", read_only=m.read_only, labels=label)
-                for m in svc.mounts
-            ],
-            stop_grace_period=int(svc.stop_grace_s * 1e9),
-            healthcheck=types.Healthcheck(test=["NONE"]),
-            init=svc.init,
-            cap_add=list(svc.cap_add) or None,
-            sysctls=dict(svc.sysctls) or None,
-        )
-        template = types.TaskTemplate(
-            spec,
-            restart_policy=types.RestartPolicy(condition="any", delay=int(1e9)),
-            placement=types.Placement(constraints=[f"node.id=={stack.node}"]),
-            networks=[
-                types.NetworkAttachmentConfig(net, aliases=[alias] if alias else None)
-                for net, alias in svc.networks
-            ],
-        )
-        api.create_service(
-            template,
-            name=svc.name,
-            labels=label,
-            endpoint_spec=types.EndpointSpec(mode="dnsrr"),
-        )
+        if svc.name not in have:
+            engine.create_service(service_spec(svc, stack))
 
 
-#: Task states after which a task will not run (swarm may start a new one instead).
-_ENDED = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
-
-
-def _seat_tasks(
-    engine: DockerEngine, service_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """The tasks of the seat's services (by service ID), newest first: one call."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for task in engine.client.api.tasks(filters={"service": list(service_ids)}):
-        found.setdefault(str(task.get("ServiceID", "")), []).append(task)
-    for tasks in found.values():
-        tasks.sort(key=lambda t: str(t.get("CreatedAt", "")), reverse=True)
-    return found
-
-
-@_boundary("wait for the seat's tasks")
 def wait_tasks(
     engine: DockerEngine, project: str, services: Iterable[str], *, timeout: float = 180
 ) -> None:
     """Wait until every service of the seat has a running task; a task the swarm
     rejects (no such image on the node, a volume it cannot mount) fails at once, with
     the swarm's own words."""
-    api = engine.client.api
     wanted = {f"{project}_{s}" for s in services}
-    mine = {"label": f"{STACK_LABEL}={project}"}
-    ids = {s["ID"]: s["Spec"]["Name"] for s in api.services(filters=mine)}
+    ids = {
+        s["ID"]: s["Spec"]["Name"]
+        for s in engine.swarm_services(label=f"{STACK_LABEL}={project}")
+        if s["Spec"]["Name"] in wanted
+    }
     missing = wanted - set(ids.values())
     if missing:
         raise LabStateError(
@@ -383,37 +370,37 @@ def wait_tasks(
             "learner's server on the hub).",
         )
     deadline = time.monotonic() + timeout
-    said = ""
     while True:
-        tasks = _seat_tasks(engine, sorted(ids))
+        newest: dict[str, dict[str, Any]] = {}
+        for task in engine.swarm_tasks(service=sorted(ids)):
+            sid = str(task.get("ServiceID", ""))
+            if str(task.get("CreatedAt", "")) >= str(newest.get(sid, {}).get("CreatedAt", "")):
+                newest[sid] = task
         waiting = []
         for sid, name in sorted(ids.items(), key=lambda kv: kv[1]):
-            newest = (tasks.get(sid) or [{}])[0]
-            status = newest.get("Status") or {}
+            status = newest.get(sid, {}).get("Status") or {}
             state = str(status.get("State", "new"))
             if state == "running":
                 continue
-            err = str(status.get("Err") or status.get("Message") or state)
+            said = str(status.get("Err") or status.get("Message") or state)
             if state == "rejected":
                 raise LabStateError(
-                    f"The swarm could not start {name}: {err}",
-                    advice=_rejected_advice(err),
+                    f"The swarm could not start {name}: {said}", advice=_rejected_advice(said)
                 )
-            waiting.append(f"{name}: {err}")
+            waiting.append(f"{name}: {said}")
         if not waiting:
             return
-        said = "; ".join(waiting)
         if time.monotonic() > deadline:
             raise LabStateError(
                 f"The seat {project}'s tasks were not running after {timeout:.0f} s.",
-                advice=f"The swarm says: {said}. `docker service ps {project}_mx --no-trunc` "
-                "shows more.",
+                advice=f"The swarm says: {'; '.join(waiting)}. `docker service ps "
+                f"{project}_mx --no-trunc` shows more.",
             )
         time.sleep(0.25)
 
 
-def _rejected_advice(err: str) -> str:
-    if "No such image" in err or "image" in err.lower():
+def _rejected_advice(said: str) -> str:
+    if "image" in said.lower():
         return (
             "The node has no such image: copy labkit's images to every node with `labkit "
             "images export - | ssh NODE labkit images import -`, or `labkit images push "
@@ -422,38 +409,33 @@ def _rejected_advice(err: str) -> str:
     return "`docker service ps --no-trunc` shows the swarm's view; `docker node ls` the nodes."
 
 
-@_boundary("remove a seat from the swarm")
 def remove(
     engine: DockerEngine, project: str, *, volumes: bool = False, timeout: float = 60
 ) -> None:
     """Remove the seat's services, then (once their containers are gone) its networks,
     and with ``volumes`` its volumes (the learner's work) on this node."""
-    import docker.errors
-
-    api = engine.client.api
     label = f"{STACK_LABEL}={project}"
-    for svc in api.services(filters={"label": label}):
-        with contextlib.suppress(docker.errors.NotFound):
-            api.remove_service(svc["ID"])
+    for svc in engine.swarm_services(label=label):
+        engine.remove_service(str(svc["ID"]))
     deadline = time.monotonic() + timeout
     while engine.containers(project=project, stack=True):
         if time.monotonic() > deadline:
             raise LabStateError(
                 f"The seat {project}'s containers were still there {timeout:.0f} s after its "
                 "services were removed.",
-                advice="`docker ps -a --filter label=" + label + "` shows them; remove them "
-                "with `docker rm -f`, then run the same command again.",
+                advice=f"`docker ps -a --filter label={label}` shows them; remove them with "
+                "`docker rm -f`, then run the same command again.",
             )
         time.sleep(0.25)
-    pending = [n["Name"] for n in api.networks(filters={"label": label})]
+    pending = engine.networks(label=label)
     while pending:
         left = []
         for name in pending:
             try:
-                api.remove_network(name)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError:
+                engine.remove_network(name)
+            except LabNotRunningError:
+                pass  # gone already
+            except LabStateError:
                 left.append(name)  # an endpoint is still being detached: again shortly
         pending = left
         if pending and time.monotonic() > deadline:
@@ -464,5 +446,5 @@ def remove(
         if pending:
             time.sleep(0.25)
     if volumes:
-        for vol in (api.volumes(filters={"label": label}) or {}).get("Volumes") or ():
-            api.remove_volume(vol["Name"], force=True)
+        for name in engine.volumes(label=label):
+            engine.remove_volume(name)

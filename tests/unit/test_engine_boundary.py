@@ -30,7 +30,7 @@ from labkit.errors import (
     LabStateError,
     TransportError,
 )
-from labkit.lab import engine
+from labkit.lab import engine, stack
 from labkit.lab.config import LabConfig
 from labkit.lab.engine import Container, DockerEngine, DockerTransport, translate
 
@@ -125,6 +125,28 @@ CONTAINER = Container(
 )
 
 
+SEAT = stack.SeatStack(
+    "labkit-x",
+    "node-a",
+    (
+        stack.StackService(
+            "labkit-x_mx",
+            "mx",
+            "labkit/mx:dev",
+            "mx",
+            (("A", "b"),),
+            ("NET_ADMIN",),
+            (),
+            False,
+            2.0,
+            (stack.StackMount("labkit-x_shared", "/lab/shared"),),
+            (("labkit-x_server", "mx-lan"),),
+        ),
+    ),
+    (stack.StackNetwork("labkit-x_server", "10.1.1.192/28"),),
+)
+
+
 def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]:
     """One call per public function of the boundary."""
     compose = engine.Compose(LabConfig(project="labkit-x"), tmp_path)
@@ -158,6 +180,29 @@ def _calls(eng: DockerEngine, tmp_path: Path) -> dict[str, Callable[[], object]]
         "compose_command": engine.compose_command,
         "Compose.run": lambda: compose.run(["ps"], timeout=10),
         "Compose.call": lambda: compose.call(["ps"]),
+        "Compose.model": compose.model,
+        "DockerEngine.swarm": eng.swarm,
+        "DockerEngine.swarm_nodes": eng.swarm_nodes,
+        "DockerEngine.swarm_services": lambda: eng.swarm_services(label="x=y"),
+        "DockerEngine.swarm_tasks": lambda: eng.swarm_tasks(desired_state="running"),
+        "DockerEngine.create_overlay": lambda: eng.create_overlay(
+            "labkit-x_server", "10.1.1.192/28", internal=True, labels={"a": "b"}
+        ),
+        "DockerEngine.create_service": lambda: eng.create_service(
+            stack.service_spec(SEAT.services[0], SEAT)
+        ),
+        "DockerEngine.remove_service": lambda: eng.remove_service("abc"),
+        "DockerEngine.networks": lambda: eng.networks(label="x=y"),
+        "DockerEngine.volumes": lambda: eng.volumes(label="x=y"),
+        "DockerEngine.remove_volume": lambda: eng.remove_volume("labkit-x_learner"),
+        # A seat on a swarm (labkit.lab.stack) talks to the same daemon.
+        "DockerEngine.containers(stack)": lambda: eng.containers(project="labkit-x", stack=True),
+        "stack.require_manager": lambda: stack.require_manager(eng),
+        "stack.swarm_nodes": lambda: stack.swarm_nodes(eng),
+        "stack.stack_projects": lambda: stack.stack_projects(eng),
+        "stack.deploy": lambda: stack.deploy(eng, SEAT),
+        "stack.wait_tasks": lambda: stack.wait_tasks(eng, "labkit-x", ["mx"], timeout=0.5),
+        "stack.remove": lambda: stack.remove(eng, "labkit-x", volumes=True, timeout=0.5),
     }
 
 

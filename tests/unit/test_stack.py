@@ -22,6 +22,7 @@ from labkit.lab.stack import (
     place,
     require_manager,
     seat_stack,
+    service_spec,
     swarm_nodes,
 )
 
@@ -121,36 +122,31 @@ def test_a_full_or_empty_swarm_says_what_to_do():
     assert "docker node" in (caught.value.advice or "")
 
 
-class FakeApi:
-    """The low-level API's answers, as a swarm gives them."""
+class FakeEngine:
+    """A daemon's answers, as a swarm gives them (through the engine's swarm calls)."""
 
     def __init__(self, swarm: dict[str, Any], nodes=(), tasks=()) -> None:  # type: ignore[no-untyped-def]
         self._swarm, self._nodes, self._tasks = swarm, list(nodes), list(tasks)
 
-    def info(self) -> dict[str, Any]:
-        return {"Swarm": self._swarm}
+    def swarm(self) -> dict[str, Any]:
+        return self._swarm
 
-    def nodes(self) -> list[dict[str, Any]]:
+    def swarm_nodes(self) -> list[dict[str, Any]]:
         return self._nodes
 
-    def tasks(self, filters=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    def swarm_tasks(self, **filters: object) -> list[dict[str, Any]]:
         return self._tasks
-
-
-class FakeEngine:
-    def __init__(self, api: FakeApi) -> None:
-        self.client = type("Client", (), {"api": api})()
 
 
 def test_only_a_manager_starts_seats():
     with pytest.raises(SetupError, match="not part of a swarm") as caught:
-        require_manager(FakeEngine(FakeApi({"LocalNodeState": "inactive"})))  # type: ignore[arg-type]
+        require_manager(FakeEngine({"LocalNodeState": "inactive"}))  # type: ignore[arg-type]
     assert "docker swarm init" in (caught.value.advice or "")
-    worker = FakeApi({"LocalNodeState": "active", "ControlAvailable": False})
+    worker = FakeEngine({"LocalNodeState": "active", "ControlAvailable": False})
     with pytest.raises(LabStateError, match="worker"):
-        require_manager(FakeEngine(worker))  # type: ignore[arg-type]
-    manager = FakeApi({"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "n1"})
-    assert require_manager(FakeEngine(manager)) == "n1"  # type: ignore[arg-type]
+        require_manager(worker)  # type: ignore[arg-type]
+    manager = FakeEngine({"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "n1"})
+    assert require_manager(manager) == "n1"  # type: ignore[arg-type]
 
 
 def test_nodes_count_the_seats_that_run_on_them():
@@ -166,12 +162,12 @@ def test_nodes_count_the_seats_that_run_on_them():
         labels = {"com.docker.stack.namespace": seat} if seat else {}
         return {"NodeID": nid, "Spec": {"ContainerSpec": {"Labels": labels}}}
 
-    api = FakeApi(
+    engine = FakeEngine(
         {},
         nodes=[node("n1"), node("n2", availability="drain"), node("n3", state="down")],
         tasks=[task("n1", "s1"), task("n1", "s1"), task("n1", "s2"), task("n2", None)],
     )
-    found = {n.id: n for n in swarm_nodes(FakeEngine(api))}  # type: ignore[arg-type]
+    found = {n.id: n for n in swarm_nodes(engine)}  # type: ignore[arg-type]
     assert (found["n1"].seats, found["n2"].seats, found["n3"].seats) == (2, 0, 0)
     assert [n.id for n in found.values() if n.ready] == ["n1"]
     assert found["n1"].hostname == "host-n1" and found["n1"].memory == 2**34
@@ -229,3 +225,27 @@ def test_the_grid_shows_each_labs_node_only_on_a_swarm():
     assert grid_json(on_swarm)[0]["node"] == "node-a"
     one_machine = render_grid([LearnerRow("ada", True)], viewer="teach", admin=True)
     assert "<th>node</th>" not in one_machine
+
+
+def test_each_service_is_one_task_pinned_to_the_seats_node_with_named_cable_ends(stack):
+    router = next(s for s in stack.services if s.service == "router")
+    spec = service_spec(router, stack)
+    template = spec["TaskTemplate"]
+    assert spec["Name"] == "seat7_router" and spec["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert spec["Labels"] == {"com.docker.stack.namespace": "seat7"}
+    assert template["Placement"]["Constraints"] == ["node.id==node-a"]
+    assert {"Target": "seat7_cafe", "Aliases": ["router-cafe"]} in template["Networks"]
+    assert spec["EndpointSpec"] == {"Mode": "dnsrr"}  # names give the tasks' own addresses
+    container = template["ContainerSpec"]
+    assert container["Healthcheck"] == {"Test": ["NONE"]}
+    assert container["CapabilityAdd"] == ["NET_ADMIN"]
+    assert container["Sysctls"] == {"net.ipv4.ip_forward": "1"}
+    assert container["StopGracePeriod"] == 2_000_000_000
+    assert "LAB_CABLES=names" in container["Env"]
+    # Its containers and volumes carry the seat's label: found, listed and removed by it.
+    assert container["Labels"] == spec["Labels"]
+    assert all(m["VolumeOptions"]["Labels"] == spec["Labels"] for m in container["Mounts"])
+    workstation = next(s for s in stack.services if s.service == "workstation")
+    assert {"Target": "seat7_public"} in service_spec(workstation, stack)["TaskTemplate"][
+        "Networks"
+    ]
