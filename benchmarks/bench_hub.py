@@ -14,7 +14,15 @@ Prints figures (no pass/fail), with the issue's target beside the warm login (<=
    every container of the hub's labs (cgroup accounting), per lab, and memory per lab;
 6. ``labkit hub down --volumes``, timed.
 
+``--engine swarm`` runs the learners' labs as stacks on a swarm (``labkit hub up --engine
+swarm``; a single-node swarm on loopback is made for the run and left afterwards when
+this machine is in none); ``--engine both`` runs the whole sequence once per engine and
+prints them side by side. Beside them, the floor of each: Docker starting one container
+of the lab's images and ending it (``docker run --rm``), and the swarm starting one
+service until its task runs (``docker service create --detach=false``).
+
     python benchmarks/bench_hub.py --learners 6 --warm 2
+    python benchmarks/bench_hub.py --learners 6 --warm 2 --engine both
     python benchmarks/bench_hub.py --learners 20 --warm 5 --interval 120 --json
 """
 
@@ -35,7 +43,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_workshop import container_ids, cpu_seconds, memory_bytes  # noqa: E402
+from bench_workshop import cpu_seconds, memory_bytes  # noqa: E402
 
 PROJECT = "labkit-bench-hub"
 
@@ -86,16 +94,21 @@ def arrive(url: str, name: str) -> float:
     return time.monotonic() - started
 
 
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
 def idle_cost(interval: float) -> tuple[float, float, int]:
     """Per-lab CPU (% of one core) and memory (MiB) of the hub's labs, and how many."""
-    names = subprocess.run(
-        ["docker", "ps", "--format", '{{.Label "com.docker.compose.project"}}'],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    labs = sorted({n for n in names if n.startswith(f"{PROJECT}-")})
-    ids = [cid for lab in labs for cid in container_ids(lab)]
+    labs: set[str] = set()
+    ids: list[str] = []
+    for label in ("com.docker.compose.project", "com.docker.stack.namespace"):
+        listed = _docker("ps", "--no-trunc", "--format", f'{{{{.ID}}}} {{{{.Label "{label}"}}}}')
+        for line in listed.splitlines():
+            cid, _, lab = line.partition(" ")
+            if lab.startswith(f"{PROJECT}-"):
+                labs.add(lab)
+                ids.append(cid)
     before = sum(cpu_seconds(c) for c in ids)
     time.sleep(interval)
     used = sum(cpu_seconds(c) for c in ids) - before
@@ -104,20 +117,26 @@ def idle_cost(interval: float) -> tuple[float, float, int]:
     return 100 * used / interval / n, memory / n / 2**20, len(labs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", type=int, default=6)
-    parser.add_argument("--warm", type=int, default=2)
-    parser.add_argument("--interval", type=float, default=60)
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=60,
-        help="seconds to wait after the logins before measuring idle cost (the grid's "
-        "first full check of each new lab happens then)",
-    )
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def floors() -> dict[str, float]:
+    """What Docker itself takes: one container of the lab's images started and ended;
+    on a swarm, one service created until its task runs, then removed."""
+    started = time.monotonic()
+    _docker("run", "--rm", "labkit/router:dev", "true")
+    run = time.monotonic() - started
+    found: dict[str, float] = {"docker_run_s": run}
+    if _docker("info", "--format", "{{.Swarm.ControlAvailable}}").strip() == "true":
+        started = time.monotonic()
+        _docker(
+            "service", "create", "--detach=false", "--quiet", "--name", f"{PROJECT}-floor",
+            "--restart-condition", "none", "labkit/router:dev", "sleep", "60",
+        )  # fmt: skip
+        found["service_create_s"] = time.monotonic() - started
+        _docker("service", "rm", f"{PROJECT}-floor")
+    return found
+
+
+def one_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
+    """The whole sequence for the learners' labs on ``engine``."""
     learners = [f"l{n:02d}" for n in range(1, args.learners + 1)]
     folder = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     (folder / "roster.csv").write_text(
@@ -125,11 +144,11 @@ def main() -> None:
     )
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    figures: dict[str, object] = {"learners": args.learners, "warm": args.warm}
+    figures: dict[str, object] = {"engine": engine, "learners": args.learners, "warm": args.warm}
     try:
         figures["hub_up_s"] = labkit(
             "hub", "up", "--roster", "roster.csv", "--port", str(port),
-            "--seats-warm", str(args.warm), cwd=folder,
+            "--seats-warm", str(args.warm), "--engine", engine, cwd=folder,
         )  # fmt: skip
         warm, cold, rest = learners[0], learners[args.warm], learners[args.warm + 1 :]
         figures["warm_login_s"] = arrive(url, warm)
@@ -148,25 +167,73 @@ def main() -> None:
         figures["idle"] = {"labs": labs, "cpu_percent_per_lab": cpu, "memory_mib_per_lab": mib}
     finally:
         figures["hub_down_s"] = labkit("hub", "down", "--volumes", cwd=folder)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=6)
+    parser.add_argument("--warm", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=60)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60,
+        help="seconds to wait after the logins before measuring idle cost (the grid's "
+        "first full check of each new lab happens then)",
+    )
+    parser.add_argument("--engine", choices=("compose", "swarm", "both"), default="compose")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    engines = ["compose", "swarm"] if args.engine == "both" else [args.engine]
+    made_swarm = False
+    if (
+        "swarm" in engines
+        and _docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() == "inactive"
+    ):
+        _docker(
+            "swarm", "init", "--advertise-addr", "127.0.0.1", "--default-addr-pool", "10.123.0.0/16"
+        )
+        made_swarm = True
+    try:
+        floor = floors()
+        runs = [one_engine(engine, args) for engine in engines]
+    finally:
+        if made_swarm:
+            _docker("swarm", "leave", "--force")
+            subprocess.run(["docker", "network", "rm", "docker_gwbridge"], capture_output=True)
     if args.json:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps({"floors": floor, "runs": runs}, indent=2))
         return
-    room = figures.get("room_at_once", {})
-    idle = figures.get("idle", {})
-    assert isinstance(room, dict) and isinstance(idle, dict)
-    print(f"hub up ({args.warm} warm labs)           {figures['hub_up_s']:.1f} s")
-    print(f"warm login to first page             {figures['warm_login_s']:.1f} s  (target 5 s)")
-    print(f"cold login to first page             {figures['cold_login_s']:.1f} s")
-    print(
-        f"{room['learners']} learners at once: all ready      {room['all_ready_s']:.1f} s "
-        f"(median {room['median_login_s']:.1f} s, slowest {room['slowest_login_s']:.1f} s)"
+
+    def row(label: str, pick) -> None:  # type: ignore[no-untyped-def]
+        print(f"{label:<38}" + "".join(f"{pick(r):>16}" for r in runs))
+
+    print(f"{'':<38}" + "".join(f"{r['engine']:>16}" for r in runs))
+    row(f"hub up ({args.warm} warm labs)", lambda r: f"{r['hub_up_s']:.1f} s")
+    row("warm login to first page (target 5)", lambda r: f"{r['warm_login_s']:.1f} s")
+    row("cold login to first page", lambda r: f"{r['cold_login_s']:.1f} s")
+    row(
+        f"{args.learners - args.warm - 1} learners at once: all ready",
+        lambda r: f"{r['room_at_once']['all_ready_s']:.1f} s",
     )
-    print(
-        f"idle, {idle['labs']} labs over {args.interval:.0f} s          "
-        f"{idle['cpu_percent_per_lab']:.2f} % of a core and "
-        f"{idle['memory_mib_per_lab']:.0f} MiB per lab"
+    row("  median / slowest login", lambda r: (
+        f"{r['room_at_once']['median_login_s']:.1f}/{r['room_at_once']['slowest_login_s']:.1f} s"
+    ))  # fmt: skip
+    row(
+        f"idle over {args.interval:.0f} s: CPU per lab",
+        lambda r: f"{r['idle']['cpu_percent_per_lab']:.2f} %",
     )
-    print(f"hub down --volumes                   {figures['hub_down_s']:.1f} s")
+    row("idle: memory per lab", lambda r: f"{r['idle']['memory_mib_per_lab']:.0f} MiB")
+    row("hub down --volumes", lambda r: f"{r['hub_down_s']:.1f} s")
+    print(
+        f"floors: docker run --rm (one container) {floor['docker_run_s']:.2f} s"
+        + (
+            f"; docker service create (one task running) {floor['service_create_s']:.2f} s"
+            if "service_create_s" in floor
+            else ""
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ class LabSpawner(DockerSpawner):
     def _join(self, lab: Lab) -> None:
         """Put the hub on the lab's publishing network, where the server will call it."""
         network = f"{lab.config.project}_public"
-        lab.engine.connect(network, self._hub_container(), address=hub_address(lab.config))
+        lab.manager.connect(network, self._hub_container(), address=hub_address(lab.config))
 
     def _waiting(self, lab: Lab) -> bool:
         """Is the lab up, healthy, and its workstation waiting for the hub (warm)?"""
@@ -99,7 +99,7 @@ class LabSpawner(DockerSpawner):
             # Nothing half-started stays behind (the volumes, the learner's work, do).
             self.log.error("%s's lab did not start: %s", self.user.name, exc.describe())
             try:
-                lab.engine.disconnect(f"{lab.config.project}_public", self._hub_container())
+                lab.manager.disconnect(f"{lab.config.project}_public", self._hub_container())
                 lab.down(volumes=False)
             except LabkitError as cleanup:
                 self.log.error("and could not be removed: %s", cleanup.message)
@@ -158,7 +158,7 @@ class LabSpawner(DockerSpawner):
         self.log.info("stopping the lab %s (its volumes stay)", lab.config.project)
 
         def down() -> None:
-            lab.engine.disconnect(f"{lab.config.project}_public", self._hub_container())
+            lab.manager.disconnect(f"{lab.config.project}_public", self._hub_container())
             lab.down(volumes=False)
 
         await asyncio.to_thread(down)

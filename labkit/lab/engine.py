@@ -424,27 +424,41 @@ def _said(data: bytes) -> str:
 
 
 class DockerEngine:
-    """The Docker daemon, through the SDK. Connects on first use."""
+    """The Docker daemon, through the SDK. Connects on first use.
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    ``host``: another daemon than ``DOCKER_HOST``'s (a swarm node's, as its
+    ``org.labkit.docker-host`` label names it: ``tcp://``, with TLS as ``DOCKER_TLS_VERIFY``
+    and ``DOCKER_CERT_PATH`` say, ``ssh://`` or ``unix://``)."""
+
+    def __init__(self, client: docker.DockerClient | None = None, *, host: str | None = None):
         self._client = client
+        self.host = host
         #: Where quick calls go without the SDK (None: everything through the SDK).
-        self.socket = DaemonSocket.from_env() if client is None else None
+        self.socket = None
+        if client is None and host is None:
+            self.socket = DaemonSocket.from_env()
+        elif client is None and host is not None and host.startswith("unix://"):
+            self.socket = DaemonSocket(host[len("unix://") :])
 
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:
-            self._client = self._connect()
+            self._client = self._connect(self.host)
         return self._client
 
     @staticmethod
     @_boundary("connect to the Docker daemon")
-    def _connect() -> docker.DockerClient:
+    def _connect(host: str | None = None) -> docker.DockerClient:
         import docker
 
         # Asking for the API version (version="auto") already reaches the daemon, so a
         # missing or refusing daemon fails here; no separate ping.
-        return docker.from_env(timeout=30)
+        if host is None:
+            return docker.from_env(timeout=30)
+        environment = {**os.environ, "DOCKER_HOST": host}
+        return docker.from_env(
+            environment=environment, timeout=30, use_ssh_client=host.startswith("ssh://")
+        )
 
     @_boundary("list the lab's containers")
     def containers(

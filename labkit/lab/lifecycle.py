@@ -120,6 +120,7 @@ class Lab:
         #: lab-workstation-init and labkit.hub.spawner).
         self.behind_hub = behind_hub
         self._engine: DockerEngine | None = None
+        self._manager: DockerEngine | None = None
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -128,11 +129,28 @@ class Lab:
         return base / "labkit" / self.config.project
 
     @property
-    def engine(self) -> DockerEngine:
-        if self._engine is None:
+    def manager(self) -> DockerEngine:
+        """The Docker daemon labkit is pointed at (``DOCKER_HOST``): where a Compose lab
+        runs, and for a swarm seat the swarm's manager (services, networks, placement)."""
+        if self._manager is None:
             self._require_host("drive Docker")
-            self._engine = DockerEngine()
+            self._manager = DockerEngine()
+        return self._manager
+
+    @property
+    def engine(self) -> DockerEngine:
+        """The daemon that runs this lab's containers (exec, logs, volumes): the
+        manager's, or for a swarm seat on another node that node's own."""
+        if self._engine is None:
+            self._engine = self._seat_engine() if self.on_swarm else self.manager
         return self._engine
+
+    def _seat_engine(self) -> DockerEngine:
+        from labkit.lab import stack
+
+        kept = self._node_file.read_text().strip() if self._node_file.is_file() else None
+        node = stack.seat_node(self.manager, self.config.project, kept=kept)
+        return self.manager if node is None else stack.node_engine(self.manager, node)
 
     def _require_host(self, what: str) -> None:
         if in_workstation():
@@ -344,17 +362,18 @@ class Lab:
         """Start this lab as a stack on the swarm (see :mod:`labkit.lab.stack`)."""
         from labkit.lab import stack
 
-        stack.require_manager(self.engine)
+        stack.require_manager(self.manager)
         kept = self._node_file.read_text().strip() if self._node_file.is_file() else None
-        node = stack.place(stack.swarm_nodes(self.engine), keep=kept)
+        node = stack.place(stack.swarm_nodes(self.manager), keep=kept)
+        self._engine = stack.node_engine(self.manager, node)  # before anything starts
         say(f"starting the seat on swarm node {node.hostname}")
         model = self.compose().model()
         seat = stack.seat_stack(model, project=self.config.project, node=node.id)
-        stack.deploy(self.engine, seat)
+        stack.deploy(self.manager, seat)
         self._node_file.parent.mkdir(parents=True, exist_ok=True)
         self._node_file.write_text(node.id + "\n")
         say("waiting for the swarm to run its tasks")
-        stack.wait_tasks(self.engine, self.config.project, images.SERVICES, timeout=timeout)
+        stack.wait_tasks(self.manager, self.config.project, images.SERVICES, timeout=timeout)
 
     def _drop_stale_networks(self, say: Say = _quiet) -> None:
         """Remove this project's networks that were made for another layout or prefix.
@@ -368,14 +387,14 @@ class Lab:
         driver = "overlay" if self.on_swarm else "bridge"
         for cable, subnet in expected.items():
             name = f"{self.config.project}_{cable}"
-            net = self.engine.network(name)
+            net = self.manager.network(name)
             if net is None or (subnet in net.subnets and net.driver == driver):
                 continue
             if net.containers:
                 say(f"network {name} has an older layout: recreating the lab's containers")
                 self.down(say=say)
-            if self.engine.network(name) is not None:
-                self.engine.remove_network(name)
+            if self.manager.network(name) is not None:
+                self.manager.remove_network(name)
 
     def check_service(
         self, service: str, found: dict[str, Container] | None = None
@@ -425,7 +444,7 @@ class Lab:
         if self.on_swarm:
             from labkit.lab import stack
 
-            stack.remove(self.engine, self.config.project, volumes=volumes)
+            stack.remove(self.manager, self.config.project, volumes=volumes, node=self.engine)
             return
         self.compose().run(
             ["down", "--remove-orphans", *(["--volumes"] if volumes else [])],

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from labkit.lab.engine import DockerEngine
 
 __all__ = [
+    "DOCKER_HOST_LABEL",
     "LINK_OF_CABLE",
     "SEAT_MEMORY",
     "SeatStack",
@@ -51,9 +52,11 @@ __all__ = [
     "StackService",
     "SwarmNode",
     "deploy",
+    "node_engine",
     "place",
     "remove",
     "require_manager",
+    "seat_node",
     "seat_stack",
     "service_spec",
     "stack_projects",
@@ -63,6 +66,9 @@ __all__ = [
 
 #: Cable network -> the lab-links link that runs over it (an end's name: ROLE-LINK).
 LINK_OF_CABLE = {"server": "lan", "cafe": "cafe", "hotspot": "hotspot"}
+
+#: The node label that names how to reach a node's Docker daemon from the hub's machine.
+DOCKER_HOST_LABEL = "org.labkit.docker-host"
 
 #: What one idle seat holds in memory (bench_workshop: 115 MB per seat), rounded up.
 SEAT_MEMORY = 128 * 2**20
@@ -198,6 +204,8 @@ class SwarmNode:
     memory: int  # bytes the node has
     ready: bool  # ready and active: it may take new tasks
     seats: int = 0  # seats (stacks) with tasks on it now
+    #: How the hub reaches this node's Docker daemon (its DOCKER_HOST_LABEL), if set.
+    docker_host: str = ""
 
     @property
     def free(self) -> int:
@@ -303,6 +311,11 @@ def require_manager(engine: DockerEngine) -> str:
 
 def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
     """The swarm's nodes, each with the number of seats that run on it now."""
+    return _nodes_and_seats(engine)[0]
+
+
+def _nodes_and_seats(engine: DockerEngine) -> tuple[list[SwarmNode], dict[str, set[str]]]:
+    """The nodes, and which seats run on each (by node ID): two calls."""
     seats: dict[str, set[str]] = {}
     for task in engine.swarm_tasks(desired_state="running"):
         labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
@@ -311,17 +324,49 @@ def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
     nodes = []
     for data in engine.swarm_nodes():
         described = data.get("Description") or {}
+        spec = data.get("Spec") or {}
         nodes.append(
             SwarmNode(
                 id=str(data["ID"]),
                 hostname=str(described.get("Hostname") or data["ID"][:12]),
                 memory=int((described.get("Resources") or {}).get("MemoryBytes") or 0),
                 ready=(data.get("Status") or {}).get("State") == "ready"
-                and (data.get("Spec") or {}).get("Availability") == "active",
+                and spec.get("Availability") == "active",
                 seats=len(seats.get(str(data["ID"]), ())),
+                docker_host=str((spec.get("Labels") or {}).get(DOCKER_HOST_LABEL, "")),
             )
         )
-    return nodes
+    return nodes, seats
+
+
+def seat_node(engine: DockerEngine, project: str, *, kept: str | None = None) -> SwarmNode | None:
+    """The node the seat ``project`` runs on: where its running tasks are, else the node
+    it was placed on before (``kept``); None for a seat that never ran."""
+    nodes, seats = _nodes_and_seats(engine)
+    for node in nodes:
+        if project in seats.get(node.id, ()):
+            return node
+    return next((n for n in nodes if n.id == kept), None)
+
+
+def node_engine(manager: DockerEngine, node: SwarmNode) -> DockerEngine:
+    """The daemon that runs the node's containers, as labkit reaches it from here: the
+    one its label names, this machine's own when it is this node, else a SetupError
+    that says how to name it."""
+    from labkit.lab.engine import DockerEngine
+
+    if node.docker_host:
+        return DockerEngine(host=node.docker_host)
+    if node.id == manager.swarm().get("NodeID"):
+        return manager
+    raise SetupError(
+        f"The seat runs on swarm node {node.hostname}, whose Docker daemon labkit cannot reach "
+        "from here (docker exec, logs and volumes are each node's own).",
+        advice="Name the node's daemon as this machine reaches it: `docker node update "
+        f"--label-add {DOCKER_HOST_LABEL}=tcp://ADDRESS:2376 {node.hostname}` (with TLS "
+        "as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say) or ssh://USER@ADDRESS. "
+        "docs/swarm.md shows the whole setup.",
+    )
 
 
 def stack_projects(engine: DockerEngine) -> set[str]:
@@ -410,15 +455,22 @@ def _rejected_advice(said: str) -> str:
 
 
 def remove(
-    engine: DockerEngine, project: str, *, volumes: bool = False, timeout: float = 60
+    engine: DockerEngine,
+    project: str,
+    *,
+    volumes: bool = False,
+    node: DockerEngine | None = None,
+    timeout: float = 60,
 ) -> None:
-    """Remove the seat's services, then (once their containers are gone) its networks,
-    and with ``volumes`` its volumes (the learner's work) on this node."""
+    """Remove the seat's services (``engine``: a manager), then, once their containers
+    are gone from its ``node``'s daemon, its networks, and with ``volumes`` its volumes
+    there (the learner's work)."""
+    node = node or engine
     label = f"{STACK_LABEL}={project}"
     for svc in engine.swarm_services(label=label):
         engine.remove_service(str(svc["ID"]))
     deadline = time.monotonic() + timeout
-    while engine.containers(project=project, stack=True):
+    while node.containers(project=project, stack=True):
         if time.monotonic() > deadline:
             raise LabStateError(
                 f"The seat {project}'s containers were still there {timeout:.0f} s after its "
@@ -446,5 +498,5 @@ def remove(
         if pending:
             time.sleep(0.25)
     if volumes:
-        for name in engine.volumes(label=label):
-            engine.remove_volume(name)
+        for name in node.volumes(label=label):
+            node.remove_volume(name)

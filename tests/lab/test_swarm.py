@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from test_hub_labs import Learner, _log_in, _wait_ready
 from labkit.hub.roster import parse_roster
 from labkit.hub.seats import learner_lab
 from labkit.lab.lifecycle import Lab
+from labkit.lab.stack import DOCKER_HOST_LABEL
+from labkit.testing.dockerproxy import DockerProxy
 
 pytestmark = pytest.mark.lab
 
@@ -231,3 +234,21 @@ def test_a_replaced_router_task_is_found_again_by_its_peers(learners):
                 break
         time.sleep(2)
     assert out.strip() == "1", out
+
+
+def test_a_node_whose_label_names_its_daemon_is_reached_through_it(learners):
+    """On a cluster the hub reaches each node's daemon as its label says; here the one
+    node's label names a proxy in front of this daemon, so the calls can be seen."""
+    folder = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    node = _docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+    with DockerProxy(folder / "docker.sock") as proxy:
+        label = f"{DOCKER_HOST_LABEL}={proxy.url}"
+        assert _docker("node", "update", "--label-add", label, node).returncode == 0
+        try:
+            seat = _seat(USERS[4])
+            assert seat.lab.engine.host == proxy.url
+            assert seat.lab.check_service("mx").ready
+            assert seat.ws("swaks --server mail.zimmerman.test --quit-after EHLO").exit_code == 0
+            assert proxy.connections > 0
+        finally:
+            _docker("node", "update", "--label-rm", DOCKER_HOST_LABEL, node)

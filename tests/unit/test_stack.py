@@ -19,8 +19,10 @@ from labkit.lab.stack import (
     SEAT_MEMORY,
     SwarmNode,
     _seconds,
+    node_engine,
     place,
     require_manager,
+    seat_node,
     seat_stack,
     service_spec,
     swarm_nodes,
@@ -249,3 +251,38 @@ def test_each_service_is_one_task_pinned_to_the_seats_node_with_named_cable_ends
     assert {"Target": "seat7_public"} in service_spec(workstation, stack)["TaskTemplate"][
         "Networks"
     ]
+
+
+def test_a_seat_on_another_node_is_reached_through_the_daemon_its_label_names():
+    manager = FakeEngine({"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "me"})
+    here = SwarmNode("me", "hub-host", 2**34, True)
+    assert node_engine(manager, here) is manager  # type: ignore[arg-type]
+    labelled = SwarmNode("n2", "node2", 2**34, True, docker_host="tcp://10.0.0.12:2376")
+    reached = node_engine(manager, labelled)  # type: ignore[arg-type]
+    assert reached is not manager and reached.host == "tcp://10.0.0.12:2376"
+    with pytest.raises(SetupError, match="node3") as caught:
+        node_engine(manager, SwarmNode("n3", "node3", 2**34, True))  # type: ignore[arg-type]
+    assert "docker node update --label-add org.labkit.docker-host=" in (caught.value.advice or "")
+
+
+def test_a_seat_is_found_on_the_node_its_tasks_run_on_else_where_it_was_placed():
+    def node(nid: str) -> dict[str, Any]:
+        return {
+            "ID": nid,
+            "Description": {"Hostname": nid},
+            "Status": {"State": "ready"},
+            "Spec": {
+                "Availability": "active",
+                "Labels": {"org.labkit.docker-host": f"tcp://{nid}:2376"},
+            },
+        }
+
+    task = {
+        "NodeID": "n2",
+        "Spec": {"ContainerSpec": {"Labels": {"com.docker.stack.namespace": "s1"}}},
+    }
+    engine = FakeEngine({}, nodes=[node("n1"), node("n2")], tasks=[task])
+    found = seat_node(engine, "s1")  # type: ignore[arg-type]
+    assert found is not None and found.id == "n2" and found.docker_host == "tcp://n2:2376"
+    assert seat_node(engine, "s9", kept="n1").id == "n1"  # type: ignore[arg-type,union-attr]
+    assert seat_node(engine, "s9") is None  # type: ignore[arg-type]
