@@ -13,13 +13,18 @@ What it does, whole commands timed from here, each beside its floor:
    own ``docker save`` of the same images to /dev/null;
 3. the throwaway tags are removed (``missing`` images, as on a fresh machine);
 4. in a new venv, ``sh KIT/install.sh TARGET`` with pip pointed at nothing
-   (``PIP_INDEX_URL`` a closed loopback port, ``PIP_NO_INDEX=1``);
-5. the installed labkit, from TARGET, reports no image to build.
+   (``PIP_INDEX_URL`` a closed loopback port, ``PIP_NO_INDEX=1``, no pip config);
+5. the installed labkit, from TARGET, reports no image to build;
+6. that labkit brings the lab up from the kit's images (``labkit up``, a project and
+   network of its own, pip and the index still pointed at nothing), says it is healthy,
+   and takes it down again.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +39,12 @@ def run(argv: list[str], **kwargs) -> float:
     started = time.monotonic()
     subprocess.run(argv, check=True, **kwargs)
     return time.monotonic() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def size(path: Path) -> int:
@@ -66,6 +77,10 @@ def main() -> None:
             PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         )
         offline.pop("LABKIT_HOME", None)
+        # Nothing but the kit: no wheelhouse or index this machine's pip config names.
+        offline.pop("PIP_FIND_LINKS", None)
+        offline.pop("PIP_EXTRA_INDEX_URL", None)
+        offline["PIP_CONFIG_FILE"] = os.devnull
         installed = run(
             ["sh", str(kit / "install.sh"), str(work / "target")], env=offline, cwd=work
         )
@@ -81,8 +96,30 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout.strip()
-        for name in names:
-            subprocess.run(["docker", "rmi", name], capture_output=True)
+        # The lab, up from what the kit brought, by the labkit the kit installed.
+        lab_env = dict(
+            offline,
+            LABKIT_PROJECT="labkit-kitbench",
+            LABKIT_NET_PREFIX="10.125.77",
+            LABKIT_JUPYTER_PORT=str(free_port()),
+            LABKIT_HOME=str(work / "target"),
+        )
+        labkit = [str(venv / "bin" / "labkit")]
+        try:
+            up = run([*labkit, "up", "--scenario", "fixed"], env=lab_env, cwd=work / "target",
+                     capture_output=True)  # fmt: skip
+            status = json.loads(
+                subprocess.run(
+                    [*labkit, "status", "--json"], env=lab_env, cwd=work / "target",
+                    capture_output=True, text=True, check=True,
+                ).stdout
+            )  # fmt: skip
+            healthy = all(svc["health"] == "healthy" for svc in status["services"])
+        finally:
+            subprocess.run([*labkit, "down", "--volumes"], env=lab_env, cwd=work / "target",
+                           capture_output=True)  # fmt: skip
+            for name in names:
+                subprocess.run(["docker", "rmi", name], capture_output=True)
         wheels = kit / "wheels"
         rows = [
             ("kit, total", f"{size(kit) / 1e6:,.0f} MB", ""),
@@ -92,6 +129,7 @@ def main() -> None:
             ("labkit bundle (whole command)", f"{made:.1f} s", f"docker save: {floor:.1f} s"),
             ("install.sh, no index (whole)", f"{installed:.1f} s", ""),
             ("images to build afterwards", check, "target: []"),
+            ("labkit up from the kit (whole)", f"{up:.1f} s", f"all healthy: {healthy}"),
         ]
         width = max(len(r[0]) for r in rows)
         for label, figure, floor_text in rows:
