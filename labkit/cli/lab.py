@@ -202,6 +202,11 @@ def status(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
             from labkit.netpath.network import NetworkState
 
             console.print(f"network: {escape(NetworkState(st.network, '').describe())}")
+        if st.node is not None:
+            console.print(
+                f"runs on swarm node [bold]{escape(st.node)}[/] (nothing published: learners "
+                "come in through the hub)"
+            )
         if st.url:
             console.print(f"JupyterLab: [link={st.url}]{st.url}[/]")
         elif not st.running:

@@ -93,6 +93,8 @@ class LabStatus:
     url: str | None
     #: The laptop's network (cafe, hotspot, none, other), None when it cannot be read.
     network: str | None = None
+    #: A seat on a swarm: the node it runs on (None for a Compose lab).
+    node: str | None = None
 
     @property
     def running(self) -> bool:
@@ -495,7 +497,20 @@ class Lab:
         running = any(s.state == "running" for s in services)
         # A swarm seat publishes nothing: its learner comes in through the hub.
         url = self._url(self.live_config(found)) if running and not self.on_swarm else None
-        return LabStatus(self.config.project, tuple(services), scenario, url, network)
+        node = self._node_name(found) if self.on_swarm else None
+        return LabStatus(self.config.project, tuple(services), scenario, url, network, node)
+
+    def _node_name(self, found: dict[str, Container]) -> str | None:
+        """The host name of the swarm node this seat's containers run on."""
+        ids = {c.node for c in found.values() if c.node}
+        if not ids:
+            return None
+        names = {
+            str(n["ID"]): (n.get("Description") or {}).get("Hostname")
+            for n in self.manager.swarm_nodes()
+        }
+        node = sorted(ids)[0]
+        return str(names.get(node) or node[:12])
 
     def _network_or_none(self, riders: dict[str, HealthRider]) -> str | None:
         if "workstation" not in riders:

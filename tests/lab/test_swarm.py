@@ -252,3 +252,23 @@ def test_a_node_whose_label_names_its_daemon_is_reached_through_it(learners):
             assert proxy.connections > 0
         finally:
             _docker("node", "update", "--label-rm", DOCKER_HOST_LABEL, node)
+
+
+def test_labkit_commands_find_a_swarm_seat_by_its_project(learners):
+    """Given only the seat's project (no LABKIT_ENGINE), labkit finds its stack."""
+    seat = _seat(USERS[2])
+    env = dict(
+        os.environ,
+        LABKIT_PROJECT=seat.config.project,
+        LABKIT_NET_PREFIX=seat.config.net_prefix,
+        LABKIT_HOME=str(REPO),
+    )
+    env.pop("LABKIT_ENGINE", None)
+    done = subprocess.run(
+        ["labkit", "status", "--json"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    status = json.loads(done.stdout)
+    hostname = _docker("info", "--format", "{{.Name}}").stdout.strip()
+    assert status["healthy"] and status["node"] == hostname and status["url"] is None
+    assert status["scenario"]["name"] == "fixed"
