@@ -11,7 +11,7 @@ from rich.markup import escape
 from labkit.cli import app
 from labkit.cli._output import console, emit
 from labkit.cli._params import count_option, port_option
-from labkit.cli.lab import JsonOpt, _progress
+from labkit.cli.lab import EngineOpt, JsonOpt, _progress
 from labkit.hub.service import HUB_PROJECT, HubService, HubStatus
 from labkit.lab.config import LabConfig
 
@@ -80,16 +80,7 @@ def hub_up(
             parser=count_option(0, 500, "number of warm seats"),
         ),
     ] = 0,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            envvar="LABKIT_ENGINE",
-            help="Where learners' labs run: compose (this machine) or swarm (the Docker "
-            "Swarm this machine manages; each lab on one node, placed by free memory).",
-            metavar="compose|swarm",
-        ),
-    ] = "compose",
+    engine: EngineOpt = "compose",
     hub_project: HubOpt = HUB_PROJECT,
     as_json: JsonOpt = False,
 ) -> None:

@@ -27,6 +27,16 @@ scenario_app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        envvar="LABKIT_ENGINE",
+        help="Where the labs run: compose (this machine) or swarm (the Docker Swarm this "
+        "machine manages; each lab on one node, placed by free memory; docs/swarm.md).",
+        metavar="compose|swarm",
+    ),
+]
 
 
 def _lab(project: str | None = None, port: int | None = None) -> Lab:
@@ -93,15 +103,14 @@ def up(
     lab = _lab(project, port)
     with _progress(as_json) as (say, on_line):
         result = lab.up(scenario, say=say, on_line=on_line)
-    # A seat on a swarm publishes nothing: its learner comes in through the hub.
-    url = None if lab.on_swarm else lab.url()
+    url = lab.url()  # None for a seat behind the hub: nothing is published
 
     def render() -> None:
         _print_apply(result)
         if url is None:
             console.print(
-                f"\n[bold]The lab is up[/] as a stack on the swarm ({lab.config.project}); "
-                "nothing is published: learners reach it through the hub."
+                f"\n[bold]The lab is up[/] ({lab.config.project}); nothing is published: "
+                "learners reach it through the hub."
             )
         else:
             console.print(

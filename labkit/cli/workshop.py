@@ -13,7 +13,7 @@ from rich.table import Table
 from labkit.cli import app
 from labkit.cli._output import console, emit
 from labkit.cli._params import count_option, port_option
-from labkit.cli.lab import JsonOpt, _progress
+from labkit.cli.lab import EngineOpt, JsonOpt, _progress
 from labkit.errors import UsageError
 from labkit.lab.workshop import MAX_SEATS, SEAT_NET, SEAT_PREFIX, SeatStatus, Workshop, seat_config
 
@@ -117,6 +117,7 @@ def workshop_up(
     host: HostOpt = None,
     prefix: PrefixOpt = SEAT_PREFIX,
     net: NetOpt = SEAT_NET,
+    engine: EngineOpt = "compose",
     as_json: JsonOpt = False,
 ) -> None:
     """Start SEATS labs (labkit-seat1, -seat2, ...) side by side and print their URLs."""
@@ -128,6 +129,7 @@ def workshop_up(
             bind=bind,
             scenario=scenario,
             parallel=parallel,
+            engine=engine,
             say=say,
         )
     emit(result, as_json, lambda: console.print(_table(result)))

@@ -245,12 +245,21 @@ class Lab:
         """This lab's JupyterLab token, made on first use (0600, never a default)."""
         return read_or_create_secret(self.state_dir / "jupyter-token")
 
-    def url(self) -> str:
-        return self._url(self.live_config())
+    def url(self) -> str | None:
+        """Where the learner opens JupyterLab: on this machine, or for a swarm seat on its
+        node's address; None for a seat behind the hub (nothing published)."""
+        if not self.on_swarm:
+            return self._url(self.live_config())
+        found = self.containers()
+        _, address = self._node_of(found)
+        ws = found.get("workstation")
+        if not address or ws is None or ws.port(8888) is None:
+            return None
+        return self._url(self.live_config(found), host=address)
 
-    def _url(self, config: LabConfig) -> str:
+    def _url(self, config: LabConfig, host: str = "127.0.0.1") -> str:
         # The root redirects to the welcome notebook (JupyterLab default_url) after login.
-        return f"http://127.0.0.1:{config.jupyter_port}/?token={self.token()}"
+        return f"http://{host}:{config.jupyter_port}/?token={self.token()}"
 
     # ---------------------------------------------------------------- images
     def image_builder(self) -> images.ImageBuilder:
@@ -370,7 +379,9 @@ class Lab:
         self._engine = stack.node_engine(self.manager, node)  # before anything starts
         say(f"starting the seat on swarm node {node.hostname}")
         model = self.compose().model()
-        seat = stack.seat_stack(model, project=self.config.project, node=node.id)
+        seat = stack.seat_stack(
+            model, project=self.config.project, node=node.id, publish=not self.behind_hub
+        )
         stack.deploy(self.manager, seat)
         self._node_file.parent.mkdir(parents=True, exist_ok=True)
         self._node_file.write_text(node.id + "\n")
@@ -495,22 +506,27 @@ class Lab:
             health = checks[svc].health
             services.append(ServiceStatus(svc, c.name, c.state, health, c.image or None))
         running = any(s.state == "running" for s in services)
-        # A swarm seat publishes nothing: its learner comes in through the hub.
-        url = self._url(self.live_config(found)) if running and not self.on_swarm else None
-        node = self._node_name(found) if self.on_swarm else None
+        config = self.live_config(found)
+        url = self._url(config) if running and not self.on_swarm else None
+        node = None
+        if self.on_swarm:
+            # Published (a workshop seat) on its node's address; behind a hub, nothing.
+            node, address = self._node_of(found)
+            ws = found.get("workstation")
+            if running and address and ws is not None and ws.port(8888) is not None:
+                url = self._url(config, host=address)
         return LabStatus(self.config.project, tuple(services), scenario, url, network, node)
 
-    def _node_name(self, found: dict[str, Container]) -> str | None:
-        """The host name of the swarm node this seat's containers run on."""
-        ids = {c.node for c in found.values() if c.node}
+    def _node_of(self, found: dict[str, Container]) -> tuple[str | None, str]:
+        """The host name and address of the swarm node this seat's containers run on."""
+        ids = sorted({c.node for c in found.values() if c.node})
         if not ids:
-            return None
-        names = {
-            str(n["ID"]): (n.get("Description") or {}).get("Hostname")
-            for n in self.manager.swarm_nodes()
-        }
-        node = sorted(ids)[0]
-        return str(names.get(node) or node[:12])
+            return None, ""
+        for n in self.manager.swarm_nodes():
+            if n.get("ID") == ids[0]:
+                hostname = (n.get("Description") or {}).get("Hostname") or ids[0][:12]
+                return str(hostname), str((n.get("Status") or {}).get("Addr") or "")
+        return ids[0][:12], ""
 
     def _network_or_none(self, riders: dict[str, HealthRider]) -> str | None:
         if "workstation" not in riders:

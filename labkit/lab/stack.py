@@ -21,8 +21,9 @@ resolves for the seat (``docker compose config``):
 * no Docker health checks (swarm puts a task's names on its networks only once it is
   healthy, and ``lab-links`` needs its peers' names to become healthy); labkit checks
   readiness itself, as it does for Compose labs;
-* nothing is published: a swarm seat is reached through the hub, on its ``public``
-  overlay (internal too).
+* behind the hub nothing is published: the hub reaches the learner's server on the
+  seat's ``public`` overlay (internal too); a workshop seat (``labkit workshop up
+  --engine swarm --bind 0.0.0.0``) publishes JupyterLab on its node, on every address.
 
 What is pure (the stack from a model, the placement) is tested without Docker; what
 talks to the daemon goes through :class:`~labkit.lab.engine.DockerEngine`'s swarm calls
@@ -102,6 +103,8 @@ class StackService:
     mounts: tuple[StackMount, ...]
     #: (network's full name, this service's name on it or "" for none).
     networks: tuple[tuple[str, str], ...]
+    #: (published, target) ports, published on every address of the seat's node.
+    ports: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,14 @@ def _seconds(text: object) -> float:
     return total + float(number or 0)
 
 
-def seat_stack(model: Mapping[str, Any], *, project: str, node: str) -> SeatStack:
+def seat_stack(
+    model: Mapping[str, Any], *, project: str, node: str, publish: bool = False
+) -> SeatStack:
     """The stack of one seat, from the Compose model resolved for it (``docker compose
-    -p PROJECT config --format json``), every service pinned to ``node``."""
+    -p PROJECT config --format json``), every service pinned to ``node``. With
+    ``publish`` (a seat participants open directly, not through a hub), the model's
+    ports are published on the node, on every address: a swarm cannot publish on one
+    (so the model must say ``0.0.0.0``)."""
     networks_of = model.get("networks") or {}
     volumes_of = model.get("volumes") or {}
 
@@ -176,6 +184,7 @@ def seat_stack(model: Mapping[str, Any], *, project: str, node: str) -> SeatStac
                 stop_grace_s=_seconds(svc.get("stop_grace_period") or "10s"),
                 mounts=mounts,
                 networks=attached,
+                ports=_ports(name, svc) if publish else (),
             )
         )
     cables = []
@@ -188,10 +197,25 @@ def seat_stack(model: Mapping[str, Any], *, project: str, node: str) -> SeatStac
                 advice="Give it one in lab/docker-compose.yml (ipam.config[0].subnet), as the "
                 "lab's own networks have.",
             )
-        # Every seat network is internal on a swarm: nothing is published, the hub
-        # reaches the learner's server on the seat's own overlay.
-        cables.append(StackNetwork(full(networks_of, name), subnets[0], internal=True))
+        # As Compose has it: the cables internal, the publishing network internal too
+        # behind a hub (which joins it), open where JupyterLab is published.
+        internal = bool(net.get("internal"))
+        cables.append(StackNetwork(full(networks_of, name), subnets[0], internal=internal))
     return SeatStack(project, node, tuple(services), tuple(cables))
+
+
+def _ports(name: str, svc: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    ports = []
+    for port in svc.get("ports") or ():
+        if str(port.get("host_ip") or "0.0.0.0") != "0.0.0.0":
+            raise UsageError(
+                f"On a swarm, {name}'s port {port.get('published')} is published on every "
+                f"address of its node, not on {port['host_ip']} alone.",
+                advice="Say so with --bind 0.0.0.0 (JupyterLab keeps its token), or run the "
+                "seats behind the hub (`labkit hub up --engine swarm`), which publishes nothing.",
+            )
+        ports.append((int(port["published"]), int(port["target"])))
+    return tuple(ports)
 
 
 # --------------------------------------------------------------------------- placement
@@ -206,6 +230,8 @@ class SwarmNode:
     seats: int = 0  # seats (stacks) with tasks on it now
     #: How the hub reaches this node's Docker daemon (its DOCKER_HOST_LABEL), if set.
     docker_host: str = ""
+    #: The node's address in the swarm (where its published ports are).
+    address: str = ""
 
     @property
     def free(self) -> int:
@@ -281,8 +307,26 @@ def service_spec(svc: StackService, stack: SeatStack) -> dict[str, Any]:
             ],
         },
         "Mode": {"Replicated": {"Replicas": 1}},
-        # Names give the tasks' own addresses (what the VXLAN links need), not a VIP.
-        "EndpointSpec": {"Mode": "dnsrr"},
+        # Names give the tasks' own addresses (what the VXLAN links need), not a VIP;
+        # so ports are published on the node itself ("host" mode), not the routing mesh.
+        "EndpointSpec": {
+            "Mode": "dnsrr",
+            **(
+                {
+                    "Ports": [
+                        {
+                            "Protocol": "tcp",
+                            "TargetPort": t,
+                            "PublishedPort": p,
+                            "PublishMode": "host",
+                        }
+                        for p, t in svc.ports
+                    ]
+                }
+                if svc.ports
+                else {}
+            ),
+        },
     }
 
 
@@ -334,6 +378,7 @@ def _nodes_and_seats(engine: DockerEngine) -> tuple[list[SwarmNode], dict[str, s
                 and spec.get("Availability") == "active",
                 seats=len(seats.get(str(data["ID"]), ())),
                 docker_host=str((spec.get("Labels") or {}).get(DOCKER_HOST_LABEL, "")),
+                address=str((data.get("Status") or {}).get("Addr") or ""),
             )
         )
     return nodes, seats

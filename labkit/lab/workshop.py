@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labkit.errors import LabkitError, UsageError
 from labkit.lab.config import LabConfig, find_home
-from labkit.lab.engine import WORKSTATION_LABKIT
+from labkit.lab.engine import WORKSTATION_LABKIT, Container, by_service
 from labkit.lab.lifecycle import Lab
 from labkit.lab.scenarios import load_scenario
 
@@ -44,6 +44,7 @@ def seat_config(
     *,
     prefix: str = SEAT_PREFIX,
     net: str = SEAT_NET,
+    engine: str = "compose",
 ) -> LabConfig:
     if not 1 <= number <= MAX_SEATS:
         raise UsageError(
@@ -54,9 +55,18 @@ def seat_config(
         net_prefix=f"{net}.{number}",
         jupyter_port=first_port + number - 1,
         bind=bind,
+        engine=engine,
     )
     config.validate()
     return config
+
+
+def _one_per_seat_and_service(found: list[Container]) -> list[Container]:
+    """One container per seat and service (a swarm seat keeps replaced tasks' too)."""
+    seats: dict[str, list[Container]] = {}
+    for c in found:
+        seats.setdefault(c.project, []).append(c)
+    return [c for containers in seats.values() for c in by_service(containers).values()]
 
 
 @dataclass(frozen=True)
@@ -102,9 +112,13 @@ class Workshop:
         bind: str = "127.0.0.1",
         scenario: str | None = None,
         parallel: int | None = None,
+        engine: str = "compose",
         say: Callable[[str], None] = lambda _: None,
     ) -> list[SeatStatus]:
-        """Start ``seats`` labs, ``parallel`` at a time (default: one per CPU core).
+        """Start ``seats`` labs, ``parallel`` at a time (default: one per CPU core); with
+        ``engine="swarm"`` as stacks on the swarm this machine manages, each seat on one
+        node, its JupyterLab published there on every address (so ``bind`` must say
+        0.0.0.0).
 
         A seat that fails to start does not stop the others; its row in the returned
         status carries the error.
@@ -114,10 +128,21 @@ class Workshop:
                 f"{seats} seats is not possible.", advice=f"Use --seats between 1 and {MAX_SEATS}."
             )
         configs = [
-            seat_config(n, first_port, bind, prefix=self.prefix, net=self.net)
+            seat_config(n, first_port, bind, prefix=self.prefix, net=self.net, engine=engine)
             for n in range(1, seats + 1)
         ]
         first = self._lab(configs[0])
+        if engine == "swarm":
+            from labkit.lab import stack
+
+            if bind != "0.0.0.0":
+                raise UsageError(
+                    "On a swarm, each seat's JupyterLab is published on every address of its "
+                    "node (a swarm cannot publish on one address).",
+                    advice="Say so with --bind 0.0.0.0 (JupyterLab keeps its token), or run "
+                    "the seats behind the hub: `labkit hub up --engine swarm`.",
+                )
+            stack.require_manager(first.manager)
         if scenario is not None:
             load_scenario(first.home, scenario)  # unknown names fail before any work
         if first.missing_images():
@@ -161,10 +186,16 @@ class Workshop:
         return sorted(rows.values(), key=lambda s: s.seat)
 
     def seats(self) -> list[LabConfig]:
-        """The seats that exist now, rebuilt from their workstation containers."""
+        """The seats that exist now, rebuilt from their workstation containers (Compose's,
+        and the tasks of seats on a swarm)."""
         first = Lab(LabConfig(), self.home)
         found: dict[int, LabConfig] = {}
-        for c in first.engine.containers(service="workstation"):
+        listed = [(c, "compose") for c in first.manager.containers(service="workstation")] + [
+            (c, "swarm")
+            for c in _one_per_seat_and_service(first.manager.containers(stack=True))
+            if c.service == "workstation"
+        ]
+        for c, engine in listed:
             m = self._seat.match(c.project)
             if not m:
                 continue
@@ -176,6 +207,7 @@ class Workshop:
                 address.rsplit(".", 1)[0],
                 published.host_port if published else 0,
                 bind=(published.host_ip if published else "") or "127.0.0.1",
+                engine=engine,
             )
         return [found[n] for n in sorted(found)]
 
@@ -194,6 +226,8 @@ class Workshop:
                 if st.running
                 else None
             )
+            if lab.on_swarm:
+                url = st.url  # on its node's address
             earned, possible, tries = self._points(lab) if st.running else (0.0, 0.0, 0)
             scenario = st.scenario
             return SeatStatus(

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 import test_scenarios as rows
 from conftest import TEST_PROJECT, LabHandle, _free_port
 from test_hub_labs import Learner, _log_in, _wait_ready
@@ -272,3 +273,30 @@ def test_labkit_commands_find_a_swarm_seat_by_its_project(learners):
     hostname = _docker("info", "--format", "{{.Name}}").stdout.strip()
     assert status["healthy"] and status["node"] == hostname and status["url"] is None
     assert status["scenario"]["name"] == "fixed"
+
+
+def test_a_workshop_on_the_swarm_publishes_each_seat_on_its_node(swarm, tmp_path):
+    prefix, net, first = f"{PROJECT}-ws", "10.121", _free_port()
+    args = ("workshop", "up", "--seats", "2", "--engine", "swarm", "--seat-prefix", prefix,
+            "--seat-net", net, "--first-port", str(first))  # fmt: skip
+    # A swarm publishes on every address of the node: only when asked to.
+    refused = _labkit(*args, cwd=tmp_path)
+    assert refused.returncode == 2 and "--bind 0.0.0.0" in refused.stderr, refused.stderr[-800:]
+    try:
+        up = _labkit(*args, "--bind", "0.0.0.0", "--scenario", "fixed", "--json", cwd=tmp_path)
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+        rows = json.loads(up.stdout)
+        assert [(r["seat"], r["healthy"], r["scenario"]) for r in rows] == [
+            (1, True, "fixed"),
+            (2, True, "fixed"),
+        ]
+        for row in rows:  # on the node's address (this node: 127.0.0.1), with its token
+            port = first + row["seat"] - 1
+            assert row["url"].startswith(f"http://127.0.0.1:{port}/?token=")
+            page = requests.get(row["url"], timeout=30)
+            assert page.status_code == 200 and "JupyterLab" in page.text, page.text[:300]
+    finally:
+        down = _labkit("workshop", "down", "--volumes", "--seat-prefix", prefix, cwd=tmp_path)
+        assert down.returncode == 0, down.stderr[-1000:]
+    assert [s for s in _of_this_hub("service") if s.startswith(prefix)] == []
+    assert [v for v in _of_this_hub("volume") if v.startswith(prefix)] == []

@@ -32,15 +32,41 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = LabConfig(project="seat7", net_prefix="10.124.7")
 
 
+def _model(config: LabConfig = CONFIG, **env: str) -> dict[str, Any]:
+    env = {"LABKIT_JUPYTER_TOKEN": "t" * 32, "LABKIT_HOST_CA": os.devnull, **env}
+    return Compose(config, REPO, env).model()
+
+
 @pytest.fixture(scope="module")
 def model() -> dict[str, Any]:
-    env = {"LABKIT_JUPYTER_TOKEN": "t" * 32, "LABKIT_HOST_CA": os.devnull}
-    return Compose(CONFIG, REPO, env).model()
+    """A learner's lab behind the hub (what Lab(behind_hub=True) hands Compose)."""
+    return _model(LABKIT_PUBLIC_INTERNAL="true", LABKIT_HUB_MODE="1")
 
 
 @pytest.fixture(scope="module")
 def stack(model):
     return seat_stack(model, project="seat7", node="node-a")
+
+
+def test_a_workshop_seat_publishes_jupyterlab_on_its_node_on_every_address():
+    everywhere = LabConfig(
+        project="seat7", net_prefix="10.124.7", bind="0.0.0.0", jupyter_port=8907
+    )
+    seat = seat_stack(_model(everywhere), project="seat7", node="n", publish=True)
+    services = {s.service: s for s in seat.services}
+    assert services["workstation"].ports == ((8907, 8888),)
+    assert all(not s.ports for name, s in services.items() if name != "workstation")
+    public = next(n for n in seat.networks if n.name == "seat7_public")
+    assert not public.internal  # a published port needs a way in; the cables stay internal
+    assert all(n.internal for n in seat.networks if n is not public)
+    endpoint = service_spec(services["workstation"], seat)["EndpointSpec"]
+    assert endpoint["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 8888, "PublishedPort": 8907, "PublishMode": "host"}
+    ]
+    # A swarm cannot publish on one address: asking for loopback is a clear error.
+    with pytest.raises(UsageError, match="every address") as caught:
+        seat_stack(_model(), project="seat7", node="n", publish=True)
+    assert "--bind 0.0.0.0" in (caught.value.advice or "")
 
 
 def test_a_seat_is_four_services_of_its_own_on_its_cables(stack):
@@ -54,7 +80,8 @@ def test_a_seat_is_four_services_of_its_own_on_its_cables(stack):
         **{f"seat7_{cable}": subnet for cable, subnet in CONFIG.cables.items()},
         "seat7_public": "10.124.7.240/28",
     }
-    assert all(n.internal for n in stack.networks)
+    assert all(n.internal for n in stack.networks)  # behind the hub: nothing published
+    assert all(not s.ports for s in stack.services)
     # Each end of a cable is named after its role and link: what lab-links asks for.
     assert dict(services["router"].networks) == {
         "seat7_server": "router-lan",
