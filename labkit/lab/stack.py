@@ -71,6 +71,12 @@ LINK_OF_CABLE = {"server": "lan", "cafe": "cafe", "hotspot": "hotspot"}
 #: The node label that names how to reach a node's Docker daemon from the hub's machine.
 DOCKER_HOST_LABEL = "org.labkit.docker-host"
 
+#: Where a replaced task would lose what a learner changed: a Compose container keeps its
+#: files when it restarts, a swarm task's replacement starts from the image. The mail
+#: server's configuration (the scenario, its record and the learner's edits) is kept in
+#: a volume of the seat's own (filled from the image the first time).
+KEPT = {"mx": (("mx-postfix", "/etc/postfix"),)}
+
 #: What one idle seat holds in memory (bench_workshop: 115 MB per seat), rounded up.
 SEAT_MEMORY = 128 * 2**20
 
@@ -164,7 +170,7 @@ def seat_stack(
             )
             for v in svc.get("volumes") or ()
             if v.get("type") == "volume" and v.get("source")
-        )
+        ) + tuple(StackMount(f"{project}_{vol}", target) for vol, target in KEPT.get(name, ()))
         attached = tuple(
             (full(networks_of, net), f"{name}-{LINK_OF_CABLE[net]}" if net in LINK_OF_CABLE else "")
             for net in sorted(svc.get("networks") or {})

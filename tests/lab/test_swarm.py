@@ -300,3 +300,23 @@ def test_a_workshop_on_the_swarm_publishes_each_seat_on_its_node(swarm, tmp_path
         assert down.returncode == 0, down.stderr[-1000:]
     assert [s for s in _of_this_hub("service") if s.startswith(prefix)] == []
     assert [v for v in _of_this_hub("volume") if v.startswith(prefix)] == []
+
+
+def test_a_replaced_mail_server_keeps_the_scenario_and_the_learners_edit(learners):
+    seat = _seat(USERS[3])
+    seat.scenario("fixed")
+    mark = f"# edited by {USERS[3]} at {time.time():.0f}"
+    assert seat.mx(f"echo '{mark}' >> /etc/postfix/main.cf").exit_code == 0
+    before = seat.lab.containers()["mx"]
+    assert _docker("kill", before.id).returncode == 0
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        now = seat.lab.containers().get("mx")
+        if now is not None and now.id != before.id and seat.lab.check_service("mx").ready:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError("no new mx task became ready")
+    assert mark in seat.mx("cat /etc/postfix/main.cf").stdout
+    state = seat.lab.current()
+    assert state.name == "fixed" and "main.cf" in " ".join(state.modified), state

@@ -110,7 +110,14 @@ def test_what_compose_says_of_each_service_reaches_the_swarm(stack):
     mounts = {m.target: m for m in services["workstation"].mounts}
     assert mounts["/home/learner"].volume == "seat7_learner"  # the learner's work
     assert mounts["/lab/shared"].read_only and not mounts["/lab/zones"].read_only
-    assert stack.volumes == ("seat7_learner", "seat7_mx-secrets", "seat7_shared", "seat7_zones")
+    assert stack.volumes == (
+        "seat7_learner",
+        "seat7_mx-postfix",  # a replaced mx task keeps the scenario and the learner's edits
+        "seat7_mx-secrets",
+        "seat7_shared",
+        "seat7_zones",
+    )
+    assert {m.target: m.volume for m in services["mx"].mounts}["/etc/postfix"] == "seat7_mx-postfix"
 
 
 def test_a_network_without_its_own_subnet_cannot_be_a_seats_cable(model):
