@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from labkit.lab.engine import (
     DockerTransport,
     by_service,
     require_compose,
+    translate,
 )
 from labkit.lab.readiness import (
     ANNOUNCEMENT,
@@ -558,7 +560,24 @@ class Lab:
             *(["-f"] if follow else []),
             *([service] if service else []),
         ]
+        if not self.on_swarm:
+            self.containers()  # a swarm seat asked for by its project is found as one
+        if self.on_swarm:
+            options = ["--tail", str(tail), *(["-f"] if follow else [])]
+            return self._service_logs([service] if service else list(images.SERVICES), options)
         return self.compose().call(args)
+
+    def _service_logs(self, services: list[str], options: list[str]) -> int:
+        """A swarm seat's logs: the manager gathers them from whichever node runs each
+        task (``docker service logs``), all services at once when following."""
+        argv = [
+            ["docker", "service", "logs", *options, f"{self.config.project}_{s}"] for s in services
+        ]
+        try:
+            running = [subprocess.Popen(a) for a in argv]
+        except OSError as exc:
+            raise translate(exc, "run docker service logs") from exc
+        return max(p.wait() for p in running)
 
     def shell(self, service: str = "workstation") -> int:
         """An interactive login shell in a lab container (learner on the workstation)."""

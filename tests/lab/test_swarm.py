@@ -273,6 +273,12 @@ def test_labkit_commands_find_a_swarm_seat_by_its_project(learners):
     hostname = _docker("info", "--format", "{{.Name}}").stdout.strip()
     assert status["healthy"] and status["node"] == hostname and status["url"] is None
     assert status["scenario"]["name"] == "fixed"
+    # Its logs, gathered by the swarm from the node the task runs on.
+    logs = subprocess.run(
+        ["labkit", "logs", "mx", "--tail", "500"], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert logs.returncode == 0 and "labkit: ready" in logs.stdout, logs.stderr[-800:]
 
 
 def test_a_workshop_on_the_swarm_publishes_each_seat_on_its_node(swarm, tmp_path):
