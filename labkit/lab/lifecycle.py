@@ -337,13 +337,18 @@ class Lab:
         self._drop_stale_networks(say)
         if self.on_swarm:
             self._deploy_stack(say, timeout)
-            if started is not None:
-                started()
-            say("waiting until every service works")
-            self.wait_ready(timeout=timeout)
-            name = scenario or self.current().name or DEFAULT_SCENARIO
-            say(f"applying scenario {name}")
-            return self.apply(name)
+        else:
+            self._start_project(say, on_line)
+        if started is not None:
+            started()
+        say("waiting until every service works")
+        self.wait_ready(timeout=timeout)
+        name = scenario or self.current().name or DEFAULT_SCENARIO
+        say(f"applying scenario {name}")
+        return self.apply(name)
+
+    def _start_project(self, say: Say, on_line: Say) -> None:
+        """Start this lab's containers as its Compose project."""
         say("starting containers")
         try:
             # Not `--wait`: that relies on Docker's healthchecks, which run at monitoring
@@ -358,13 +363,6 @@ class Lab:
                     "(`docker network ls` shows what is there).",
                 ) from exc
             raise
-        if started is not None:
-            started()
-        say("waiting until every service works")
-        self.wait_ready(timeout=timeout)
-        name = scenario or self.current().name or DEFAULT_SCENARIO
-        say(f"applying scenario {name}")
-        return self.apply(name)
 
     @property
     def _node_file(self) -> Path:
