@@ -32,6 +32,7 @@ talks to the daemon goes through :class:`~labkit.lab.engine.DockerEngine`'s swar
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,25 +126,20 @@ class SeatStack:
         return tuple(sorted({m.volume for s in self.services for m in s.mounts}))
 
 
-def _seconds(text: object) -> float:
-    """Compose's durations as ``config`` prints them: ``2s``, ``1m30s``, ``500ms``."""
+#: One part of a Go duration as Compose prints it (``1m30s``, ``500ms``).
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|m|s)")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6}
+
+
+def _seconds(text: object, default: float = 10.0) -> float:
+    """Compose's durations as ``config`` prints them: ``2s``, ``1m30s``, ``500ms``
+    (``default``, Docker's own grace period, for anything else)."""
     if isinstance(text, int | float):
         return float(text)
-    total, number = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6}
-    s = str(text or "")
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if s.startswith("ms", i) else "us" if s.startswith("us", i) else ch
-        total += float(number or 0) * units.get(unit, 1.0)
-        number = ""
-        i += len(unit)
-    return total + float(number or 0)
+    parts = _DURATION.findall(str(text))
+    if not parts or "".join(n + u for n, u in parts) != str(text):
+        return default
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
 
 
 def seat_stack(

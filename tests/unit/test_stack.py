@@ -128,7 +128,8 @@ def test_a_network_without_its_own_subnet_cannot_be_a_seats_cable(model):
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("2s", 2.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), (3, 3.0)]
+    ("text", "seconds"),
+    [("2s", 2.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), (3, 3.0), ("soon", 10.0)],
 )
 def test_compose_durations(text, seconds):
     assert _seconds(text) == pytest.approx(seconds)
