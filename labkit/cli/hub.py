@@ -81,6 +81,15 @@ def hub_up(
         ),
     ] = 0,
     engine: EngineOpt = "compose",
+    node_certs: Annotated[
+        Path | None,
+        typer.Option(
+            "--node-certs",
+            envvar="LABKIT_NODE_CERTS",
+            help="With --engine swarm: a folder of Docker client TLS files (ca.pem, cert.pem, "
+            "key.pem) for the other nodes' daemons (docs/swarm.md).",
+        ),
+    ] = None,
     hub_project: HubOpt = HUB_PROJECT,
     as_json: JsonOpt = False,
 ) -> None:
@@ -97,6 +106,7 @@ def hub_up(
             scenario=scenario,
             seats_warm=seats_warm,
             engine=engine,
+            node_certs=node_certs,
             say=say,
         )
     emit(st, as_json, lambda: _render(st))

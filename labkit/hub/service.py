@@ -75,10 +75,15 @@ class HubService:
         return _state_dir(self.project) / "settings.json"
 
     def _compose(self, env: dict[str, str] | None = None) -> Compose:
+        # No TLS files for other nodes' daemons unless given: an empty folder stands in.
+        none = _state_dir(self.project) / "no-node-certs"
+        none.mkdir(parents=True, exist_ok=True)
         extra = {
             "LABKIT_HOST_CA": images.host_ca_bundle(_state_dir(self.project)),
             "LABKIT_HUB_SETTINGS": str(self.settings_path),
             "LABKIT_HOME": str(self.home),
+            "LABKIT_NODE_CERTS": str(none),
+            "LABKIT_NODE_CERT_PATH": "",
             **(env or {}),
         }
         config = LabConfig(project=self.project, image_tag=self.image_tag)
@@ -101,10 +106,12 @@ class HubService:
         scenario: str | None = None,
         seats_warm: int = 0,
         engine: str = "compose",
+        node_certs: Path | None = None,
         timeout: float = 120,
         say: Say = lambda _: None,
     ) -> HubStatus:
         roster = load_roster(roster_file)
+        certs_env = _node_certs_env(node_certs)
         if scenario is not None:
             load_scenario(self.home, scenario)  # an unknown name fails before any work
         LabConfig(engine=engine).validate()
@@ -140,7 +147,7 @@ class HubService:
             self._compose(env).run(["build", "hub"], what="The hub build")
         self.settings_path.parent.mkdir(parents=True, exist_ok=True)
         self.settings_path.write_text(settings)
-        env = {"LABKIT_HUB_BIND": bind, "LABKIT_HUB_PORT": str(port)}
+        env = {"LABKIT_HUB_BIND": bind, "LABKIT_HUB_PORT": str(port), **certs_env}
         say(f"starting the hub for {len(roster.entries)} people")
         try:
             self._compose(env).run(
@@ -266,6 +273,24 @@ class HubService:
         # Each lab waits seconds for its containers' grace periods: several at once.
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(stop, seats))
+
+
+def _node_certs_env(folder: Path | None) -> dict[str, str]:
+    """What the hub's file needs to give the hub the TLS files for other swarm nodes'
+    daemons (Docker's client layout), checked before anything starts."""
+    if folder is None:
+        return {}
+    folder = folder.expanduser().resolve()
+    missing = [f for f in ("ca.pem", "cert.pem", "key.pem") if not (folder / f).is_file()]
+    if missing:
+        raise UsageError(
+            f"{folder} is not a folder of Docker client TLS files: "
+            + ", ".join(missing)
+            + " missing.",
+            advice="Give the folder with ca.pem, cert.pem and key.pem that reaches the other "
+            "nodes' daemons (Docker's own client uses ~/.docker), or leave --node-certs out.",
+        )
+    return {"LABKIT_NODE_CERTS": str(folder), "LABKIT_NODE_CERT_PATH": "/srv/hub/node-certs"}
 
 
 def _lab_state(containers: list[Container]) -> str:

@@ -46,6 +46,7 @@ from labkit.errors import (
     LabkitError,
     LabNotRunningError,
     LabStateError,
+    SetupError,
     TransportError,
 )
 from labkit.lab.config import LabConfig
@@ -423,6 +424,31 @@ def _said(data: bytes) -> str:
 # --------------------------------------------------------------------------- the SDK
 
 
+#: A folder with Docker's client TLS files (ca.pem, cert.pem, key.pem) for the daemons of
+#: other swarm nodes (``labkit hub up --node-certs``): TLS, verified, for every tcp:// one.
+NODE_CERTS_VARIABLE = "LABKIT_NODE_CERT_PATH"
+
+
+def node_environment(host: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment Docker's client reads to reach the daemon at ``host`` (another
+    swarm node's): ``DOCKER_HOST``, and for tcp:// the TLS files that
+    :data:`NODE_CERTS_VARIABLE` names, when it names a folder."""
+    environment = {**environ, "DOCKER_HOST": host}
+    certs = environ.get(NODE_CERTS_VARIABLE, "")
+    if host.startswith("tcp://") and certs:
+        missing = [f for f in ("ca.pem", "cert.pem", "key.pem") if not (Path(certs) / f).is_file()]
+        if missing:
+            raise SetupError(
+                f"The TLS files for other nodes' daemons are incomplete in {certs}: "
+                + ", ".join(missing)
+                + " missing.",
+                advice="Give the folder Docker's own client uses for those daemons "
+                "(ca.pem, cert.pem, key.pem), e.g. `labkit hub up --node-certs ~/.docker`.",
+            )
+        environment.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=certs)
+    return environment
+
+
 class DockerEngine:
     """The Docker daemon, through the SDK. Connects on first use.
 
@@ -455,9 +481,10 @@ class DockerEngine:
         # missing or refusing daemon fails here; no separate ping.
         if host is None:
             return docker.from_env(timeout=30)
-        environment = {**os.environ, "DOCKER_HOST": host}
         return docker.from_env(
-            environment=environment, timeout=30, use_ssh_client=host.startswith("ssh://")
+            environment=node_environment(host, os.environ),
+            timeout=30,
+            use_ssh_client=host.startswith("ssh://"),
         )
 
     @_boundary("list the lab's containers")

@@ -13,8 +13,9 @@ import pytest
 
 from labkit.errors import LabStateError, SetupError, UsageError
 from labkit.hub.grid import LearnerRow, grid_json, render_grid
+from labkit.hub.service import _node_certs_env
 from labkit.lab.config import LabConfig
-from labkit.lab.engine import Compose, Container, by_service
+from labkit.lab.engine import NODE_CERTS_VARIABLE, Compose, Container, by_service, node_environment
 from labkit.lab.stack import (
     SEAT_MEMORY,
     SwarmNode,
@@ -321,3 +322,36 @@ def test_a_seat_is_found_on_the_node_its_tasks_run_on_else_where_it_was_placed()
     assert found is not None and found.id == "n2" and found.docker_host == "tcp://n2:2376"
     assert seat_node(engine, "s9", kept="n1").id == "n1"  # type: ignore[arg-type,union-attr]
     assert seat_node(engine, "s9") is None  # type: ignore[arg-type]
+
+
+def _tls_folder(tmp_path: Path, files: tuple[str, ...] = ("ca.pem", "cert.pem", "key.pem")) -> Path:
+    for name in files:
+        (tmp_path / name).write_text("x")
+    return tmp_path
+
+
+def test_other_nodes_daemons_are_reached_with_tls_when_the_hub_has_the_files(tmp_path):
+    certs = _tls_folder(tmp_path)
+    env = {NODE_CERTS_VARIABLE: str(certs), "PATH": "/bin"}
+    tls = node_environment("tcp://10.0.0.12:2376", env)
+    assert tls["DOCKER_HOST"] == "tcp://10.0.0.12:2376"
+    assert (tls["DOCKER_TLS_VERIFY"], tls["DOCKER_CERT_PATH"]) == ("1", str(certs))
+    ssh = node_environment("ssh://labkit@node2", env)  # SSH brings its own security
+    assert "DOCKER_TLS_VERIFY" not in ssh and ssh["DOCKER_HOST"] == "ssh://labkit@node2"
+    plain = node_environment("tcp://10.0.0.12:2375", {NODE_CERTS_VARIABLE: ""})
+    assert "DOCKER_TLS_VERIFY" not in plain
+
+
+def test_incomplete_tls_files_are_a_clear_error_before_anything_starts(tmp_path):
+    half = _tls_folder(tmp_path, ("ca.pem",))
+    with pytest.raises(SetupError, match="cert.pem, key.pem"):
+        node_environment("tcp://10.0.0.12:2376", {NODE_CERTS_VARIABLE: str(half)})
+    with pytest.raises(UsageError, match="cert.pem, key.pem") as caught:
+        _node_certs_env(half)
+    assert "--node-certs" in (caught.value.advice or "")
+    whole = _tls_folder(tmp_path)
+    assert _node_certs_env(whole) == {
+        "LABKIT_NODE_CERTS": str(whole.resolve()),
+        "LABKIT_NODE_CERT_PATH": "/srv/hub/node-certs",
+    }
+    assert _node_certs_env(None) == {}
