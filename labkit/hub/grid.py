@@ -210,9 +210,9 @@ class Room:
     def node_name(self, lab: Lab, node_id: str) -> str:
         """The host name of swarm node ``node_id`` (asked once per new node)."""
         if node_id not in self._nodes:
-            from labkit.lab.stack import swarm_nodes
+            from labkit.lab.stack import nodes_by_id
 
-            self._nodes.update({n.id: n.hostname for n in swarm_nodes(lab.engine)})
+            self._nodes.update({n.id: n.hostname for n in nodes_by_id(lab.manager).values()})
         return self._nodes.get(node_id, node_id[:12])
 
 

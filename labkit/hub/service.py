@@ -26,7 +26,13 @@ from labkit.hub.roster import Roster, load_roster
 from labkit.hub.settings import DEFAULT_CULL_IDLE_S, hub_settings
 from labkit.lab import images
 from labkit.lab.config import LabConfig, find_home
-from labkit.lab.engine import Compose, Container, DockerEngine, by_service
+from labkit.lab.engine import (
+    Compose,
+    Container,
+    DockerEngine,
+    by_project_and_service,
+    missing_tls_files,
+)
 from labkit.lab.lifecycle import DEFAULT_SCENARIO, Lab
 from labkit.lab.scenarios import load_scenario
 
@@ -240,20 +246,18 @@ class HubService:
             return project.startswith(self.seat_prefix) and project != self.project
 
         for engine, on_swarm in (("compose", False), ("swarm", True)):
-            for c in self.engine.containers(stack=on_swarm):
-                if mine(c.project):
-                    found.setdefault(c.project, (engine, []))[1].append(c)
+            # A swarm seat keeps its replaced tasks' containers for a while: one per service.
+            listed = by_project_and_service(self.engine.containers(stack=on_swarm))
+            for project, per_service in listed.items():
+                if mine(project):
+                    found.setdefault(project, (engine, []))[1].extend(per_service.values())
             for project in self.engine.network_projects(stack=on_swarm):
                 if mine(project):
                     found.setdefault(project, (engine, []))
         for project in stack.stack_projects(self.engine):  # services whose tasks wait
             if mine(project):
                 found.setdefault(project, ("swarm", []))
-        # A swarm seat keeps its replaced tasks' containers for a while: one per service.
-        return {
-            project: (engine, list(by_service(containers).values()))
-            for project, (engine, containers) in found.items()
-        }
+        return found
 
     def down(self, *, volumes: bool = False, say: Say = lambda _: None) -> None:
         """Stop the hub and every learner's lab it started (their volumes stay unless
@@ -281,7 +285,7 @@ def _node_certs_env(folder: Path | None) -> dict[str, str]:
     if folder is None:
         return {}
     folder = folder.expanduser().resolve()
-    missing = [f for f in ("ca.pem", "cert.pem", "key.pem") if not (folder / f).is_file()]
+    missing = missing_tls_files(folder)
     if missing:
         raise UsageError(
             f"{folder} is not a folder of Docker client TLS files: "

@@ -270,6 +270,14 @@ def by_service(found: Iterable[Container]) -> dict[str, Container]:
     return chosen
 
 
+def by_project_and_service(found: Iterable[Container]) -> dict[str, dict[str, Container]]:
+    """:func:`by_service` for every project among ``found``, by project."""
+    projects: dict[str, list[Container]] = {}
+    for c in found:
+        projects.setdefault(c.project, []).append(c)
+    return {project: by_service(containers) for project, containers in projects.items()}
+
+
 @dataclass(frozen=True)
 class NetworkInfo:
     name: str
@@ -427,6 +435,13 @@ def _said(data: bytes) -> str:
 #: A folder with Docker's client TLS files (ca.pem, cert.pem, key.pem) for the daemons of
 #: other swarm nodes (``labkit hub up --node-certs``): TLS, verified, for every tcp:// one.
 NODE_CERTS_VARIABLE = "LABKIT_NODE_CERT_PATH"
+#: What such a folder holds, as Docker's own client keeps them.
+TLS_FILES = ("ca.pem", "cert.pem", "key.pem")
+
+
+def missing_tls_files(folder: Path) -> list[str]:
+    """Which of :data:`TLS_FILES` ``folder`` lacks."""
+    return [f for f in TLS_FILES if not (folder / f).is_file()]
 
 
 def node_environment(host: str, environ: Mapping[str, str]) -> dict[str, str]:
@@ -436,7 +451,7 @@ def node_environment(host: str, environ: Mapping[str, str]) -> dict[str, str]:
     environment = {**environ, "DOCKER_HOST": host}
     certs = environ.get(NODE_CERTS_VARIABLE, "")
     if host.startswith("tcp://") and certs:
-        missing = [f for f in ("ca.pem", "cert.pem", "key.pem") if not (Path(certs) / f).is_file()]
+        missing = missing_tls_files(Path(certs))
         if missing:
             raise SetupError(
                 f"The TLS files for other nodes' daemons are incomplete in {certs}: "

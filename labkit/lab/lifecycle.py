@@ -152,8 +152,7 @@ class Lab:
     def _seat_engine(self) -> DockerEngine:
         from labkit.lab import stack
 
-        kept = self._node_file.read_text().strip() if self._node_file.is_file() else None
-        node = stack.seat_node(self.manager, self.config.project, kept=kept)
+        node = stack.seat_node(self.manager, self.config.project, kept=self._kept_node())
         return self.manager if node is None else stack.node_engine(self.manager, node)
 
     def _require_host(self, what: str) -> None:
@@ -193,6 +192,12 @@ class Lab:
             if found:
                 self.config = replace(self.config, engine="swarm")
         return by_service(found)
+
+    def _find_engine(self) -> None:
+        """Before a command that differs by engine: a swarm seat asked for by its project
+        alone is found as one (by the listing :meth:`containers` makes)."""
+        if not self.on_swarm:
+            self.containers()
 
     def _running(self, found: dict[str, Container], service: str) -> Container:
         c = found.get(service)
@@ -252,12 +257,7 @@ class Lab:
         node's address; None for a seat behind the hub (nothing published)."""
         if not self.on_swarm:
             return self._url(self.live_config())
-        found = self.containers()
-        _, address = self._node_of(found)
-        ws = found.get("workstation")
-        if not address or ws is None or ws.port(8888) is None:
-            return None
-        return self._url(self.live_config(found), host=address)
+        return self._on_node(self.containers())[1]
 
     def _url(self, config: LabConfig, host: str = "127.0.0.1") -> str:
         # The root redirects to the welcome notebook (JupyterLab default_url) after login.
@@ -369,13 +369,15 @@ class Lab:
         """Where a swarm seat's node is kept: its learner's volumes are there."""
         return self.state_dir / "swarm-node"
 
+    def _kept_node(self) -> str | None:
+        return self._node_file.read_text().strip() if self._node_file.is_file() else None
+
     def _deploy_stack(self, say: Say, timeout: float) -> None:
         """Start this lab as a stack on the swarm (see :mod:`labkit.lab.stack`)."""
         from labkit.lab import stack
 
         stack.require_manager(self.manager)
-        kept = self._node_file.read_text().strip() if self._node_file.is_file() else None
-        node = stack.place(stack.swarm_nodes(self.manager), keep=kept)
+        node = stack.place(stack.swarm_nodes(self.manager), keep=self._kept_node())
         self._engine = stack.node_engine(self.manager, node)  # before anything starts
         say(f"starting the seat on swarm node {node.hostname}")
         model = self.compose().model()
@@ -452,8 +454,7 @@ class Lab:
         self._require_host("stop the lab")
         require_compose()
         say("stopping containers" + (" and removing volumes" if volumes else ""))
-        if not self.on_swarm:
-            self.containers()  # a swarm seat asked for by its project is found as one
+        self._find_engine()
         if self.on_swarm:
             from labkit.lab import stack
 
@@ -506,27 +507,30 @@ class Lab:
             health = checks[svc].health
             services.append(ServiceStatus(svc, c.name, c.state, health, c.image or None))
         running = any(s.state == "running" for s in services)
-        config = self.live_config(found)
-        url = self._url(config) if running and not self.on_swarm else None
-        node = None
+        node, url = None, None
         if self.on_swarm:
-            # Published (a workshop seat) on its node's address; behind a hub, nothing.
-            node, address = self._node_of(found)
-            ws = found.get("workstation")
-            if running and address and ws is not None and ws.port(8888) is not None:
-                url = self._url(config, host=address)
-        return LabStatus(self.config.project, tuple(services), scenario, url, network, node)
+            node, url = self._on_node(found)
+        elif running:
+            url = self._url(self.live_config(found))
+        return LabStatus(
+            self.config.project, tuple(services), scenario, url if running else None, network, node
+        )
 
-    def _node_of(self, found: dict[str, Container]) -> tuple[str | None, str]:
-        """The host name and address of the swarm node this seat's containers run on."""
+    def _on_node(self, found: dict[str, Container]) -> tuple[str | None, str | None]:
+        """A swarm seat's node (its host name) and, when its JupyterLab is published (a
+        workshop seat, not one behind the hub), the URL on that node's address."""
+        from labkit.lab import stack
+
         ids = sorted({c.node for c in found.values() if c.node})
         if not ids:
-            return None, ""
-        for n in self.manager.swarm_nodes():
-            if n.get("ID") == ids[0]:
-                hostname = (n.get("Description") or {}).get("Hostname") or ids[0][:12]
-                return str(hostname), str((n.get("Status") or {}).get("Addr") or "")
-        return ids[0][:12], ""
+            return None, None
+        node = stack.nodes_by_id(self.manager).get(ids[0])
+        if node is None:
+            return ids[0][:12], None
+        ws = found.get("workstation")
+        if not node.address or ws is None or ws.port(8888) is None:
+            return node.hostname, None
+        return node.hostname, self._url(self.live_config(found), host=node.address)
 
     def _network_or_none(self, riders: dict[str, HealthRider]) -> str | None:
         if "workstation" not in riders:
@@ -558,8 +562,7 @@ class Lab:
             *(["-f"] if follow else []),
             *([service] if service else []),
         ]
-        if not self.on_swarm:
-            self.containers()  # a swarm seat asked for by its project is found as one
+        self._find_engine()
         if self.on_swarm:
             options = ["--tail", str(tail), *(["-f"] if follow else [])]
             return self._service_logs([service] if service else list(images.SERVICES), options)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LabNotRunningError, LabStateError, SetupError, UsageError
@@ -55,6 +55,7 @@ __all__ = [
     "SwarmNode",
     "deploy",
     "node_engine",
+    "nodes_by_id",
     "place",
     "remove",
     "require_manager",
@@ -355,45 +356,51 @@ def require_manager(engine: DockerEngine) -> str:
     return str(swarm.get("NodeID", ""))
 
 
+def _node(data: Mapping[str, Any]) -> SwarmNode:
+    """One node as the Engine API describes it (no seats counted)."""
+    described = data.get("Description") or {}
+    spec = data.get("Spec") or {}
+    status = data.get("Status") or {}
+    return SwarmNode(
+        id=str(data["ID"]),
+        hostname=str(described.get("Hostname") or data["ID"][:12]),
+        memory=int((described.get("Resources") or {}).get("MemoryBytes") or 0),
+        ready=status.get("State") == "ready" and spec.get("Availability") == "active",
+        docker_host=str((spec.get("Labels") or {}).get(DOCKER_HOST_LABEL, "")),
+        address=str(status.get("Addr") or ""),
+    )
+
+
+def nodes_by_id(engine: DockerEngine) -> dict[str, SwarmNode]:
+    """The swarm's nodes by ID (one call; seats not counted)."""
+    return {n.id: n for n in map(_node, engine.swarm_nodes())}
+
+
 def swarm_nodes(engine: DockerEngine) -> list[SwarmNode]:
-    """The swarm's nodes, each with the number of seats that run on it now."""
-    return _nodes_and_seats(engine)[0]
-
-
-def _nodes_and_seats(engine: DockerEngine) -> tuple[list[SwarmNode], dict[str, set[str]]]:
-    """The nodes, and which seats run on each (by node ID): two calls."""
+    """The swarm's nodes, each with the number of seats that run on it now (two calls)."""
     seats: dict[str, set[str]] = {}
     for task in engine.swarm_tasks(desired_state="running"):
         labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
         if STACK_LABEL in labels and task.get("NodeID"):
             seats.setdefault(str(task["NodeID"]), set()).add(labels[STACK_LABEL])
-    nodes = []
-    for data in engine.swarm_nodes():
-        described = data.get("Description") or {}
-        spec = data.get("Spec") or {}
-        nodes.append(
-            SwarmNode(
-                id=str(data["ID"]),
-                hostname=str(described.get("Hostname") or data["ID"][:12]),
-                memory=int((described.get("Resources") or {}).get("MemoryBytes") or 0),
-                ready=(data.get("Status") or {}).get("State") == "ready"
-                and spec.get("Availability") == "active",
-                seats=len(seats.get(str(data["ID"]), ())),
-                docker_host=str((spec.get("Labels") or {}).get(DOCKER_HOST_LABEL, "")),
-                address=str((data.get("Status") or {}).get("Addr") or ""),
-            )
-        )
-    return nodes, seats
+    return [replace(n, seats=len(seats.get(n.id, ()))) for n in nodes_by_id(engine).values()]
 
 
 def seat_node(engine: DockerEngine, project: str, *, kept: str | None = None) -> SwarmNode | None:
     """The node the seat ``project`` runs on: where its running tasks are, else the node
-    it was placed on before (``kept``); None for a seat that never ran."""
-    nodes, seats = _nodes_and_seats(engine)
-    for node in nodes:
-        if project in seats.get(node.id, ()):
+    it was placed on before (``kept``); None for a seat that never ran. Asks only for
+    this seat's tasks (what the instructor's grid does for every learner, every round)."""
+    nodes = nodes_by_id(engine)
+    ids = [str(s["ID"]) for s in engine.swarm_services(label=f"{STACK_LABEL}={project}")]
+    running = (
+        {str(t.get("NodeID", "")) for t in engine.swarm_tasks(service=ids, desired_state="running")}
+        if ids
+        else set()
+    )
+    for node in nodes.values():
+        if node.id in running:
             return node
-    return next((n for n in nodes if n.id == kept), None)
+    return nodes.get(kept) if kept else None
 
 
 def node_engine(manager: DockerEngine, node: SwarmNode) -> DockerEngine:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labkit.errors import LabkitError, UsageError
 from labkit.lab.config import LabConfig, find_home
-from labkit.lab.engine import WORKSTATION_LABKIT, Container, by_service
+from labkit.lab.engine import WORKSTATION_LABKIT, by_project_and_service
 from labkit.lab.lifecycle import Lab
 from labkit.lab.scenarios import load_scenario
 
@@ -59,14 +59,6 @@ def seat_config(
     )
     config.validate()
     return config
-
-
-def _one_per_seat_and_service(found: list[Container]) -> list[Container]:
-    """One container per seat and service (a swarm seat keeps replaced tasks' too)."""
-    seats: dict[str, list[Container]] = {}
-    for c in found:
-        seats.setdefault(c.project, []).append(c)
-    return [c for containers in seats.values() for c in by_service(containers).values()]
 
 
 @dataclass(frozen=True)
@@ -190,10 +182,12 @@ class Workshop:
         and the tasks of seats on a swarm)."""
         first = Lab(LabConfig(), self.home)
         found: dict[int, LabConfig] = {}
+        # A swarm seat keeps its replaced tasks' containers for a while: the one in use.
+        tasks = by_project_and_service(first.manager.containers(stack=True))
         listed = [(c, "compose") for c in first.manager.containers(service="workstation")] + [
-            (c, "swarm")
-            for c in _one_per_seat_and_service(first.manager.containers(stack=True))
-            if c.service == "workstation"
+            (per_service["workstation"], "swarm")
+            for per_service in tasks.values()
+            if "workstation" in per_service
         ]
         for c, engine in listed:
             m = self._seat.match(c.project)

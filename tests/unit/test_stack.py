@@ -163,8 +163,9 @@ def test_a_full_or_empty_swarm_says_what_to_do():
 class FakeEngine:
     """A daemon's answers, as a swarm gives them (through the engine's swarm calls)."""
 
-    def __init__(self, swarm: dict[str, Any], nodes=(), tasks=()) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, swarm: dict[str, Any], nodes=(), tasks=(), services=()) -> None:  # type: ignore[no-untyped-def]
         self._swarm, self._nodes, self._tasks = swarm, list(nodes), list(tasks)
+        self._services = list(services)
 
     def swarm(self) -> dict[str, Any]:
         return self._swarm
@@ -172,8 +173,13 @@ class FakeEngine:
     def swarm_nodes(self) -> list[dict[str, Any]]:
         return self._nodes
 
-    def swarm_tasks(self, **filters: object) -> list[dict[str, Any]]:
-        return self._tasks
+    def swarm_services(self, *, label: str) -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        return [s for s in self._services if s["Spec"]["Labels"].get(key) == value]
+
+    def swarm_tasks(self, **filters: Any) -> list[dict[str, Any]]:
+        wanted = filters.get("service")
+        return [t for t in self._tasks if wanted is None or t.get("ServiceID") in wanted]
 
 
 def test_only_a_manager_starts_seats():
@@ -313,11 +319,11 @@ def test_a_seat_is_found_on_the_node_its_tasks_run_on_else_where_it_was_placed()
             },
         }
 
-    task = {
-        "NodeID": "n2",
-        "Spec": {"ContainerSpec": {"Labels": {"com.docker.stack.namespace": "s1"}}},
-    }
-    engine = FakeEngine({}, nodes=[node("n1"), node("n2")], tasks=[task])
+    seat = {"com.docker.stack.namespace": "s1"}
+    task = {"NodeID": "n2", "ServiceID": "v1", "Spec": {"ContainerSpec": {"Labels": seat}}}
+    other = {"NodeID": "n1", "ServiceID": "v2", "Spec": {"ContainerSpec": {"Labels": {}}}}
+    services = [{"ID": "v1", "Spec": {"Labels": seat}}]
+    engine = FakeEngine({}, nodes=[node("n1"), node("n2")], tasks=[other, task], services=services)
     found = seat_node(engine, "s1")  # type: ignore[arg-type]
     assert found is not None and found.id == "n2" and found.docker_host == "tcp://n2:2376"
     assert seat_node(engine, "s9", kept="n1").id == "n1"  # type: ignore[arg-type,union-attr]
